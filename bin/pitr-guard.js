@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+'use strict';
+// Thin launcher: the CLI is bundled to dist/cli.js by `npm run build` (run automatically by npm ci / npm install).
+let cli;
+try {
+  cli = require('../dist/cli.js');
+} catch (error) {
+  if (error && error.code === 'MODULE_NOT_FOUND') {
+    process.stderr.write('pitr-guard: dist/cli.js is missing; run `npm run build` (npm ci runs it for you).\n');
+    process.exit(2);
+  }
+  throw error;
+}
+cli.main(process.argv).then((code) => {
+  process.exitCode = code;
+});

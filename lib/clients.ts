@@ -1,0 +1,65 @@
+/**
+ * AWS SDK v3 clients, created once per (client type, account, Region) and reused for the life of
+ * the process (a Lambda cold start or a CLI run). Callers pass the client class they need, so a
+ * function's bundle holds only the clients its code uses.
+ *
+ * Endpoints: the SDK itself honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>; an explicit
+ * `endpoint` (the CLI's --endpoint-url) wins over both. Retries use the SDK's adaptive mode, which
+ * adds client-side rate limiting when AWS throttles.
+ */
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+
+export interface ClientSettings {
+  /** Explicit endpoint for every service (e.g. a local emulator). */
+  endpoint?: string;
+  /** Named profile from the shared AWS config files. */
+  profile?: string;
+  /** Credentials to use instead of the default provider chain. */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** SDK attempts per call, first included (default 5). */
+  maxAttempts?: number;
+}
+
+/** The subset of SDK client config pitr-guard sets. Every v3 client accepts it. */
+export interface BaseClientConfig {
+  region: string;
+  retryMode: 'adaptive';
+  maxAttempts: number;
+  endpoint?: string;
+  profile?: string;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+}
+
+export type ClientClass<C> = new (config: BaseClientConfig) => C;
+
+export const SELF_ACCOUNT = 'self';
+
+export class Clients {
+  private readonly cache = new Map<ClientClass<unknown>, Map<string, unknown>>();
+
+  constructor(readonly settings: ClientSettings = {}) {}
+
+  /** The one client of this class for (account, region); created on first use. */
+  get<C>(Class: ClientClass<C>, region: string, account: string = SELF_ACCOUNT): C {
+    let byKey = this.cache.get(Class as ClientClass<unknown>);
+    if (!byKey) {
+      byKey = new Map();
+      this.cache.set(Class as ClientClass<unknown>, byKey);
+    }
+    const key = `${account}/${region}`;
+    let client = byKey.get(key) as C | undefined;
+    if (!client) {
+      client = new Class(this.config(region));
+      byKey.set(key, client);
+    }
+    return client;
+  }
+
+  config(region: string): BaseClientConfig {
+    const config: BaseClientConfig = { region, retryMode: 'adaptive', maxAttempts: this.settings.maxAttempts ?? 5 };
+    if (this.settings.endpoint) config.endpoint = this.settings.endpoint;
+    if (this.settings.profile) config.profile = this.settings.profile;
+    if (this.settings.credentials) config.credentials = this.settings.credentials;
+    return config;
+  }
+}

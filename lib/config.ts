@@ -1,0 +1,138 @@
+/**
+ * The policy: read once per cold start (or once per CLI run), validated in full before anything
+ * runs. Every invalid value fails with one line naming the variable, the bad value and what is
+ * allowed. An empty value counts as unset, so a blank serverless param gives the default.
+ */
+import { ConfigError } from './errors';
+import { KNOWN_REGIONS } from './regions';
+import { MODES, type Mode, type Policy } from './types';
+
+export const ENV = {
+  mode: 'PITR_GUARD_MODE',
+  minRecoveryDays: 'PITR_GUARD_MIN_RECOVERY_DAYS',
+  exemptTag: 'PITR_GUARD_EXEMPT_TAG',
+  regions: 'PITR_GUARD_REGIONS',
+  dryRun: 'PITR_GUARD_DRY_RUN',
+  logLevel: 'PITR_GUARD_LOG_LEVEL',
+} as const;
+
+export const DEFAULTS = {
+  mode: 'report' as Mode,
+  minRecoveryDays: 35,
+  exemptTag: 'pitr-guard:exempt',
+  dryRun: false,
+};
+
+export type Source = Readonly<Record<string, string | undefined>>;
+
+function read(source: Source, name: string): string | undefined {
+  const value = source[name];
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+export function parseMode(value: string | undefined, variable: string = ENV.mode): Mode {
+  if (value === undefined) return DEFAULTS.mode;
+  if ((MODES as readonly string[]).includes(value)) return value as Mode;
+  throw new ConfigError(variable, value, `must be one of ${MODES.join(', ')}`);
+}
+
+export function parseRecoveryDays(value: string | undefined, variable: string = ENV.minRecoveryDays): number {
+  if (value === undefined) return DEFAULTS.minRecoveryDays;
+  const n = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 35) {
+    throw new ConfigError(variable, value, 'must be a whole number of days from 1 to 35');
+  }
+  return n;
+}
+
+// DynamoDB tag keys: 1–128 Unicode letters, digits, spaces and _ . : / = + - @; `aws:` is reserved.
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+
+export function parseExemptTag(value: string | undefined, variable: string = ENV.exemptTag): string {
+  if (value === undefined) return DEFAULTS.exemptTag;
+  if (!TAG_KEY.test(value) || value.toLowerCase().startsWith('aws:')) {
+    throw new ConfigError(
+      variable,
+      value,
+      'must be a tag key of 1-128 letters, digits, spaces or _ . : / = + - @, not starting with aws:',
+    );
+  }
+  return value;
+}
+
+export function parseBoolean(value: string | undefined, variable: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const lower = value.toLowerCase();
+  if (lower === 'true') return true;
+  if (lower === 'false') return false;
+  throw new ConfigError(variable, value, 'must be true or false');
+}
+
+/**
+ * A comma list of Region codes, or `all`. Unknown codes are an error: scanning a misspelt Region
+ * would report "no tables" and look like a clean bill of health.
+ */
+export function parseRegions(
+  value: string | undefined,
+  fallbackRegion: string | undefined,
+  variable: string = ENV.regions,
+): string[] | 'all' {
+  if (value === undefined) {
+    if (!fallbackRegion) {
+      throw new ConfigError(variable, '', 'no Region given and AWS_REGION is not set; name one or more Region codes, or all');
+    }
+    return [checkRegion(fallbackRegion, 'AWS_REGION', fallbackRegion)];
+  }
+  if (value.toLowerCase() === 'all') return 'all';
+  const parts = value.split(',').map((p) => p.trim().toLowerCase());
+  if (parts.some((p) => p === '')) {
+    throw new ConfigError(variable, value, 'must be a comma-separated list of Region codes (no empty items), or all');
+  }
+  if (parts.includes('all')) {
+    throw new ConfigError(variable, value, 'all cannot be combined with Region codes');
+  }
+  return [...new Set(parts.map((p) => checkRegion(p, variable, value)))];
+}
+
+function checkRegion(code: string, variable: string, whole: string): string {
+  if (!KNOWN_REGIONS.includes(code)) {
+    throw new ConfigError(variable, whole, `${JSON.stringify(code)} is not a known AWS Region code (e.g. us-east-1, eu-west-1), or use all`);
+  }
+  return code;
+}
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function parseLogLevel(value: string | undefined, variable: string = ENV.logLevel): LogLevel {
+  if (value === undefined) return 'info';
+  const lower = value.toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(lower)) return lower as LogLevel;
+  throw new ConfigError(variable, value, `must be one of ${LOG_LEVELS.join(', ')}`);
+}
+
+/** Builds the policy from environment-style variables. Throws ConfigError on the first bad value. */
+export function parsePolicy(source: Source): Policy {
+  return {
+    mode: parseMode(read(source, ENV.mode)),
+    minRecoveryDays: parseRecoveryDays(read(source, ENV.minRecoveryDays)),
+    exemptTag: parseExemptTag(read(source, ENV.exemptTag)),
+    regions: parseRegions(read(source, ENV.regions), read(source, 'AWS_REGION') ?? read(source, 'AWS_DEFAULT_REGION')),
+    dryRun: parseBoolean(read(source, ENV.dryRun), ENV.dryRun, DEFAULTS.dryRun),
+  };
+}
+
+let cached: Policy | undefined;
+
+/** The policy from process.env, parsed once per process (cold start). */
+export function policyFromEnv(): Policy {
+  cached ??= parsePolicy(process.env);
+  return cached;
+}
+
+/** For tests: forget the cached policy. */
+export function resetPolicyCache(): void {
+  cached = undefined;
+}

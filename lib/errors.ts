@@ -1,0 +1,95 @@
+/**
+ * One error hierarchy for pitr-guard. Every error carries a stable `code` and, where it wraps
+ * another failure, the original as `cause` (never flattened into the message).
+ */
+export class PitrGuardError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** An environment variable, CLI flag or rule parameter has a value that is not allowed. */
+export class ConfigError extends PitrGuardError {
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    readonly allowed: string,
+  ) {
+    super('CONFIG_INVALID', `Invalid ${variable}=${JSON.stringify(value)}: ${allowed}.`);
+  }
+}
+
+/** The command line could not be understood. */
+export class UsageError extends PitrGuardError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** No usable AWS credentials (missing, expired, or rejected by STS). */
+export class CredentialsError extends PitrGuardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CREDENTIALS', message, options);
+  }
+}
+
+/** An event that does not have the shape pitr-guard acts on: rejected, never guessed at. */
+export class InvalidEventError extends PitrGuardError {
+  constructor(message: string) {
+    super('EVENT_INVALID', message);
+  }
+}
+
+/** An AWS call failed after retries; `operation` names the API, `errorName` the AWS error. */
+export class AwsCallError extends PitrGuardError {
+  readonly errorName: string;
+
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+    readonly target?: string,
+  ) {
+    const errorName = awsErrorName(cause);
+    super('AWS_CALL_FAILED', `${operation}${target ? ` on ${target}` : ''} failed: ${errorName}: ${errorMessage(cause)}`, {
+      cause,
+    });
+    this.errorName = errorName;
+  }
+}
+
+/** The AWS error name (`ThrottlingException`, `AccessDeniedException`, …) of anything thrown. */
+export function awsErrorName(error: unknown): string {
+  if (error instanceof AwsCallError) return error.errorName;
+  if (error && typeof error === 'object') {
+    const e = error as { name?: unknown; code?: unknown; Code?: unknown };
+    for (const candidate of [e.name, e.code, e.Code]) {
+      if (typeof candidate === 'string' && candidate && candidate !== 'Error') return candidate;
+    }
+  }
+  return 'UnknownError';
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialsProviderError',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'MissingAuthenticationToken',
+  'InvalidAccessKeyId',
+  'TokenRefreshRequired',
+]);
+
+export function isCredentialError(error: unknown): boolean {
+  return CREDENTIAL_ERRORS.has(awsErrorName(error));
+}

@@ -1,0 +1,45 @@
+/**
+ * Who and where: the caller's account (STS GetCallerIdentity, no IAM permission needed) and the
+ * Regions enabled for it (Account ListRegions, IAM account:ListRegions on "*"), for `all`.
+ */
+import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import type { Clients } from '../clients';
+import { AwsCallError, CredentialsError, isCredentialError } from '../errors';
+
+export async function callerAccountId(clients: Clients, region: string): Promise<string> {
+  try {
+    const out = await clients.get(STSClient, region).send(new GetCallerIdentityCommand({}));
+    if (!out.Account) throw new Error('GetCallerIdentity returned no Account');
+    return out.Account;
+  } catch (error) {
+    if (isCredentialError(error)) {
+      throw new CredentialsError(`AWS credentials are missing, expired or invalid (${(error as Error).name}): ${(error as Error).message}`, { cause: error });
+    }
+    throw new AwsCallError('GetCallerIdentity', error);
+  }
+}
+
+/**
+ * The Regions enabled for the account (enabled by default or opted in), sorted: Account
+ * ListRegions (IAM account:ListRegions), paged.
+ */
+export async function enabledRegions(clients: Clients, region: string): Promise<string[]> {
+  const account = clients.get(AccountClient, region);
+  const names: string[] = [];
+  try {
+    let nextToken: string | undefined;
+    do {
+      const out = await account.send(
+        new ListRegionsCommand({ RegionOptStatusContains: ['ENABLED', 'ENABLED_BY_DEFAULT'], MaxResults: 50, NextToken: nextToken }),
+      );
+      for (const r of out.Regions ?? []) if (r.RegionName) names.push(r.RegionName);
+      nextToken = out.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    if (isCredentialError(error)) throw new CredentialsError(`AWS credentials are missing, expired or invalid: ${(error as Error).message}`, { cause: error });
+    throw new AwsCallError('ListRegions', error);
+  }
+  if (names.length === 0) throw new AwsCallError('ListRegions', new Error('ListRegions returned no enabled Regions'));
+  return names.sort();
+}

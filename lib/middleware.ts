@@ -1,0 +1,48 @@
+/**
+ * Small typed middy middlewares shared by every function.
+ *
+ * - injectDeps: builds the function's dependencies (policy, clients, logger) once per cold start
+ *   and hands them to the handler as `context.deps`. A configuration error is logged as one line
+ *   naming the variable, and the invocation fails (it is not retried into a tight loop: async
+ *   retries are bounded by Lambda and end in the on-failure destination).
+ * - logErrors: one structured line for any error that escapes the handler, causes included.
+ */
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { Logger } from './logger';
+
+export type ContextWithDeps<D> = Context & { deps: D };
+
+export function injectDeps<E, R, D>(factory: (context: Context) => D | Promise<D>): MiddlewareObj<E, R, Error, ContextWithDeps<D>> {
+  let built: Promise<D> | undefined;
+  return {
+    before: async (request) => {
+      built ??= Promise.resolve().then(() => factory(request.context));
+      try {
+        request.context.deps = await built;
+      } catch (error) {
+        built = undefined; // a later invocation (e.g. after the env is fixed) tries again
+        throw error;
+      }
+    },
+  };
+}
+
+export function logErrors<E, R, C extends Context>(logger: () => Logger): MiddlewareObj<E, R, Error, C> {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      logger().error(error?.message ?? 'handler failed', {
+        error,
+        errorCode: (error as { code?: string } | null)?.code,
+        awsRequestId: request.context.awsRequestId,
+      });
+    },
+  };
+}
+
+/** The account ID in a Lambda function ARN (arn:aws:lambda:region:ACCOUNT:function:name). */
+export function accountFromContext(context: Pick<Context, 'invokedFunctionArn'> | undefined): string | undefined {
+  const account = context?.invokedFunctionArn?.split(':')[4];
+  return account && /^\d{12}$/.test(account) ? account : undefined;
+}

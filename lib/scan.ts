@@ -1,0 +1,135 @@
+/**
+ * inventory → evaluate, over every configured Region in parallel, into one ScanReport.
+ * Used by the scheduled scan, the Config rule's periodic run and the CLI.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Clients } from './clients';
+import { awsErrorName, errorMessage } from './errors';
+import { evaluate } from './evaluate';
+import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions } from './inventory';
+import { silentLogger, type Logger } from './logger';
+import { FINDING_STATUSES, type Finding, type Policy } from './types';
+
+export interface ScanSummary {
+  total: number;
+  compliant: number;
+  nonCompliant: number;
+  exempt: number;
+  notApplicable: number;
+  error: number;
+}
+
+export interface RegionError {
+  region: string;
+  operation: string;
+  errorName: string;
+  message: string;
+}
+
+export interface ScanReport {
+  generatedAt: string;
+  accountId: string;
+  regions: string[];
+  policy: { minRecoveryDays: number; exemptTag: string };
+  summary: ScanSummary;
+  /** Worst first: NON_COMPLIANT, ERROR, EXEMPT, COMPLIANT, NOT_APPLICABLE; then Region and name. */
+  findings: Finding[];
+  /** Tables that were listed but deleted before they could be read. */
+  vanished: { region: string; tableName: string }[];
+  /** Regions whose tables could not even be listed: nothing in them was evaluated. */
+  regionErrors: RegionError[];
+}
+
+export interface ScanDeps {
+  clients: Clients;
+  logger?: Logger;
+  now?: () => Date;
+  inventory?: Partial<InventoryOptions>;
+}
+
+export interface ScanRequest {
+  policy: Pick<Policy, 'regions' | 'minRecoveryDays' | 'exemptTag'>;
+  /** Region for account-level calls (STS GetCallerIdentity, Account ListRegions). */
+  homeRegion: string;
+  /** Known account ID (e.g. from the Lambda's ARN); otherwise asked of STS. */
+  accountId?: string;
+}
+
+export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanReport> {
+  const logger = deps.logger ?? silentLogger;
+  const now = deps.now ?? (() => new Date());
+  const { policy, homeRegion } = request;
+  const accountId = request.accountId ?? (await callerAccountId(deps.clients, homeRegion));
+  const regions = policy.regions === 'all' ? await enabledRegions(deps.clients, homeRegion) : [...policy.regions];
+
+  const perRegion = await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region), { accountId, region }, { logger, ...deps.inventory });
+        return { region, inv };
+      } catch (error) {
+        const failure: RegionError = {
+          region,
+          operation: (error as { operation?: string }).operation ?? 'ListTables',
+          errorName: awsErrorName(error),
+          message: errorMessage(error),
+        };
+        logger.error('could not list tables in region', { ...failure });
+        return { region, failure };
+      }
+    }),
+  );
+
+  const evaluatedAt = now();
+  const findings: Finding[] = [];
+  const vanished: ScanReport['vanished'] = [];
+  const regionErrors: RegionError[] = [];
+  for (const r of perRegion) {
+    if ('failure' in r && r.failure) {
+      regionErrors.push(r.failure);
+      continue;
+    }
+    if (!('inv' in r) || !r.inv) continue;
+    for (const facts of r.inv.tables) findings.push(evaluate(facts, policy, evaluatedAt));
+    for (const tableName of r.inv.vanished) vanished.push({ region: r.region, tableName });
+  }
+
+  return {
+    generatedAt: evaluatedAt.toISOString(),
+    accountId,
+    regions,
+    policy: { minRecoveryDays: policy.minRecoveryDays, exemptTag: policy.exemptTag },
+    summary: summarize(findings),
+    findings: sortFindings(findings),
+    vanished,
+    regionErrors,
+  };
+}
+
+export function summarize(findings: readonly Finding[]): ScanSummary {
+  const s: ScanSummary = { total: findings.length, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 };
+  for (const f of findings) {
+    if (f.status === 'COMPLIANT') s.compliant++;
+    else if (f.status === 'NON_COMPLIANT') s.nonCompliant++;
+    else if (f.status === 'EXEMPT') s.exempt++;
+    else if (f.status === 'NOT_APPLICABLE') s.notApplicable++;
+    else s.error++;
+  }
+  return s;
+}
+
+const RANK = new Map(FINDING_STATUSES.map((s, i) => [s, i]));
+
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort(
+    (a, b) =>
+      (RANK.get(a.status) ?? 99) - (RANK.get(b.status) ?? 99) ||
+      a.region.localeCompare(b.region) ||
+      a.tableName.localeCompare(b.tableName),
+  );
+}
+
+/** True when the report shows anything a security team must look at: drift or blind spots. */
+export function hasProblems(report: Pick<ScanReport, 'summary' | 'regionErrors'>): boolean {
+  return report.summary.nonCompliant > 0 || report.summary.error > 0 || report.regionErrors.length > 0;
+}

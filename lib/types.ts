@@ -1,0 +1,118 @@
+/** Shared types: the policy, the facts read about a table, and what evaluation makes of them. */
+
+export const MODES = ['report', 'alert', 'remediate'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface Policy {
+  /** What to do about a non-compliant table: only report it, alert on it, or re-enable PITR. */
+  mode: Mode;
+  /** Minimum RecoveryPeriodInDays (1–35) a table must have. */
+  minRecoveryDays: number;
+  /** Tag key whose non-empty value exempts a table (the value is the reason). */
+  exemptTag: string;
+  /** Region codes to scan, or 'all' for every Region enabled for the account. */
+  regions: string[] | 'all';
+  /** Evaluate and report, but change nothing. */
+  dryRun: boolean;
+}
+
+/** The tag that bounds an exemption in time: YYYY-MM-DD, exempt through the end of that UTC day. */
+export const EXEMPT_UNTIL_TAG = 'pitr-guard:exempt-until';
+
+export interface PitrState {
+  /** `ENABLED`, `DISABLED`, `MISSING` (no PointInTimeRecoveryDescription) or any other value AWS returned. */
+  status: string;
+  recoveryPeriodInDays?: number;
+  earliestRestorableDateTime?: Date;
+  latestRestorableDateTime?: Date;
+}
+
+export interface ReplicaFacts {
+  regionName: string;
+  replicaStatus?: string;
+}
+
+export interface RestoreFacts {
+  sourceTableArn?: string;
+  sourceBackupArn?: string;
+  restoreDateTime?: Date;
+  restoreInProgress?: boolean;
+}
+
+export interface ReadFailure {
+  /** The AWS API that failed, e.g. `DescribeContinuousBackups`. */
+  operation: string;
+  /** The AWS error name, e.g. `AccessDeniedException`. */
+  errorName: string;
+  message: string;
+}
+
+/** Everything read about one table. Missing facts are undefined; a failed read sets `error`. */
+export interface TableFacts {
+  accountId: string;
+  region: string;
+  tableName: string;
+  tableArn?: string;
+  tableId?: string;
+  tableStatus?: string;
+  creationDateTime?: Date;
+  pitr?: PitrState;
+  tags?: Record<string, string>;
+  replicas?: ReplicaFacts[];
+  restoreSummary?: RestoreFacts;
+  error?: ReadFailure;
+}
+
+export const FINDING_STATUSES = ['NON_COMPLIANT', 'ERROR', 'EXEMPT', 'COMPLIANT', 'NOT_APPLICABLE'] as const;
+export type FindingStatus = (typeof FINDING_STATUSES)[number];
+
+export const REASON_CODES = [
+  'PITR_ENABLED',
+  'PITR_DISABLED',
+  'RECOVERY_PERIOD_TOO_SHORT',
+  'RESTORE_WINDOW_NOT_FULL',
+  'EXEMPT',
+  'EXEMPTION_EXPIRED',
+  'EXEMPTION_WITHOUT_REASON',
+  'EXEMPTION_INVALID_EXPIRY',
+  'TABLE_DELETING',
+  'TABLE_ARCHIVING',
+  'TABLE_ARCHIVED',
+  'READ_FAILED',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export interface Exemption {
+  /** The exempt tag's value. */
+  reason: string;
+  /** The `pitr-guard:exempt-until` tag's value, if any. */
+  until?: string;
+  /** Whether the exemption is in force at evaluation time. */
+  active: boolean;
+}
+
+export interface PitrSummary {
+  status: string | null;
+  recoveryPeriodInDays: number | null;
+  earliestRestorableDateTime: string | null;
+  latestRestorableDateTime: string | null;
+  /** Days that can actually be restored now (latest − earliest restorable time), one decimal. */
+  restorableDays: number | null;
+}
+
+export interface Finding {
+  accountId: string;
+  region: string;
+  tableName: string;
+  tableArn: string | null;
+  tableStatus: string | null;
+  status: FindingStatus;
+  /** Machine-readable codes, most important first. */
+  reasons: ReasonCode[];
+  /** One human sentence that explains the status. */
+  message: string;
+  pitr: PitrSummary;
+  exemption: Exemption | null;
+  /** Set when status is ERROR: which call failed and how. */
+  error?: ReadFailure;
+}
