@@ -1,0 +1,115 @@
+/**
+ * A small fault-injecting HTTP proxy in front of moto (test code). Point the SDK at `endpoint`
+ * and it forwards every request to moto, except where a rule says otherwise:
+ *  - `fail`: answer the first `times` matching calls with an AWS-style error (throttling, 5xx,
+ *    ContinuousBackupsUnavailableException, …) without forwarding them;
+ *  - `rewrite`: forward, then change the JSON answer of the first `times` matching calls (e.g.
+ *    DescribeTable answering TableStatus CREATING).
+ * Calls are matched by operation (the X-Amz-Target suffix for JSON protocols, or the `Action`
+ * parameter for query protocols) and optionally by request body. Every call is counted.
+ */
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FaultRule {
+  operation: string;
+  /** How many matching calls the rule applies to (default: all). */
+  times?: number;
+  /** Only calls whose parsed JSON body passes this test. */
+  match?: (body: Record<string, unknown>) => boolean;
+  fail?: { status: number; type: string; message?: string; headers?: Record<string, string> };
+  rewrite?: (answer: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export interface FaultProxy {
+  endpoint: string;
+  /** Calls seen per operation (forwarded or not). */
+  calls: Record<string, number>;
+  /** Calls answered by a `fail` rule, per operation. */
+  injected: Record<string, number>;
+  /** Replaces the rules (counts of applications restart). */
+  setRules(rules: FaultRule[]): void;
+  stop(): Promise<void>;
+}
+
+function operationOf(headers: IncomingHttpHeaders, body: string): string {
+  const target = headers['x-amz-target'];
+  if (typeof target === 'string') return target.split('.').pop() ?? target;
+  const action = new URLSearchParams(body).get('Action');
+  return action ?? 'Unknown';
+}
+
+export async function startFaultProxy(upstream: string, initial: FaultRule[] = []): Promise<FaultProxy> {
+  const up = new URL(upstream);
+  let rules = initial.map((r) => ({ rule: r, used: 0 }));
+  const calls: Record<string, number> = {};
+  const injected: Record<string, number> = {};
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString('utf8');
+      const op = operationOf(req.headers, text);
+      calls[op] = (calls[op] ?? 0) + 1;
+      let parsed: Record<string, unknown> = {};
+      try {
+        parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+      } catch {
+        parsed = Object.fromEntries(new URLSearchParams(text));
+      }
+      const hit = rules.find((r) => r.rule.operation === op && (r.rule.times === undefined || r.used < r.rule.times) && (!r.rule.match || r.rule.match(parsed)));
+      if (hit) hit.used++;
+      if (hit?.rule.fail) {
+        const f = hit.rule.fail;
+        injected[op] = (injected[op] ?? 0) + 1;
+        const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${f.type}`, message: f.message ?? `injected ${f.type}` });
+        res.writeHead(f.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': f.type, ...f.headers });
+        res.end(body);
+        return;
+      }
+      const headers = { ...req.headers, host: up.host };
+      delete headers['content-length'];
+      const fwd = httpRequest(
+        { hostname: up.hostname, port: up.port, path: req.url, method: req.method, headers: { ...headers, 'content-length': String(raw.length) } },
+        (answer) => {
+          const out: Buffer[] = [];
+          answer.on('data', (c: Buffer) => out.push(c));
+          answer.on('end', () => {
+            let body = Buffer.concat(out);
+            const responseHeaders = { ...answer.headers };
+            if (hit?.rule.rewrite && (answer.statusCode ?? 500) < 300) {
+              body = Buffer.from(JSON.stringify(hit.rule.rewrite(JSON.parse(body.toString('utf8')) as Record<string, unknown>)));
+              delete responseHeaders['x-amz-crc32']; // the checksum no longer matches the body
+            }
+            delete responseHeaders['transfer-encoding'];
+            responseHeaders['content-length'] = String(body.length);
+            res.writeHead(answer.statusCode ?? 502, responseHeaders);
+            res.end(body);
+          });
+        },
+      );
+      fwd.on('error', (error) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
+      fwd.end(raw);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    injected,
+    setRules(next) {
+      rules = next.map((r) => ({ rule: r, used: 0 }));
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
