@@ -9,6 +9,8 @@ const common = {
   },
   // middy >= 5 ships ES modules only: let ts-jest compile it to CommonJS like our own code.
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
+  // …and its package exports only an `import` condition, which jest's CommonJS resolver skips.
+  moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
 };
 
 module.exports = {

@@ -11,7 +11,14 @@ import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { Logger } from './logger';
 
-export type ContextWithDeps<D> = Context & { deps: D };
+/** The Lambda context with the function's dependencies (set by injectDeps before the handler runs). */
+export type ContextWithDeps<D> = Context & { deps?: D };
+
+/** The dependencies injectDeps put on the context; a missing one is a wiring bug, not bad input. */
+export function depsOf<D>(context: ContextWithDeps<D>): D {
+  if (context.deps === undefined) throw new Error('injectDeps middleware did not run before the handler');
+  return context.deps;
+}
 
 export function injectDeps<E, R, D>(factory: (context: Context) => D | Promise<D>): MiddlewareObj<E, R, Error, ContextWithDeps<D>> {
   let built: Promise<D> | undefined;

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clients } from './clients';
 import { awsErrorName, errorMessage } from './errors';
 import { evaluate } from './evaluate';
-import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions } from './inventory';
+import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions, type InventoryProgress } from './inventory';
 import { silentLogger, type Logger } from './logger';
 import { FINDING_STATUSES, type Finding, type Policy } from './types';
 
@@ -45,6 +45,18 @@ export interface ScanDeps {
   logger?: Logger;
   now?: () => Date;
   inventory?: Partial<InventoryOptions>;
+  /** Progress over all Regions (e.g. for a progress bar): called as Regions are listed and tables read. */
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+export interface ScanProgress {
+  /** Tables read so far, all Regions. */
+  done: number;
+  /** Tables listed so far, all Regions (grows until every Region is listed). */
+  total: number;
+  /** Regions listed (or failed to list) so far, and in all. */
+  regionsListed: number;
+  regionsTotal: number;
 }
 
 export interface ScanRequest {
@@ -62,12 +74,15 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
   const accountId = request.accountId ?? (await callerAccountId(deps.clients, homeRegion));
   const regions = policy.regions === 'all' ? await enabledRegions(deps.clients, homeRegion) : [...policy.regions];
 
+  const progress = deps.onProgress ? progressTracker(regions, deps.onProgress) : undefined;
   const perRegion = await Promise.all(
     regions.map(async (region) => {
       try {
-        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region), { accountId, region }, { logger, ...deps.inventory });
+        const options = { logger, ...deps.inventory, ...(progress ? { onProgress: progress.update } : {}) };
+        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region), { accountId, region }, options);
         return { region, inv };
       } catch (error) {
+        progress?.failed(region);
         const failure: RegionError = {
           region,
           operation: (error as { operation?: string }).operation ?? 'ListTables',
@@ -103,6 +118,29 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     findings: sortFindings(findings),
     vanished,
     regionErrors,
+  };
+}
+
+function progressTracker(regions: string[], report: (progress: ScanProgress) => void) {
+  const byRegion = new Map<string, { total: number; done: number }>();
+  const emit = () => {
+    let done = 0;
+    let total = 0;
+    for (const r of byRegion.values()) {
+      done += r.done;
+      total += r.total;
+    }
+    report({ done, total, regionsListed: byRegion.size, regionsTotal: regions.length });
+  };
+  return {
+    update: (p: InventoryProgress) => {
+      byRegion.set(p.region, { total: p.total, done: p.done });
+      emit();
+    },
+    failed: (region: string) => {
+      byRegion.set(region, { total: 0, done: 0 });
+      emit();
+    },
   };
 }
 

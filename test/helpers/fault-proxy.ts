@@ -27,6 +27,8 @@ export interface FaultProxy {
   calls: Record<string, number>;
   /** Calls answered by a `fail` rule, per operation. */
   injected: Record<string, number>;
+  /** Every call in arrival order: operation, Region (from the SigV4 credential scope), time (ms). */
+  seen: { operation: string; region: string; at: number }[];
   /** Replaces the rules (counts of applications restart). */
   setRules(rules: FaultRule[]): void;
   stop(): Promise<void>;
@@ -44,6 +46,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
   let rules = initial.map((r) => ({ rule: r, used: 0 }));
   const calls: Record<string, number> = {};
   const injected: Record<string, number> = {};
+  const seen: FaultProxy['seen'] = [];
 
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -53,6 +56,8 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
       const text = raw.toString('utf8');
       const op = operationOf(req.headers, text);
       calls[op] = (calls[op] ?? 0) + 1;
+      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
+      seen.push({ operation: op, region: scope?.[1] ?? 'unknown', at: Date.now() });
       let parsed: Record<string, unknown> = {};
       try {
         parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -103,6 +108,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
     endpoint: `http://127.0.0.1:${port}`,
     calls,
     injected,
+    seen,
     setRules(next) {
       rules = next.map((r) => ({ rule: r, used: 0 }));
     },

@@ -1,0 +1,148 @@
+/**
+ * The foundation end to end on moto: 250 real tables in two Regions, scanned by the library, the
+ * CLI (as a user runs it) and the scheduled-scan handler; throttling and a vanished table injected
+ * by the fault proxy; DescribeContinuousBackups / ListTagsOfResource pacing measured on the wire.
+ */
+import { DeleteTableCommand, DescribeContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Clients } from '../../lib/clients';
+import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { scan, type ScanReport } from '../../lib/scan';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
+import { loadEvent } from '../helpers/builders';
+import { captureLogs, lambdaContext } from '../helpers/lambda';
+import { EXPECTED, client, createTable, expectedSummary, plan, seed } from '../helpers/seed';
+
+const run = promisify(execFile);
+const root = path.join(__dirname, '../..');
+const tables = plan({ 'us-east-1': 130, 'eu-west-1': 120 });
+const policy = { regions: ['us-east-1', 'eu-west-1'], minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
+let moto: MotoServer;
+let proxy: FaultProxy;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  proxy = await startFaultProxy(moto.endpoint);
+  await seed(moto.endpoint, tables);
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await moto?.stop();
+});
+
+function expectMatchesSeed(report: ScanReport) {
+  expect(report.accountId).toBe('123456789012');
+  expect([...report.regions].sort()).toEqual(['eu-west-1', 'us-east-1']);
+  expect(report.summary).toEqual(expectedSummary(tables));
+  expect(report.summary).toEqual({ total: 250, compliant: 50, nonCompliant: 150, exempt: 50, notApplicable: 0, error: 0 });
+  const byKey = new Map(report.findings.map((f) => [`${f.region}/${f.tableName}`, f]));
+  expect(byKey.size).toBe(250);
+  for (const t of tables) {
+    const f = byKey.get(`${t.region}/${t.tableName}`);
+    expect({ table: t.tableName, status: f?.status, reasons: f?.reasons }).toEqual({ table: t.tableName, ...EXPECTED[t.state] });
+  }
+  // worst first
+  const order = report.findings.map((f) => f.status);
+  expect(order.indexOf('COMPLIANT')).toBeGreaterThan(order.lastIndexOf('NON_COMPLIANT'));
+}
+
+/** Most calls of `operation` in one Region within any 1-second window. */
+function peakPerSecond(seen: FaultProxy['seen'], operation: string): Record<string, number> {
+  const peaks: Record<string, number> = {};
+  const byRegion = new Map<string, number[]>();
+  for (const s of seen) if (s.operation === operation) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s.at]);
+  for (const [region, times] of byRegion) {
+    let peak = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while ((times[i] as number) - (times[j] as number) >= 1000) j++;
+      peak = Math.max(peak, i - j + 1);
+    }
+    peaks[region] = peak;
+  }
+  return peaks;
+}
+
+describe('scan on moto', () => {
+  it('moto returns RecoveryPeriodInDays (a current botocore is installed)', async () => {
+    const ddb = client(moto.endpoint, 'us-east-1');
+    const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: tables.find((t) => t.state === 'on7')!.tableName }));
+    expect(out.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.RecoveryPeriodInDays).toBe(7);
+  });
+
+  it('reads all 250 tables with exact statuses, pacing DescribeContinuousBackups and ListTagsOfResource at ≤ 10/s per Region', async () => {
+    proxy.seen.length = 0;
+    const started = Date.now();
+    const report = await scan({ policy, homeRegion: 'us-east-1' }, { clients: new Clients({ endpoint: proxy.endpoint }) });
+    const seconds = (Date.now() - started) / 1000;
+    expectMatchesSeed(report);
+    expect(report.findings.find((f) => f.tableName === 'payments-001')?.pitr.recoveryPeriodInDays).toBe(7);
+    const dcb = peakPerSecond(proxy.seen, 'DescribeContinuousBackups');
+    const tags = peakPerSecond(proxy.seen, 'ListTagsOfResource');
+    console.log(`scan of 250 tables in 2 Regions: ${seconds.toFixed(1)} s; peak calls/s per Region:`, { DescribeContinuousBackups: dcb, ListTagsOfResource: tags });
+    for (const peak of [...Object.values(dcb), ...Object.values(tags)]) {
+      expect(peak).toBeLessThanOrEqual(10);
+      expect(peak).toBeGreaterThanOrEqual(8); // paced near the limit, not far below it
+    }
+  });
+
+  it('loses no table to throttling or 5xx, and drops only a table that was really deleted', async () => {
+    const ddb = client(moto.endpoint, 'us-east-1');
+    await createTable(ddb, 'tmp-load-test');
+    proxy.setRules([
+      { operation: 'DescribeContinuousBackups', times: 8, fail: { status: 400, type: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' } },
+      { operation: 'ListTagsOfResource', times: 4, fail: { status: 400, type: 'ThrottlingException' } },
+      { operation: 'DescribeTable', times: 3, fail: { status: 500, type: 'InternalServerError' } },
+      { operation: 'ListTables', times: 1, fail: { status: 400, type: 'ThrottlingException' } },
+      // the table disappears between ListTables and DescribeTable
+      { operation: 'DescribeTable', match: (b) => b.TableName === 'tmp-load-test', fail: { status: 400, type: 'ResourceNotFoundException', message: 'Requested resource not found' } },
+    ]);
+    try {
+      const report = await scan(
+        { policy: { ...policy, regions: ['us-east-1'] }, homeRegion: 'us-east-1' },
+        { clients: new Clients({ endpoint: proxy.endpoint }), inventory: { ratePerSecond: 100, vanishRecheckMs: 50 } },
+      );
+      expect(proxy.injected).toMatchObject({ DescribeContinuousBackups: 8, ListTagsOfResource: 4, ListTables: 1 });
+      expect(proxy.injected.DescribeTable).toBeGreaterThanOrEqual(3 + 2);
+      expect(report.summary.total).toBe(130);
+      expect(report.summary.error).toBe(0);
+      expect(report.vanished).toEqual([{ region: 'us-east-1', tableName: 'tmp-load-test' }]);
+      expect(report.findings.map((f) => f.tableName)).not.toContain('tmp-load-test');
+    } finally {
+      proxy.setRules([]);
+      await ddb.send(new DeleteTableCommand({ TableName: 'tmp-load-test' }));
+    }
+  });
+
+  it('the CLI prints exactly the ScanReport as JSON and exits 1 on drift', async () => {
+    const result = await run(
+      process.execPath,
+      [path.join(root, 'bin/pitr-guard.js'), 'scan', '--endpoint-url', moto.endpoint, '--regions', 'us-east-1,eu-west-1', '--format', 'json'],
+      { env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_ENDPOINT_URL: '' }, maxBuffer: 64 * 1024 * 1024 },
+    ).then(
+      () => ({ code: 0, stdout: '' }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(result.code).toBe(1);
+    expectMatchesSeed(JSON.parse(result.stdout) as ScanReport);
+  });
+
+  it('the scheduled-scan handler scans the configured Regions and returns the summary', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'us-east-1', PITR_GUARD_REGIONS: 'us-east-1,eu-west-1' });
+    try {
+      let handler: (typeof import('../../functions/scheduled-scan'))['handler'] | undefined;
+      jest.isolateModules(() => {
+        handler = require('../../functions/scheduled-scan').handler;
+      });
+      const { result, lines } = await captureLogs(() => handler!(loadEvent('scheduled.json'), lambdaContext()));
+      expect(result).toEqual({ accountId: '123456789012', regions: ['us-east-1', 'eu-west-1'], summary: expectedSummary(tables), regionErrors: 0, problems: true });
+      expect(lines.filter((l) => l.event === 'finding')).toHaveLength(150);
+      expect(lines.filter((l) => l.event === 'scan-summary')).toHaveLength(1);
+    } finally {
+      process.env = saved;
+    }
+  });
+});

@@ -1,0 +1,95 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { resetPolicyCache } from '../../lib/config';
+import { awsError } from '../helpers/aws-errors';
+import { loadEvent } from '../helpers/builders';
+import { captureLogs, lambdaContext } from '../helpers/lambda';
+
+// Each test loads the handler in a fresh module registry (a new cold start); the mocks must wrap
+// the client classes of that same registry.
+let ddbMock = mockClient(DynamoDBClient);
+let stsMock = mockClient(STSClient);
+const saved = { ...process.env };
+
+function serve(sdk: typeof import('@aws-sdk/client-dynamodb')) {
+  const { DescribeContinuousBackupsCommand, DescribeTableCommand, ListTablesCommand, ListTagsOfResourceCommand } = sdk;
+  ddbMock.on(ListTablesCommand).resolves({ TableNames: ['orders', 'payments', 'sessions'] });
+  ddbMock.on(DescribeTableCommand).callsFake((input: { TableName: string }) => ({
+    Table: { TableName: input.TableName, TableArn: `arn:aws:dynamodb:us-east-1:123456789012:table/${input.TableName}`, TableStatus: 'ACTIVE' },
+  }));
+  ddbMock.on(DescribeContinuousBackupsCommand, { TableName: 'orders' }).resolves({
+    ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', RecoveryPeriodInDays: 35 } },
+  });
+  ddbMock.on(DescribeContinuousBackupsCommand, { TableName: 'payments' }).resolves({
+    ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' } },
+  });
+  ddbMock.on(DescribeContinuousBackupsCommand, { TableName: 'sessions' }).rejects(awsError('AccessDeniedException'));
+  ddbMock.on(ListTagsOfResourceCommand).resolves({ Tags: [] });
+}
+
+async function loadHandler(setup: (sdk: typeof import('@aws-sdk/client-dynamodb')) => void = () => undefined) {
+  let mod: typeof import('../../functions/scheduled-scan') | undefined;
+  jest.isolateModules(() => {
+    const sdk = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
+    ddbMock = mockClient(sdk.DynamoDBClient);
+    stsMock = mockClient(require('@aws-sdk/client-sts').STSClient);
+    setup(sdk);
+    mod = require('../../functions/scheduled-scan');
+  });
+  return mod!.handler;
+}
+
+beforeEach(() => {
+  resetPolicyCache();
+  process.env = { ...saved, AWS_REGION: 'us-east-1', PITR_GUARD_REGIONS: 'us-east-1', PITR_GUARD_LOG_LEVEL: 'info' };
+});
+afterAll(() => {
+  process.env = saved;
+});
+
+describe('scheduledScan handler', () => {
+  it('logs one JSON line per NON_COMPLIANT or ERROR finding and one summary line, and returns the summary', async () => {
+    const handler = await loadHandler(serve);
+    const { result, lines } = await captureLogs(() => handler(loadEvent('scheduled.json'), lambdaContext()));
+    expect(result).toEqual({
+      accountId: '123456789012',
+      regions: ['us-east-1'],
+      summary: { total: 3, compliant: 1, nonCompliant: 1, exempt: 0, notApplicable: 0, error: 1 },
+      regionErrors: 0,
+      problems: true,
+    });
+    const findings = lines.filter((l) => l.event === 'finding');
+    expect(findings.map((l) => [l.status, l.tableName, l.reasons])).toEqual([
+      ['NON_COMPLIANT', 'payments', ['PITR_DISABLED']],
+      ['ERROR', 'sessions', ['READ_FAILED']],
+    ]);
+    expect(findings[1]).toMatchObject({ error: { operation: 'DescribeContinuousBackups', errorName: 'AccessDeniedException' }, function: 'scheduledScan' });
+    const summaries = lines.filter((l) => l.event === 'scan-summary');
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ level: 'info', accountId: '123456789012', summary: { total: 3 }, mode: 'report', dryRun: false });
+    // the account comes from the function ARN: no STS call
+    expect(stsMock.calls()).toHaveLength(0);
+  });
+
+  it('fails the invocation with one line naming a bad variable', async () => {
+    process.env.PITR_GUARD_MIN_RECOVERY_DAYS = '0';
+    const handler = await loadHandler();
+    const { lines } = await captureLogs(async () => {
+      await expect(handler(loadEvent('scheduled.json'), lambdaContext())).rejects.toThrow(
+        'Invalid PITR_GUARD_MIN_RECOVERY_DAYS="0": must be a whole number of days from 1 to 35.',
+      );
+    });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 'error', message: 'Invalid PITR_GUARD_MIN_RECOVERY_DAYS="0": must be a whole number of days from 1 to 35.', errorCode: 'CONFIG_INVALID' });
+    expect(ddbMock.calls()).toHaveLength(0);
+  });
+
+  it('rejects a malformed event with one log line and takes no action', async () => {
+    const handler = await loadHandler(serve);
+    const { result, lines } = await captureLogs(() => handler(['not', 'an', 'event'] as unknown, lambdaContext()));
+    expect(result).toEqual({ rejected: 'scheduled scan expects an event object, got an array' });
+    expect(lines).toEqual([expect.objectContaining({ level: 'error', message: 'rejected event', reason: 'scheduled scan expects an event object, got an array' })]);
+    expect(ddbMock.calls()).toHaveLength(0);
+  });
+});
