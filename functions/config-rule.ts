@@ -1,0 +1,40 @@
+/**
+ * The custom AWS Config rule (Owner CUSTOM_LAMBDA, scope AWS::DynamoDB::Table): evaluates the table
+ * in a change notification (plain or oversized), or every table of the rule's Region on the
+ * periodic trigger, and reports the result with PutEvaluations. Logic: lib/triggers/config-rule.ts.
+ */
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { Clients } from '../lib/clients';
+import { policyFromEnv } from '../lib/config';
+import { ConfigError } from '../lib/errors';
+import { createLogger } from '../lib/logger';
+import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/middleware';
+import { handleConfigInvocation, type ConfigRuleDeps, type ConfigRuleResult } from '../lib/triggers/config-rule';
+
+export type { ConfigRuleDeps, ConfigRuleResult };
+
+export function run(event: unknown, deps: ConfigRuleDeps): Promise<ConfigRuleResult> {
+  return handleConfigInvocation(event, deps);
+}
+
+export function buildDeps(context: Context): ConfigRuleDeps {
+  const logger = createLogger({ base: { function: 'configRule' } });
+  // The rule's Region: where its tables are read and its evaluations reported (Lambda sets it).
+  const homeRegion = process.env.AWS_REGION?.trim() || process.env.AWS_DEFAULT_REGION?.trim();
+  if (!homeRegion) throw new ConfigError('AWS_REGION', '', 'must name the Region of the Config rule');
+  return {
+    policy: policyFromEnv(),
+    clients: new Clients(),
+    logger,
+    homeRegion,
+    accountId: accountFromContext(context),
+  };
+}
+
+const fallbackLogger = createLogger({ base: { function: 'configRule' } });
+
+export const handler = middy<unknown, ConfigRuleResult, Error, ContextWithDeps<ConfigRuleDeps>>()
+  .use(logErrors(() => fallbackLogger))
+  .use(injectDeps(buildDeps))
+  .handler((event, context) => run(event, depsOf(context)));
