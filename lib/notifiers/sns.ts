@@ -1,0 +1,54 @@
+/**
+ * SNS: one Publish per alert to the topic PITR_GUARD_ALERT_TOPIC_ARN. The subject (the email
+ * subject) is already under 100 printable ASCII characters; the message is the plain-text body.
+ *
+ * IAM: sns:Publish on the topic.
+ */
+import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
+import type { Clients } from '../clients';
+import { AwsCallError } from '../errors';
+import { snsSubject, type RenderedAlert } from './format';
+import type { Notifier } from './index';
+
+/** SNS counts the message and its attributes against 262,144 bytes; keep a margin. */
+const MESSAGE_MAX_BYTES = 250_000;
+
+export class SnsNotifier implements Notifier {
+  readonly channel = 'sns' as const;
+  private readonly region: string;
+
+  constructor(
+    private readonly clients: Clients,
+    readonly topicArn: string,
+  ) {
+    this.region = topicArn.split(':')[3] ?? '';
+  }
+
+  async send(alert: RenderedAlert): Promise<void> {
+    const attributes: Record<string, MessageAttributeValue> = {};
+    for (const [k, v] of Object.entries(alert.attributes)) {
+      if (v) attributes[k] = { DataType: 'String', StringValue: v.slice(0, 256) };
+    }
+    try {
+      await this.clients.get(SNSClient, this.region).send(
+        new PublishCommand({
+          TopicArn: this.topicArn,
+          Subject: snsSubject(alert.subject),
+          Message: fitBytes(alert.text, MESSAGE_MAX_BYTES),
+          MessageAttributes: attributes,
+        }),
+      );
+    } catch (error) {
+      throw new AwsCallError('Publish', error, this.topicArn);
+    }
+  }
+}
+
+/** Cuts text to at most `max` UTF-8 bytes (on a character boundary), marking the cut. */
+export function fitBytes(text: string, max: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= max) return text;
+  const marker = '\n…(truncated)\n';
+  let cut = text.slice(0, max - Buffer.byteLength(marker, 'utf8'));
+  while (Buffer.byteLength(cut, 'utf8') > max - Buffer.byteLength(marker, 'utf8')) cut = cut.slice(0, -100);
+  return cut + marker;
+}

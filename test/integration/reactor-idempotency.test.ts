@@ -1,0 +1,62 @@
+/**
+ * The de-duplication table on moto: PutItem attribute_not_exists claims, COMPLETED blocks
+ * duplicates, RETRY (or an expired lease) lets a retry take over, the TTL attribute is set.
+ */
+import { DescribeTimeToLiveCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoIdempotencyStore } from '../../lib/idempotency';
+import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { createIdempotencyTable, ddbClient } from '../helpers/alerting';
+
+let moto: MotoServer;
+const TABLE = 'pitr-guard-idempotency';
+let t = Date.parse('2026-11-20T10:15:33Z');
+const store = () => new DynamoIdempotencyStore(ddbClient(moto.endpoint), TABLE, { now: () => t, ttlDays: 7 });
+
+beforeAll(async () => {
+  moto = await startMoto();
+  await createIdempotencyTable(moto.endpoint, TABLE);
+});
+afterAll(() => moto?.stop());
+
+describe('DynamoIdempotencyStore on moto', () => {
+  it('claims a new event once; a concurrent copy sees it in progress; after completion copies are duplicates', async () => {
+    const s = store();
+    const first = await s.claim('evt-1', 60_000);
+    expect(first).toMatchObject({ state: 'claimed', record: { status: 'IN_PROGRESS', attempts: 1 } });
+    expect(await s.claim('evt-1', 60_000)).toMatchObject({ state: 'in-progress' });
+    await s.complete('evt-1', { result: 'ENABLED' });
+    expect(await s.claim('evt-1', 60_000)).toMatchObject({ state: 'completed', record: { status: 'COMPLETED', result: 'ENABLED' } });
+
+    const item = await ddbClient(moto.endpoint).send(new GetItemCommand({ TableName: TABLE, Key: { eventId: { S: 'evt-1' } } }));
+    expect(Number(item.Item?.expiresAt?.N)).toBe(Math.floor(t / 1000) + 7 * 86_400);
+    const ttl = await ddbClient(moto.endpoint).send(new DescribeTimeToLiveCommand({ TableName: TABLE }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
+  });
+
+  it('a released event can be claimed again by the retry, keeping what the failed run recorded', async () => {
+    const s = store();
+    await s.claim('evt-2', 60_000);
+    await s.release('evt-2', { deferredAlertSent: true, pendingAlert: '{"subject":"x"}' });
+    const retry = await s.claim('evt-2', 60_000);
+    expect(retry).toMatchObject({ state: 'claimed', record: { status: 'IN_PROGRESS', attempts: 2, deferredAlertSent: true, pendingAlert: '{"subject":"x"}' } });
+    await s.complete('evt-2', { result: 'ENABLED' });
+    const item = await ddbClient(moto.endpoint).send(new GetItemCommand({ TableName: TABLE, Key: { eventId: { S: 'evt-2' } } }));
+    expect(item.Item?.pendingAlert).toBeUndefined();
+    expect(item.Item?.status?.S).toBe('COMPLETED');
+  });
+
+  it('takes over an IN_PROGRESS claim whose lease ran out (its invocation died)', async () => {
+    const s = store();
+    await s.claim('evt-3', 1_000);
+    t += 5_000;
+    expect(await s.claim('evt-3', 60_000)).toMatchObject({ state: 'claimed', record: { attempts: 2 } });
+  });
+
+  it('only one of two racing retries wins the take-over', async () => {
+    const s = store();
+    await s.claim('evt-4', 60_000);
+    await s.release('evt-4', {});
+    const [a, b] = await Promise.all([s.claim('evt-4', 60_000), s.claim('evt-4', 60_000)]);
+    expect([a.state, b.state].sort()).toEqual(['claimed', 'in-progress']);
+  });
+});

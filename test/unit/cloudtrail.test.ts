@@ -1,0 +1,131 @@
+import { normaliseTableName, outOfScope, parseCloudTrailEvent, type TableChange } from '../../lib/triggers/cloudtrail';
+import { loadEvent } from '../helpers/builders';
+
+type Ev = { detail: Record<string, unknown> } & Record<string, unknown>;
+const ok = (event: unknown): TableChange => {
+  const parsed = parseCloudTrailEvent(event);
+  if (parsed.status !== 'ok') throw new Error(`expected ok, got ${parsed.status}: ${parsed.reason}`);
+  return parsed.change;
+};
+
+describe('parseCloudTrailEvent', () => {
+  it('reads a disable call: table, kind, request, attribution', () => {
+    const change = ok(loadEvent('cloudtrail-pitr-disabled.json'));
+    expect(change).toEqual({
+      eventId: '0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f',
+      eventName: 'UpdateContinuousBackups',
+      kind: 'PITR_DISABLED',
+      accountId: '123456789012',
+      region: 'us-east-1',
+      tableName: 'orders',
+      requested: { enabled: false },
+      actor: {
+        arn: 'arn:aws:sts::123456789012:assumed-role/Admin/alice',
+        type: 'AssumedRole',
+        accountId: '123456789012',
+        sessionIssuer: 'arn:aws:iam::123456789012:role/Admin',
+        sourceIp: '203.0.113.10',
+        userAgent: expect.stringMatching(/^aws-cli\/2\.22\.35 /),
+        eventTime: '2026-11-20T10:15:30Z',
+      },
+    });
+  });
+
+  it('normalises a table ARN to its name and takes account and Region from it', () => {
+    const change = ok(loadEvent('cloudtrail-period-shortened.json'));
+    expect(change).toMatchObject({ tableName: 'orders', kind: 'PERIOD_SET', requested: { enabled: true, recoveryPeriodInDays: 7 } });
+    expect(normaliseTableName('arn:aws:dynamodb:eu-west-1:111122223333:table/orders/stream/2026-11-20T10:00:00.000')).toEqual({
+      tableName: 'orders',
+      region: 'eu-west-1',
+      accountId: '111122223333',
+    });
+    expect(normaliseTableName('arn:aws:dynamodb:eu-west-1:111122223333:table/orders/index/by-date').tableName).toBe('orders');
+    expect(normaliseTableName('orders')).toEqual({ tableName: 'orders' });
+  });
+
+  it('reads request parameters case-insensitively', () => {
+    const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    event.detail.requestParameters = { TableName: 'orders', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: 'false' } };
+    expect(ok(event)).toMatchObject({ tableName: 'orders', kind: 'PITR_DISABLED', requested: { enabled: false } });
+  });
+
+  it('acts on the TARGET table of restores and imports', () => {
+    expect(ok(loadEvent('cloudtrail-restore-point-in-time.json'))).toMatchObject({ tableName: 'orders-restored', kind: 'TABLE_RESTORED', source: 'orders' });
+    expect(ok(loadEvent('cloudtrail-restore-from-backup.json'))).toMatchObject({
+      tableName: 'orders-from-backup',
+      kind: 'TABLE_RESTORED',
+      source: expect.stringContaining(':table/orders/backup/'),
+    });
+    expect(ok(loadEvent('cloudtrail-import-table.json'))).toMatchObject({ tableName: 'orders-imported', kind: 'TABLE_IMPORTED' });
+    expect(ok(loadEvent('cloudtrail-create-table.json'))).toMatchObject({
+      tableName: 'invoices',
+      kind: 'TABLE_CREATED',
+      actor: { invokedBy: 'cloudformation.amazonaws.com', arn: expect.stringContaining('AWSCloudFormation') },
+    });
+  });
+
+  it('falls back to the response when the request lacks the name (import: the table ARN)', () => {
+    const event = loadEvent<Ev>('cloudtrail-import-table.json');
+    (event.detail.requestParameters as Record<string, unknown>).tableCreationParameters = {};
+    expect(ok(event).tableName).toBe('orders-imported');
+  });
+
+  it('uses addendum.originalEventID as the key of a re-delivered event', () => {
+    const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    event.detail.addendum = { reason: 'DELIVERY_DELAY', originalEventID: 'first-delivery-id' };
+    expect(ok(event).eventId).toBe('first-delivery-id');
+  });
+
+  it('ignores failed calls, other event names and other sources', () => {
+    expect(parseCloudTrailEvent(loadEvent('cloudtrail-failed-call.json'))).toEqual({
+      status: 'ignored',
+      reason: 'the UpdateContinuousBackups call failed (AccessDenied): nothing changed',
+    });
+    expect(parseCloudTrailEvent(loadEvent('cloudtrail-update-table.json'))).toMatchObject({ status: 'ignored', reason: expect.stringContaining('UpdateTable') });
+    expect(parseCloudTrailEvent(loadEvent('scheduled.json'))).toMatchObject({ status: 'ignored' });
+  });
+
+  it('rejects malformed events, naming what is missing', () => {
+    expect(parseCloudTrailEvent('nonsense')).toMatchObject({ status: 'invalid', reason: 'expected an EventBridge event object, got string' });
+    expect(parseCloudTrailEvent({ version: '0' })).toEqual({ status: 'invalid', reason: 'missing detail', missing: ['detail'] });
+    const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    delete event.detail.eventID;
+    event.detail.requestParameters = null;
+    expect(parseCloudTrailEvent(event)).toEqual({
+      status: 'invalid',
+      reason: 'missing detail.eventID, detail.requestParameters.tableName',
+      missing: ['detail.eventID', 'detail.requestParameters.tableName'],
+    });
+    const noName = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    delete noName.detail.eventName;
+    expect(parseCloudTrailEvent(noName)).toMatchObject({ status: 'invalid', missing: ['detail.eventName'] });
+  });
+
+  it('rejects a table name DynamoDB could not have', () => {
+    const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    (event.detail.requestParameters as Record<string, unknown>).tableName = 'orders <!channel>';
+    expect(parseCloudTrailEvent(event)).toMatchObject({ status: 'invalid', reason: expect.stringContaining('is not a valid DynamoDB table name') });
+  });
+
+  it('falls back to a readable principal when the identity has no ARN', () => {
+    const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    event.detail.userIdentity = { type: 'AWSService', invokedBy: 'dynamodb.application-autoscaling.amazonaws.com' };
+    expect(ok(event).actor.arn).toBe('dynamodb.application-autoscaling.amazonaws.com (AWS service)');
+    event.detail.userIdentity = undefined;
+    expect(ok(event).actor.arn).toBe('unknown principal');
+  });
+});
+
+describe('outOfScope', () => {
+  const change = { accountId: '123456789012', region: 'us-east-1' };
+  it('accepts this account and a configured Region (or all)', () => {
+    expect(outOfScope(change, { accountId: '123456789012', regions: ['us-east-1'] })).toBeUndefined();
+    expect(outOfScope(change, { accountId: '123456789012', regions: 'all' })).toBeUndefined();
+  });
+  it('names the account or Region that is out of scope', () => {
+    expect(outOfScope(change, { accountId: '999999999999', regions: 'all' })).toBe("account 123456789012 is not this deployment's account 999999999999");
+    expect(outOfScope(change, { accountId: '123456789012', regions: ['eu-west-1', 'eu-central-1'] })).toBe(
+      'Region us-east-1 is not configured (PITR_GUARD_REGIONS: eu-west-1,eu-central-1)',
+    );
+  });
+});
