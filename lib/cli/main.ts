@@ -1,121 +1,136 @@
 /**
- * The `pitr-guard` command line. Exit codes: 0 nothing non-compliant or in error, 1 something is,
- * 2 usage, configuration, credential or access error (one line on stderr, no stack trace).
- * stdout carries only the report; logs go to stderr.
+ * The `pitr-guard` command line: `scan`, `explain`, `demo`. Exit codes: 0 nothing non-compliant or
+ * in error, 1 something is (see --fail-on), 2 usage, configuration, credential or access error (one
+ * line on stderr, no stack trace). stdout carries only the report; logs, progress and prompts go
+ * to stderr.
  */
-import { STSClient } from '@aws-sdk/client-sts';
 import { Command, CommanderError, Option } from 'commander';
-import { Clients } from '../clients';
-import { ENV, parseExemptTag, parseRecoveryDays, parseRegions } from '../config';
-import { PitrGuardError, UsageError, errorMessage } from '../errors';
-import { createLogger, silentLogger } from '../logger';
-import { renderTable } from '../report/table';
-import { hasProblems, scan } from '../scan';
+import { version } from '../../package.json';
+import { ENV } from '../config';
+import { PitrGuardError, errorMessage } from '../errors';
+import { remediateTable } from '../remediate';
+import { runDemoCommand } from './demo-command';
+import { runExplain, type ExplainFlags } from './explain';
+import { processIo, type CliIo } from './io';
+import { EXIT, FAIL_ON, FORMATS, runScan, type ScanCommandDeps, type ScanFlags } from './scan-command';
 
-export const EXIT = { OK: 0, PROBLEMS: 1, ERROR: 2 } as const;
+export { EXIT } from './scan-command';
+export type { CliIo } from './io';
 
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Readonly<Record<string, string | undefined>>;
-}
+export type MainDeps = ScanCommandDeps;
 
-const defaultIo: CliIo = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  env: process.env,
-};
-
-interface ScanFlags {
-  regions?: string;
-  format: 'json' | 'table';
-  minRecoveryDays?: string;
-  exemptTag?: string;
-  endpointUrl?: string;
-  profile?: string;
-  verbose?: boolean;
-}
-
-function envValue(env: CliIo['env'], name: string): string | undefined {
-  const v = env[name]?.trim();
-  return v ? v : undefined;
-}
-
-/** The Region the SDK would use by default (AWS_REGION, then the profile's config), if any. */
-async function defaultRegion(profile: string | undefined, env: CliIo['env']): Promise<string | undefined> {
-  const fromEnv = envValue(env, 'AWS_REGION') ?? envValue(env, 'AWS_DEFAULT_REGION');
-  if (fromEnv) return fromEnv;
-  try {
-    return await new STSClient(profile ? { profile } : {}).config.region();
-  } catch {
-    return undefined;
-  }
-}
-
-async function runScan(flags: ScanFlags, io: CliIo): Promise<number> {
-  const minRecoveryDays = parseRecoveryDays(flags.minRecoveryDays ?? envValue(io.env, ENV.minRecoveryDays), flags.minRecoveryDays ? '--min-recovery-days' : ENV.minRecoveryDays);
-  const exemptTag = parseExemptTag(flags.exemptTag ?? envValue(io.env, ENV.exemptTag), flags.exemptTag ? '--exempt-tag' : ENV.exemptTag);
-  const fallback = await defaultRegion(flags.profile, io.env);
-  const regionsValue = flags.regions ?? envValue(io.env, ENV.regions);
-  if (regionsValue === undefined && !fallback) {
-    throw new UsageError('no Region to scan: pass --regions (e.g. --regions us-east-1,eu-west-1 or --regions all) or set AWS_REGION');
-  }
-  const regions = parseRegions(regionsValue, fallback, flags.regions ? '--regions' : ENV.regions);
-  const homeRegion = fallback ?? (regions === 'all' ? 'us-east-1' : (regions[0] as string));
-  if (flags.endpointUrl) {
-    try {
-      new URL(flags.endpointUrl);
-    } catch {
-      throw new UsageError(`Invalid --endpoint-url=${JSON.stringify(flags.endpointUrl)}: must be an absolute URL such as http://127.0.0.1:5000`);
-    }
-  }
-
-  const clients = new Clients({ endpoint: flags.endpointUrl, profile: flags.profile });
-  const logger = flags.verbose ? createLogger({ level: 'debug', write: (line) => io.stderr(line + '\n') }) : silentLogger;
-  const report = await scan({ policy: { regions, minRecoveryDays, exemptTag }, homeRegion }, { clients, logger });
-  io.stdout(flags.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : renderTable(report));
-  return hasProblems(report) ? EXIT.PROBLEMS : EXIT.OK;
-}
-
-export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
-  const program = new Command('pitr-guard')
-    .description('Audit DynamoDB point-in-time recovery (PITR) across Regions.')
-    .showHelpAfterError(false)
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .exitOverride();
-
-  program
-    .command('scan')
-    .description('Scan every table in the given Regions and report its PITR compliance.')
-    .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
-    .addOption(new Option('--format <format>', 'report format').choices(['table', 'json']).default('table'))
+function addCommonOptions(command: Command): Command {
+  return command
     .option('--min-recovery-days <n>', `minimum PITR recovery period, 1-35 (default: $${ENV.minRecoveryDays}, else 35)`)
     .option('--exempt-tag <key>', `tag key whose non-empty value exempts a table (default: $${ENV.exemptTag}, else pitr-guard:exempt)`)
     .option('--endpoint-url <url>', 'send every AWS call to this endpoint (e.g. a local emulator)')
-    .option('--profile <name>', 'AWS named profile to use')
-    .option('--verbose', 'log AWS retries and progress to stderr')
+    .option('--profile <name>', 'AWS named profile to use (default: the standard credential chain)')
+    .option('--verbose', 'log AWS retries and progress (JSON lines) to stderr');
+}
+
+export function buildProgram(io: CliIo, setExit: (code: number) => void, deps: MainDeps = {}): Command {
+  const program = new Command('pitr-guard')
+    .description('Audit and enforce DynamoDB point-in-time recovery (PITR) across Regions.')
+    .version(version, '--version', 'print the version')
+    .showHelpAfterError(false)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
     .addHelpText(
       'after',
       `
-Exit codes: 0 all compliant, 1 non-compliant or unreadable tables found, 2 usage, configuration or credential error.
+Commands in one line each:
+  scan      report every table's PITR compliance (table, json, csv or html); --fix re-enables PITR
+  explain   every fact about one table, the verdict and why, and the AWS CLI command that fixes it
+  demo      a realistic account in a local emulator: scan, drift, automatic repair, alerts, report
+
+Examples:
+  pitr-guard scan --regions us-east-1,eu-west-1
+  pitr-guard explain orders --region eu-west-1
+  pitr-guard demo
+
+Run "pitr-guard <command> --help" for a command's options.`,
+    );
+
+  const scanCommand = program
+    .command('scan')
+    .description('Scan every table in the given Regions and report its PITR compliance.')
+    .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
+    .addOption(new Option('--format <format>', 'report format').choices([...FORMATS]).default('table'))
+    .option('--output <file>', 'write the report to this file instead of stdout');
+  addCommonOptions(scanCommand)
+    .option('--fix', 'enable PITR on every NON_COMPLIANT table (lists them and asks first on a terminal)')
+    .option('--yes', 'with --fix: do not ask for confirmation (needed when not on a terminal)')
+    .option('--dry-run', 'with --fix: only list what would change')
+    .addOption(
+      new Option('--fail-on <when>', 'exit 1 on: non-compliant (non-compliant or unreadable tables), error (unreadable tables only), never')
+        .choices([...FAIL_ON])
+        .default('non-compliant'),
+    )
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 nothing to report under --fail-on, 1 non-compliant or unreadable tables (or a Region that
+could not be listed), 2 usage, configuration or credential error.
 
 Examples:
   pitr-guard scan --regions us-east-1,eu-west-1
   pitr-guard scan --regions all --format json > report.json
-  pitr-guard scan --min-recovery-days 14 --profile audit`,
+  pitr-guard scan --regions all --format html --output pitr-report.html
+  pitr-guard scan --format csv --fail-on never > findings.csv
+  pitr-guard scan --min-recovery-days 14 --profile audit
+  pitr-guard scan --fix --dry-run          # list what --fix would change
+  pitr-guard scan --fix --yes              # in CI: re-enable PITR without asking`,
     )
-    .action(async (flags: ScanFlags) => setExit(await runScan(flags, io)));
+    .action(async (flags: ScanFlags) => setExit(await runScan(flags, io, deps)));
+
+  const explainCommand = program
+    .command('explain')
+    .description('Show every fact read for one table, the verdict and why, and the exact AWS CLI command that would fix it.')
+    .argument('<table>', 'table name or table ARN')
+    .option('--region <region>', 'the Region of the table (default: the ARN\'s Region, else your default Region)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'));
+  addCommonOptions(explainCommand)
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 compliant, exempt or not applicable, 1 non-compliant or unreadable, 2 no such table, usage,
+configuration or credential error.
+
+Examples:
+  pitr-guard explain orders --region eu-west-1
+  pitr-guard explain arn:aws:dynamodb:eu-west-1:123456789012:table/orders
+  pitr-guard explain orders --format json --min-recovery-days 14`,
+    )
+    .action(async (table: string, flags: ExplainFlags) => setExit(await runExplain(table, flags, io)));
+
+  program
+    .command('demo')
+    .description('Run the local demo: moto with a seeded account, a scheduled scan, a PITR drift repaired by the reactor, alerts and an HTML report.')
+    .option('--output <file>', 'where to write the HTML report', 'demo-report.html')
+    .option('--verbose', "print the functions' JSON log lines to stderr")
+    .addHelpText(
+      'after',
+      `
+Needs nothing but "npm ci": moto is installed into ./.venv on first use. No AWS account is touched:
+every call goes to a moto server on a free loopback port, which is stopped at the end (also on Ctrl-C).
+
+Examples:
+  pitr-guard demo
+  npm run demo
+  pitr-guard demo --output /tmp/report.html`,
+    )
+    .action(async (flags: { output: string; verbose?: boolean }) => setExit(await runDemoCommand(flags, io)));
 
   return program;
 }
 
 /** Runs the CLI; resolves to the exit code instead of exiting, so tests can call it. */
-export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function main(argv: string[], io: CliIo = processIo(), deps: MainDeps = { remediate: remediateTable }): Promise<number> {
   let exitCode: number = EXIT.OK;
-  const program = buildProgram(io, (code) => (exitCode = code));
+  const program = buildProgram(io, (code) => (exitCode = code), deps);
   try {
     if (argv.length <= 2) {
-      program.outputHelp();
+      program.outputHelp({ error: true });
       return EXIT.ERROR;
     }
     await program.parseAsync(argv);
@@ -126,7 +141,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? EXIT.OK : EXIT.ERROR;
     }
     const message = error instanceof PitrGuardError ? error.message : `unexpected error: ${errorMessage(error)}`;
-    io.stderr(`pitr-guard: ${message}\n`);
+    io.stderr(`pitr-guard: ${message.split('\n')[0]}\n`);
     return EXIT.ERROR;
   }
 }

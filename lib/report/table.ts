@@ -1,6 +1,16 @@
-/** Plain aligned text table of a ScanReport, worst first, with a summary line. */
+/**
+ * Aligned terminal table of a ScanReport: worst first (the report's order), one row per table, then
+ * a summary line and anything that was not evaluated (Regions that could not be listed, tables
+ * deleted during the scan). Colour is optional and never changes the alignment.
+ */
+import { plain, statusColour, visibleLength, type Palette } from '../cli/colour';
 import type { ScanReport } from '../scan';
 import type { Finding } from '../types';
+
+export interface TableOptions {
+  /** Colours for a terminal; default plain text. */
+  palette?: Palette;
+}
 
 const COLUMNS: { title: string; value: (f: Finding) => string }[] = [
   { title: 'STATUS', value: (f) => f.status },
@@ -9,18 +19,56 @@ const COLUMNS: { title: string; value: (f: Finding) => string }[] = [
   { title: 'PITR', value: (f) => f.pitr.status ?? '-' },
   { title: 'PERIOD', value: (f) => (f.pitr.recoveryPeriodInDays === null ? '-' : `${f.pitr.recoveryPeriodInDays}d`) },
   { title: 'RESTORABLE', value: (f) => (f.pitr.restorableDays === null ? '-' : `${f.pitr.restorableDays}d`) },
-  { title: 'REASONS', value: (f) => f.reasons.join(',') },
+  { title: 'REASONS', value: (f) => f.reasons.join(',') + exemptionNote(f) },
 ];
 
-export function renderTable(report: ScanReport): string {
-  const rows = report.findings.map((f) => COLUMNS.map((c) => c.value(f)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
-  const out = [line(COLUMNS.map((c) => c.title)), ...rows.map(line)];
+function exemptionNote(f: Finding): string {
+  if (!f.exemption) return '';
+  const until = f.exemption.until ? ` until ${f.exemption.until}` : '';
+  return f.exemption.active ? ` (${oneLine(f.exemption.reason)}${until})` : '';
+}
+
+/** Control characters (from tag values, error messages) must not reach the terminal. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+}
+
+export function renderTable(report: ScanReport, options: TableOptions = {}): string {
+  const p = options.palette ?? plain;
+  const rows = report.findings.map((f) => COLUMNS.map((c) => oneLine(c.value(f))));
+  const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const line = (cells: string[], paint: (cell: string, i: number) => string = (c) => c) =>
+    cells
+      .map((cell, i) => {
+        const padded = i === cells.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(cell)));
+        return paint(padded, i);
+      })
+      .join('  ')
+      .trimEnd();
+  const out: string[] = [];
+  if (rows.length === 0) {
+    out.push(`No tables found in ${report.regions.join(', ') || 'any Region'}.`);
+  } else {
+    out.push(p.bold(line(COLUMNS.map((c) => c.title))));
+    report.findings.forEach((f, r) => {
+      const paint = statusColour(p, f.status);
+      out.push(line(rows[r] as string[], (cell, i) => (i === 0 ? paint(cell) : cell)));
+    });
+  }
   out.push('');
-  out.push(summaryLine(report));
-  for (const r of report.regionErrors) out.push(`Region ${r.region} NOT SCANNED: ${r.operation} failed with ${r.errorName}: ${r.message}`);
-  if (report.vanished.length) out.push(`Deleted while scanning (not evaluated): ${report.vanished.map((v) => `${v.region}/${v.tableName}`).join(', ')}`);
+  const problems = report.summary.nonCompliant + report.summary.error + report.regionErrors.length;
+  out.push(problems > 0 ? p.bold(summaryLine(report)) : p.green(summaryLine(report)));
+  const notFull = report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length;
+  if (notFull > 0) {
+    out.push(
+      p.yellow(
+        `${notFull} compliant table(s) cannot yet restore the full ${report.policy.minRecoveryDays} days: PITR was enabled or re-enabled recently (RESTORE_WINDOW_NOT_FULL).`,
+      ),
+    );
+  }
+  for (const r of report.regionErrors) out.push(p.red(oneLine(`Region ${r.region} NOT SCANNED: ${r.operation} failed with ${r.errorName}: ${r.message}`)));
+  if (report.vanished.length) out.push(oneLine(`Deleted while scanning (not evaluated): ${report.vanished.map((v) => `${v.region}/${v.tableName}`).join(', ')}`));
   return out.join('\n') + '\n';
 }
 

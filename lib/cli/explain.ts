@@ -1,0 +1,162 @@
+/**
+ * `pitr-guard explain TABLE`: every fact read for one table, the verdict of the one evaluator and
+ * why, and the exact AWS CLI command that would fix it. Exit code 0 when the table is fine
+ * (COMPLIANT, EXEMPT, NOT_APPLICABLE), 1 when it is NON_COMPLIANT or could not be read, 2 when it
+ * does not exist or the command line is wrong.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { UsageError } from '../errors';
+import { evaluate } from '../evaluate';
+import { callerAccountId, createPacers, readTable } from '../inventory';
+import { EXEMPT_UNTIL_TAG, type Finding, type ReasonCode, type TableFacts } from '../types';
+import { colourFor, statusColour, type Palette } from './colour';
+import { resolveCommon, resolveOneRegion, type CommonFlags } from './common';
+import { fixCommand } from './fix';
+import type { CliIo } from './io';
+import { EXIT } from './scan-command';
+
+export interface ExplainFlags extends CommonFlags {
+  region?: string;
+  format: 'text' | 'json';
+}
+
+export interface Explanation {
+  facts: TableFacts;
+  finding: Finding;
+  /** The AWS CLI command that makes the table compliant, or null when there is nothing to fix. */
+  fixCommand: string | null;
+  /** The policy it was judged against. */
+  policy: { minRecoveryDays: number; exemptTag: string };
+}
+
+const REASON_TEXT: Record<ReasonCode, string> = {
+  PITR_ENABLED: 'point-in-time recovery is enabled with a long enough recovery period',
+  PITR_DISABLED: 'point-in-time recovery is not enabled: the table cannot be restored to any earlier moment',
+  RECOVERY_PERIOD_TOO_SHORT: 'the recovery period is shorter than the policy requires',
+  RESTORE_WINDOW_NOT_FULL: 'PITR was enabled recently: the restorable window has not yet grown to the required length (warning only)',
+  EXEMPT: 'the table carries an exemption tag with a reason that is in force',
+  EXEMPTION_EXPIRED: `the exemption's ${EXEMPT_UNTIL_TAG} date has passed, so the table is judged normally`,
+  EXEMPTION_WITHOUT_REASON: 'the exemption tag is empty: an exemption needs a reason, so it is ignored',
+  EXEMPTION_INVALID_EXPIRY: `${EXEMPT_UNTIL_TAG} is not a YYYY-MM-DD date, so the exemption is ignored`,
+  TABLE_DELETING: 'the table is being deleted',
+  TABLE_ARCHIVING: 'the table is being archived',
+  TABLE_ARCHIVED: 'the table is archived',
+  READ_FAILED: 'the table could not be read, so its state is unknown',
+};
+
+const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
+const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})$/;
+
+/** A table name, or a table ARN (which also names the Region). */
+export function parseTableArgument(value: string): { tableName: string; region?: string } {
+  const arn = TABLE_ARN.exec(value);
+  if (arn) return { tableName: arn[3] as string, region: arn[1] as string };
+  if (!TABLE_NAME.test(value)) {
+    throw new UsageError(`Invalid TABLE=${JSON.stringify(value)}: a DynamoDB table name is 3-255 letters, digits, _ . or -, or a table ARN`);
+  }
+  return { tableName: value };
+}
+
+export async function explainTable(table: string, flags: ExplainFlags, io: CliIo, now: () => Date = () => new Date()): Promise<Explanation> {
+  const parsed = parseTableArgument(table);
+  const common = await resolveCommon(flags, io);
+  if (parsed.region && flags.region && flags.region !== parsed.region) {
+    throw new UsageError(`the table ARN names Region ${parsed.region} but --region is ${flags.region}`);
+  }
+  const region = resolveOneRegion(flags.region ?? parsed.region, common.defaultRegion);
+  const accountId = await callerAccountId(common.clients, region);
+  const facts = await readTable(
+    common.clients.get(DynamoDBClient, region),
+    { accountId, region, tableName: parsed.tableName },
+    createPacers(10),
+    { logger: common.logger },
+  );
+  if (facts === 'vanished') throw new UsageError(`table ${parsed.tableName} does not exist in ${region} (account ${accountId})`);
+  const policy = { minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag };
+  const finding = evaluate(facts, policy, now());
+  const fixable = finding.status === 'NON_COMPLIANT' || finding.status === 'EXEMPT' || finding.status === 'ERROR';
+  return { facts, finding, policy, fixCommand: fixable ? fixCommand(finding, policy.minRecoveryDays) : null };
+}
+
+export async function runExplain(table: string, flags: ExplainFlags, io: CliIo): Promise<number> {
+  const explanation = await explainTable(table, flags, io);
+  io.stdout(flags.format === 'json' ? JSON.stringify(explanation, null, 2) + '\n' : renderExplanation(explanation, colourFor(io.isTTY?.stdout, io.env)));
+  const s = explanation.finding.status;
+  return s === 'NON_COMPLIANT' || s === 'ERROR' ? EXIT.PROBLEMS : EXIT.OK;
+}
+
+function iso(d: Date | undefined): string {
+  return d ? d.toISOString() : '-';
+}
+
+function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+}
+
+export function renderExplanation(e: Explanation, p: Palette): string {
+  const { facts, finding: f, policy } = e;
+  const lines: string[] = [];
+  const row = (label: string, value: string) => lines.push(`${p.dim(label.padEnd(22))}${clean(value)}`);
+  lines.push(p.bold(`${facts.tableName} (${facts.region}, account ${facts.accountId})`));
+  lines.push('');
+  lines.push(p.bold('Facts read'));
+  row('Table ARN', facts.tableArn ?? '-');
+  row('Table ID', facts.tableId ?? '-');
+  row('Table status', facts.tableStatus ?? '-');
+  row('Created', iso(facts.creationDateTime));
+  if (facts.error) {
+    row('Read error', `${facts.error.operation} failed with ${facts.error.errorName}: ${facts.error.message}`);
+  }
+  const pitr = facts.pitr;
+  row('PITR status', pitr ? pitr.status : 'not read');
+  row('Recovery period', f.pitr.recoveryPeriodInDays === null ? '-' : `${f.pitr.recoveryPeriodInDays} days${pitr?.recoveryPeriodInDays === undefined && pitr?.status === 'ENABLED' ? ' (not returned: AWS default)' : ''} (policy: at least ${policy.minRecoveryDays})`);
+  row('Earliest restorable', iso(pitr?.earliestRestorableDateTime));
+  row('Latest restorable', iso(pitr?.latestRestorableDateTime));
+  row('Restorable now', f.pitr.restorableDays === null ? '-' : `${f.pitr.restorableDays} days`);
+  const tags = facts.tags ? Object.entries(facts.tags) : undefined;
+  row('Tags', tags === undefined ? 'not read' : tags.length === 0 ? 'none' : tags.map(([k, v]) => `${k}=${v}`).join(', '));
+  row('Replicas', facts.replicas?.length ? facts.replicas.map((r) => `${r.regionName} (${r.replicaStatus ?? 'status unknown'})`).join(', ') : 'none reported by DescribeTable');
+  const r = facts.restoreSummary;
+  row(
+    'Restore lineage',
+    r
+      ? `restored from ${r.sourceTableArn ?? r.sourceBackupArn ?? 'an unnamed source'} at ${iso(r.restoreDateTime)}${r.restoreInProgress ? ' (restore in progress)' : ''}; a restored table starts without PITR`
+      : 'not a restored table',
+  );
+  lines.push('');
+  lines.push(p.bold('Verdict'));
+  row('Status', statusColour(p, f.status)(f.status));
+  row('Why', f.message);
+  for (const code of f.reasons) row(`  ${code}`, REASON_TEXT[code] ?? code);
+  if (f.exemption) {
+    row('Exemption', `${f.exemption.reason ? JSON.stringify(f.exemption.reason) : '(empty)'}${f.exemption.until ? ` until ${f.exemption.until}` : ''}: ${f.exemption.active ? 'in force' : 'not in force'}`);
+  }
+  lines.push('');
+  lines.push(p.bold('Fix'));
+  switch (f.status) {
+    case 'NON_COMPLIANT':
+      lines.push(`  ${e.fixCommand}`);
+      lines.push(p.dim('  (or: pitr-guard scan --fix, which re-reads the table first and only ever enables PITR)'));
+      break;
+    case 'EXEMPT':
+      lines.push(`  Nothing to do while the exemption holds. To enforce PITR anyway, remove the ${policy.exemptTag} tag and run:`);
+      lines.push(`  ${e.fixCommand}`);
+      break;
+    case 'ERROR':
+      lines.push(`  Grant the reader dynamodb:DescribeTable, dynamodb:DescribeContinuousBackups and dynamodb:ListTagsOfResource on this table, then run explain again.`);
+      lines.push(`  If PITR turns out to be off, this enables it:`);
+      lines.push(`  ${e.fixCommand}`);
+      break;
+    case 'NOT_APPLICABLE':
+      lines.push('  Nothing to do: PITR does not apply to a table in this state.');
+      break;
+    default:
+      lines.push(
+        f.reasons.includes('RESTORE_WINDOW_NOT_FULL') && facts.pitr?.earliestRestorableDateTime
+          ? `  Nothing to do: the window reaches ${policy.minRecoveryDays} days on ${new Date(facts.pitr.earliestRestorableDateTime.getTime() + policy.minRecoveryDays * 86_400_000).toISOString()} if PITR stays on.`
+          : '  Nothing to do.',
+      );
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,82 @@
+/**
+ * `scan --fix`: remediate the NON_COMPLIANT tables of a report with lib/remediate (which re-reads
+ * each table, only ever enables PITR, and honours dry-run and per-table mode), after listing the
+ * plan on stderr and, on a terminal without --yes, asking for confirmation. Returns the report as
+ * it stands afterwards: each remediated table's finding is replaced by the one re-read after the
+ * change, so the report and the exit code describe the account as it is now.
+ */
+import type { Clients } from '../clients';
+import type { Logger } from '../logger';
+import { mapLimit } from '../pace';
+import type { RemediationResult, remediateTable } from '../remediate';
+import { sortFindings, summarize, type ScanReport } from '../scan';
+import type { Finding, Policy } from '../types';
+import type { Palette } from './colour';
+import type { CliIo } from './io';
+
+export type Remediate = typeof remediateTable;
+
+export interface FixContext {
+  remediate: Remediate;
+  clients: Clients;
+  logger: Logger;
+  /** mode 'remediate'; dryRun from --dry-run. */
+  policy: Policy;
+  /** Asks for confirmation; undefined when --yes or --dry-run. */
+  confirm?: (question: string) => Promise<string>;
+  io: CliIo;
+  palette: Palette;
+}
+
+/** Tables changed at once: UpdateContinuousBackups has no documented rate, so stay gentle. */
+const CONCURRENCY = 4;
+
+export function fixCommand(f: Pick<Finding, 'region' | 'tableName'>, days: number): string {
+  return `aws dynamodb update-continuous-backups --region ${f.region} --table-name ${shellQuote(f.tableName)} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=${days}`;
+}
+
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_.:/=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function applyFixes(report: ScanReport, ctx: FixContext): Promise<ScanReport> {
+  const { io, palette: p, policy } = ctx;
+  const targets = report.findings.filter((f) => f.status === 'NON_COMPLIANT');
+  if (targets.length === 0) {
+    io.stderr(`pitr-guard: nothing to fix: no table is NON_COMPLIANT.\n`);
+    return report;
+  }
+  const verb = policy.dryRun ? 'would enable' : 'will enable';
+  io.stderr(
+    p.bold(`pitr-guard ${verb} PITR (recovery period ${policy.minRecoveryDays} days) on ${targets.length} table(s):`) +
+      '\n' +
+      targets.map((f) => `  ${f.region}  ${f.tableName}  ${f.reasons.join(',')}\n`).join(''),
+  );
+  if (ctx.confirm) {
+    const answer = (await ctx.confirm(`Enable PITR on these ${targets.length} table(s)? [y/N] `)).trim().toLowerCase();
+    if (answer !== 'y' && answer !== 'yes') {
+      io.stderr('pitr-guard: not confirmed; nothing was changed.\n');
+      return report;
+    }
+  }
+
+  const outcomes = await mapLimit(targets, CONCURRENCY, (f) =>
+    ctx.remediate({ accountId: f.accountId, region: f.region, tableName: f.tableName }, { clients: ctx.clients, policy, logger: ctx.logger }),
+  );
+  for (const o of outcomes) {
+    const paint = o.result === 'ENABLED' || o.result === 'ALREADY_COMPLIANT' ? p.green : o.result === 'FAILED' ? p.red : p.yellow;
+    io.stderr(`  ${paint(o.result.padEnd(17))} ${o.region}  ${o.tableName}  ${o.message}\n`);
+  }
+  const count = (r: RemediationResult) => outcomes.filter((o) => o.result === r).length;
+  io.stderr(
+    policy.dryRun
+      ? `pitr-guard: dry run: nothing was changed (${count('SKIPPED_DRY_RUN')} would be enabled).\n`
+      : `pitr-guard: ${count('ENABLED')} enabled, ${count('ALREADY_COMPLIANT')} already compliant, ${count('FAILED')} failed, ${count('DEFERRED')} deferred, ${count('SKIPPED_MODE')} skipped by table mode.\n`,
+  );
+  if (policy.dryRun) return report;
+
+  const after = new Map(outcomes.filter((o) => o.after).map((o) => [`${o.region}/${o.tableName}`, o.after as Finding]));
+  if (after.size === 0) return report;
+  const findings = sortFindings(report.findings.map((f) => after.get(`${f.region}/${f.tableName}`) ?? f));
+  return { ...report, findings, summary: summarize(findings) };
+}

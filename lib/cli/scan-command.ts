@@ -1,0 +1,120 @@
+/**
+ * `pitr-guard scan`: inventory → evaluate over the Regions, one report on stdout (or --output),
+ * optionally followed by remediation (--fix). stdout holds nothing but the report; the progress
+ * bar, the fix plan and its results go to stderr.
+ */
+import { UsageError } from '../errors';
+import type { InventoryOptions } from '../inventory';
+import { renderCsv } from '../report/csv';
+import { renderHtml } from '../report/html';
+import { renderJson } from '../report/json';
+import { renderTable } from '../report/table';
+import { scan, type ScanReport } from '../scan';
+import { colourFor } from './colour';
+import { resolveCommon, resolveRegions, type CommonFlags } from './common';
+import { applyFixes, type Remediate } from './fix';
+import type { CliIo } from './io';
+import { createProgressBar } from './progress';
+
+export const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+export type Format = (typeof FORMATS)[number];
+export const FAIL_ON = ['non-compliant', 'error', 'never'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
+
+export const EXIT = { OK: 0, PROBLEMS: 1, ERROR: 2 } as const;
+
+export interface ScanFlags extends CommonFlags {
+  regions?: string;
+  format: Format;
+  output?: string;
+  fix?: boolean;
+  yes?: boolean;
+  dryRun?: boolean;
+  failOn: FailOn;
+}
+
+export interface ScanCommandDeps {
+  /** lib/remediate's remediateTable (injected so the CLI bundle and tests can choose). */
+  remediate?: Remediate;
+  /** Inventory pacing (tests speed it up; the CLI keeps AWS's documented 10 calls/s). */
+  inventory?: Partial<InventoryOptions>;
+}
+
+/** The exit code a report earns under --fail-on. */
+export function exitCodeFor(report: Pick<ScanReport, 'summary' | 'regionErrors'>, failOn: FailOn): number {
+  const blindSpots = report.summary.error > 0 || report.regionErrors.length > 0;
+  switch (failOn) {
+    case 'never':
+      return EXIT.OK;
+    case 'error':
+      return blindSpots ? EXIT.PROBLEMS : EXIT.OK;
+    default:
+      return blindSpots || report.summary.nonCompliant > 0 ? EXIT.PROBLEMS : EXIT.OK;
+  }
+}
+
+export function render(report: ScanReport, format: Format, colour: boolean, env: CliIo['env']): string {
+  switch (format) {
+    case 'json':
+      return renderJson(report);
+    case 'csv':
+      return renderCsv(report);
+    case 'html':
+      return renderHtml(report);
+    default:
+      return renderTable(report, { palette: colourFor(colour, env) });
+  }
+}
+
+export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps = {}): Promise<number> {
+  if (flags.dryRun && !flags.fix) throw new UsageError('--dry-run only applies to --fix: use --fix --dry-run to list what would change');
+  if (flags.yes && !flags.fix) throw new UsageError('--yes only applies to --fix');
+  const interactive = io.isTTY?.stdin === true && io.isTTY?.stderr === true && io.prompt !== undefined;
+  if (flags.fix && !flags.dryRun && !flags.yes && !interactive) {
+    throw new UsageError('--fix changes tables and this is not an interactive terminal: add --yes to confirm, or --dry-run to only list the changes');
+  }
+  if (flags.fix && !deps.remediate) throw new UsageError('--fix is not available in this build (lib/remediate is missing)');
+  if (flags.output !== undefined && flags.output.trim() === '') throw new UsageError('--output needs a file name');
+
+  const common = await resolveCommon(flags, io);
+  const regions = resolveRegions(flags.regions, io, common.defaultRegion);
+  const homeRegion = common.defaultRegion ?? (regions === 'all' ? 'us-east-1' : (regions[0] as string));
+
+  const bar = createProgressBar({ write: io.stderr, enabled: io.isTTY?.stderr === true && !flags.verbose });
+  let report: ScanReport;
+  try {
+    report = await scan(
+      { policy: { regions, minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag }, homeRegion },
+      { clients: common.clients, logger: common.logger, onProgress: bar.update, ...(deps.inventory ? { inventory: deps.inventory } : {}) },
+    );
+  } finally {
+    bar.done();
+  }
+
+  if (flags.fix && deps.remediate) {
+    report = await applyFixes(report, {
+      remediate: deps.remediate,
+      clients: common.clients,
+      logger: common.logger,
+      policy: { mode: 'remediate', dryRun: flags.dryRun === true, minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag, regions },
+      confirm: flags.dryRun || flags.yes ? undefined : io.prompt,
+      io,
+      palette: colourFor(io.isTTY?.stderr, io.env),
+    });
+  }
+
+  const toFile = flags.output !== undefined;
+  const text = render(report, flags.format, !toFile && io.isTTY?.stdout === true, io.env);
+  if (toFile) {
+    const write = io.writeFile ?? (async (path: string, content: string) => (await import('node:fs/promises')).writeFile(path, content, 'utf8'));
+    try {
+      await write(flags.output as string, text);
+    } catch (error) {
+      throw new UsageError(`cannot write --output ${JSON.stringify(flags.output)}: ${(error as Error).message}`);
+    }
+    io.stderr(`pitr-guard: wrote the ${flags.format} report (${report.summary.total} tables) to ${flags.output}\n`);
+  } else {
+    io.stdout(text);
+  }
+  return exitCodeFor(report, flags.failOn);
+}

@@ -1,0 +1,49 @@
+/**
+ * CSV report: a header row, then one row per finding (the report's order, worst first).
+ * RFC 4180: fields quoted by csv-stringify when they hold a comma, quote or line break, quotes
+ * doubled, CRLF line ends. Free-text fields that come from tags or AWS error messages (message,
+ * exemption reason and expiry, error message) and start with = + - @ or a tab are prefixed with a
+ * single quote, so a spreadsheet shows them as text instead of running them as a formula.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { ScanReport } from '../scan';
+import type { Finding } from '../types';
+
+type Cell = string | number | boolean | null;
+
+export const CSV_COLUMNS: { header: string; value: (f: Finding) => Cell }[] = [
+  { header: 'account_id', value: (f) => f.accountId },
+  { header: 'region', value: (f) => f.region },
+  { header: 'table_name', value: (f) => f.tableName },
+  { header: 'table_arn', value: (f) => f.tableArn },
+  { header: 'table_status', value: (f) => f.tableStatus },
+  { header: 'status', value: (f) => f.status },
+  { header: 'reasons', value: (f) => f.reasons.join(';') },
+  { header: 'message', value: (f) => text(f.message) },
+  { header: 'pitr_status', value: (f) => f.pitr.status },
+  { header: 'recovery_period_days', value: (f) => f.pitr.recoveryPeriodInDays },
+  { header: 'earliest_restorable', value: (f) => f.pitr.earliestRestorableDateTime },
+  { header: 'latest_restorable', value: (f) => f.pitr.latestRestorableDateTime },
+  { header: 'restorable_days', value: (f) => f.pitr.restorableDays },
+  { header: 'exemption_reason', value: (f) => (f.exemption ? text(f.exemption.reason) : null) },
+  { header: 'exemption_until', value: (f) => (f.exemption?.until !== undefined ? text(f.exemption.until) : null) },
+  { header: 'exemption_active', value: (f) => (f.exemption ? f.exemption.active : null) },
+  { header: 'error_operation', value: (f) => f.error?.operation ?? null },
+  { header: 'error_name', value: (f) => f.error?.errorName ?? null },
+  { header: 'error_message', value: (f) => (f.error ? text(f.error.message) : null) },
+];
+
+/** Neutralises spreadsheet formulas in free text (CSV injection). */
+export function text(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+export function renderCsv(report: ScanReport): string {
+  const rows = report.findings.map((f) => CSV_COLUMNS.map((c) => c.value(f)));
+  return stringify(rows, {
+    header: true,
+    columns: CSV_COLUMNS.map((c) => c.header),
+    record_delimiter: 'windows',
+    cast: { boolean: (v) => (v ? 'true' : 'false') },
+  });
+}

@@ -1,0 +1,148 @@
+/**
+ * The HTML report in a real browser (Debian's chromium, headless, driven by playwright-core): a
+ * report of a seeded moto account renders the report's counts, sorts, filters, runs no injected
+ * code, loads nothing from the network; a screenshot lands in test-artifacts/.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Clients } from '../../lib/clients';
+import { DEMO_REGIONS, demoPlan, seed } from '../../lib/demo/seed';
+import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { renderHtml } from '../../lib/report/html';
+import { scan, type ScanReport } from '../../lib/scan';
+
+const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const XSS = '<img src=x onerror="window.__xss=1">"><script>window.__xss=2</script>';
+
+let moto: MotoServer;
+let browser: Browser;
+let page: Page;
+let report: ScanReport;
+const requests: string[] = [];
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
+  moto = await startMoto();
+  const clients = new Clients({ endpoint: moto.endpoint });
+  const plan = demoPlan(new Date());
+  await seed(clients, plan, { exemptTag: 'pitr-guard:exempt' });
+  // A tag value that tries to inject markup into the report.
+  await clients.get(DynamoDBClient, 'us-east-1').send(
+    new CreateTableCommand({
+      TableName: 'evil-tags',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      Tags: [{ Key: 'pitr-guard:exempt', Value: XSS }],
+    }),
+  );
+  report = await scan(
+    { policy: { regions: [...DEMO_REGIONS], minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' }, homeRegion: 'us-east-1' },
+    { clients, inventory: { ratePerSecond: 200, concurrency: 16 } },
+  );
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, 'html-report.html');
+  writeFileSync(file, renderHtml(report));
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(`file://${file}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await moto?.stop();
+});
+
+/** A table row as the page script sees it (the project's TypeScript has no DOM types). */
+type Row = { hidden: boolean; cells: ArrayLike<{ textContent: string | null }> };
+const visibleTableNames = () =>
+  page.$$eval('#findings tbody tr', (rows) =>
+    (rows as unknown as Row[]).filter((r) => !r.hidden).map((r) => r.cells[2]?.textContent ?? ''),
+  );
+
+describe('HTML report in headless Chromium', () => {
+  it('shows the report counts in the summary cards', async () => {
+    expect(report.summary.total).toBe(64);
+    const card = async (id: string) => Number(await page.textContent(`[data-testid="card-${id}"] .n`));
+    expect(await card('total')).toBe(report.summary.total);
+    expect(await card('nonCompliant')).toBe(report.summary.nonCompliant);
+    expect(await card('error')).toBe(report.summary.error);
+    expect(await card('exempt')).toBe(report.summary.exempt);
+    expect(await card('compliant')).toBe(report.summary.compliant);
+    expect(await card('notApplicable')).toBe(report.summary.notApplicable);
+    expect(await page.textContent('[data-testid="account"]')).toBe(report.accountId);
+    expect(await page.getAttribute('[data-testid="generated"] time', 'datetime')).toBe(report.generatedAt);
+  });
+
+  it('has one row per finding and a chart bar per Region whose segments add up', async () => {
+    expect(await page.locator('#findings tbody tr').count()).toBe(report.findings.length);
+    expect(await page.textContent('#shown')).toBe(`Showing ${report.findings.length} of ${report.findings.length} tables`);
+    for (const region of DEMO_REGIONS) {
+      const segments = await page.$$eval(`svg g[data-region="${region}"] rect.seg`, (rects) => rects.map((r) => Number(r.getAttribute('data-count'))));
+      expect(segments.reduce((a, b) => a + b, 0)).toBe(report.findings.filter((f) => f.region === region).length);
+    }
+  });
+
+  it('sorts by a column on click, both ways, and by number for numeric columns', async () => {
+    const names = report.findings.map((f) => f.tableName);
+    await page.click('th:nth-child(3) button');
+    expect(await visibleTableNames()).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    expect(await page.getAttribute('th:nth-child(3)', 'aria-sort')).toBe('ascending');
+    await page.click('th:nth-child(3) button');
+    expect(await visibleTableNames()).toEqual([...names].sort((a, b) => b.localeCompare(a)));
+
+    await page.click('th:nth-child(5) button'); // Period (days)
+    const periods = await page.$$eval('#findings tbody tr td:nth-child(5)', (cells) => cells.map((c) => c.getAttribute('data-sort') ?? ''));
+    const numbers = periods.filter((p) => p !== '').map(Number);
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(numbers[0]).toBe(3);
+    expect(periods.slice(numbers.length).every((p) => p === '')).toBe(true); // blanks last
+
+    await page.click('th:nth-child(1) button'); // back to worst first
+    const statuses = await page.$$eval('#findings tbody tr', (rows) => rows.map((r) => r.getAttribute('data-status')));
+    expect(statuses).toEqual(report.findings.map((f) => f.status));
+  });
+
+  it('filters by text and by status', async () => {
+    await page.fill('#filter', 'prod-orders');
+    const expected = report.findings.filter((f) => f.tableName.includes('prod-orders')).map((f) => f.tableName);
+    expect((await visibleTableNames()).sort()).toEqual(expected.sort());
+    await page.fill('#filter', '');
+    await page.selectOption('#status-filter', 'EXEMPT');
+    expect(await visibleTableNames()).toHaveLength(report.summary.exempt);
+    expect(await page.textContent('#shown')).toBe(`Showing ${report.summary.exempt} of ${report.findings.length} tables`);
+    await page.selectOption('#status-filter', '');
+  });
+
+  it('shows injected markup as text and runs none of it', async () => {
+    const evil = await page.locator('tr', { hasText: 'evil-tags' }).textContent();
+    expect(evil).toContain('<script>window.__xss=2</script>');
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.locator('#findings img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
+  it('loads nothing but the file itself', () => {
+    expect(requests.length).toBeGreaterThan(0);
+    expect(requests.every((u) => u.startsWith('file://'))).toBe(true);
+  });
+
+  it('writes a screenshot artifact', async () => {
+    const shot = path.join(ARTIFACTS, 'html-report.png');
+    await page.screenshot({ path: shot, fullPage: false });
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
+  });
+});
