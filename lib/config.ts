@@ -14,6 +14,9 @@ export const ENV = {
   regions: 'PITR_GUARD_REGIONS',
   dryRun: 'PITR_GUARD_DRY_RUN',
   logLevel: 'PITR_GUARD_LOG_LEVEL',
+  alertTopicArn: 'PITR_GUARD_ALERT_TOPIC_ARN',
+  slackWebhookParam: 'PITR_GUARD_SLACK_WEBHOOK_PARAM',
+  idempotencyTable: 'PITR_GUARD_IDEMPOTENCY_TABLE',
 } as const;
 
 export const DEFAULTS = {
@@ -113,15 +116,63 @@ export function parseLogLevel(value: string | undefined, variable: string = ENV.
   throw new ConfigError(variable, value, `must be one of ${LOG_LEVELS.join(', ')}`);
 }
 
+// Standard (not FIFO) SNS topic ARN: Publish to a FIFO topic would need a MessageGroupId.
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2,4}(-[a-z]+)+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+export function parseTopicArn(value: string | undefined, variable: string = ENV.alertTopicArn): string | undefined {
+  if (value === undefined) return undefined;
+  if (!TOPIC_ARN.test(value)) {
+    throw new ConfigError(variable, value, 'must be the ARN of a standard SNS topic, e.g. arn:aws:sns:us-east-1:123456789012:pitr-guard-alerts');
+  }
+  return value;
+}
+
+// SSM parameter names: a plain name, or a path starting with "/"; letters, digits and _ . - only;
+// names starting with aws or ssm (any case) are reserved.
+const SSM_NAME = /^(?:(?:\/[A-Za-z0-9_.-]+)+|[A-Za-z0-9_.-]+)$/;
+
+export function parseSsmParameterName(value: string | undefined, variable: string = ENV.slackWebhookParam): string | undefined {
+  if (value === undefined) return undefined;
+  const first = value.replace(/^\//, '').toLowerCase();
+  if (value.length > 1011 || !SSM_NAME.test(value) || first.startsWith('aws') || first.startsWith('ssm')) {
+    throw new ConfigError(
+      variable,
+      value,
+      'must be an SSM parameter name such as /pitr-guard/slack-webhook (letters, digits, _ . - and / path separators; not starting with aws or ssm)',
+    );
+  }
+  return value;
+}
+
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+export function parseTableName(value: string | undefined, variable: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (!TABLE_NAME.test(value)) {
+    throw new ConfigError(variable, value, 'must be a DynamoDB table name of 3-255 letters, digits, _ . or -');
+  }
+  return value;
+}
+
 /** Builds the policy from environment-style variables. Throws ConfigError on the first bad value. */
 export function parsePolicy(source: Source): Policy {
-  return {
+  const policy: Policy = {
     mode: parseMode(read(source, ENV.mode)),
     minRecoveryDays: parseRecoveryDays(read(source, ENV.minRecoveryDays)),
     exemptTag: parseExemptTag(read(source, ENV.exemptTag)),
     regions: parseRegions(read(source, ENV.regions), read(source, 'AWS_REGION') ?? read(source, 'AWS_DEFAULT_REGION')),
     dryRun: parseBoolean(read(source, ENV.dryRun), ENV.dryRun, DEFAULTS.dryRun),
   };
+  const alertTopicArn = parseTopicArn(read(source, ENV.alertTopicArn));
+  if (alertTopicArn) policy.alertTopicArn = alertTopicArn;
+  const slackWebhookParam = parseSsmParameterName(read(source, ENV.slackWebhookParam));
+  if (slackWebhookParam) policy.slackWebhookParam = slackWebhookParam;
+  return policy;
+}
+
+/** PITR_GUARD_IDEMPOTENCY_TABLE: the reactor's de-duplication table, or undefined (no de-duplication). */
+export function idempotencyTableFromEnv(source: Source = process.env): string | undefined {
+  return parseTableName(read(source, ENV.idempotencyTable), ENV.idempotencyTable);
 }
 
 let cached: Policy | undefined;

@@ -61,6 +61,21 @@ export class AwsCallError extends PitrGuardError {
   }
 }
 
+/**
+ * Not everything could be reported: some tables had no result (their facts could not be read) or
+ * the receiver rejected part of the report (Config FailedEvaluations). Everything that could be
+ * reported was; `problems` lists what was not, `cause` holds the underlying failure(s).
+ */
+export class IncompleteReportError extends PitrGuardError {
+  constructor(
+    message: string,
+    readonly problems: string[],
+    options?: { cause?: unknown },
+  ) {
+    super('REPORT_INCOMPLETE', message, options);
+  }
+}
+
 /** The AWS error name (`ThrottlingException`, `AccessDeniedException`, …) of anything thrown. */
 export function awsErrorName(error: unknown): string {
   if (error instanceof AwsCallError) return error.errorName;

@@ -14,7 +14,14 @@ export interface Policy {
   regions: string[] | 'all';
   /** Evaluate and report, but change nothing. */
   dryRun: boolean;
+  /** SNS topic that receives alerts (PITR_GUARD_ALERT_TOPIC_ARN); unset = no SNS alerts. */
+  alertTopicArn?: string;
+  /** Name of the SSM SecureString holding the Slack incoming-webhook URL; unset = no Slack alerts. */
+  slackWebhookParam?: string;
 }
+
+/** The per-table tag that can make the mode stricter for one table (never weaker). */
+export const MODE_TAG = 'pitr-guard:mode';
 
 /** The tag that bounds an exemption in time: YYYY-MM-DD, exempt through the end of that UTC day. */
 export const EXEMPT_UNTIL_TAG = 'pitr-guard:exempt-until';

@@ -3,6 +3,7 @@
  * runtime, per-function least-privilege IAM, and bundle sizes.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const dir = process.env.PITR_GUARD_PACKAGE_DIR ?? path.join(__dirname, '../../.serverless');
@@ -21,7 +22,12 @@ interface Statement {
 }
 function statements(role: { Properties: Record<string, unknown> }): Statement[] {
   const policies = (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[];
-  return policies.flatMap((p) => p.PolicyDocument.Statement);
+  // A conditional statement ({ "Fn::If": [condition, statement, AWS::NoValue] }) counts as granted.
+  return policies.flatMap((p) => p.PolicyDocument.Statement).map((s) => conditionalStatement(s)?.statement ?? s);
+}
+function conditionalStatement(s: unknown): { condition: string; statement: Statement } | undefined {
+  const branches = (s as { 'Fn::If'?: [string, Statement, unknown] })['Fn::If'];
+  return branches ? { condition: branches[0], statement: branches[1] } : undefined;
 }
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
@@ -62,8 +68,15 @@ describe('packaged CloudFormation template', () => {
         'dynamodb:DescribeTable',
         'dynamodb:ListTables',
         'dynamodb:ListTagsOfResource',
+        // remediate mode, the alert digest, the Slack webhook parameter (conditional), its KMS key
+        // (conditional), and the on-failure destination: see the reactor checks below
+        'dynamodb:UpdateContinuousBackups',
+        'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        'sns:Publish',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
       ].sort(),
     );
     const read = statements(role!).find((s) => s.Sid === 'ReadTables');
@@ -77,5 +90,207 @@ describe('packaged CloudFormation template', () => {
     const sizes = Object.fromEntries(zips.map((z) => [z, statSync(path.join(dir, z)).size]));
     console.log('bundle sizes (bytes, zipped):', sizes);
     for (const size of Object.values(sizes)) expect(size).toBeLessThan(600 * 1024);
+  });
+});
+
+describe('custom AWS Config rule (param configRule)', () => {
+  type Resource = { Type: string; Condition?: string; DependsOn?: string | string[]; Properties: Record<string, unknown> };
+  const res = template.Resources as Record<string, Resource>;
+  const full = template as unknown as { Parameters?: Record<string, { Default?: string; AllowedValues?: string[] }>; Conditions?: Record<string, unknown>; Outputs?: Record<string, unknown> };
+  const ruleResources = ['ConfigRuleLambdaFunction', 'ConfigRuleLogGroup', 'ConfigRuleRole', 'ConfigRuleInvokePermission', 'PitrConfigRule'];
+
+  it('creates the function, its role and log group, the permission and the rule only under one condition', () => {
+    expect(full.Parameters?.ConfigRuleEnabled).toMatchObject({ Default: 'true', AllowedValues: ['true', 'false'] });
+    expect(full.Conditions?.CreateConfigRule).toEqual({ 'Fn::Equals': [{ Ref: 'ConfigRuleEnabled' }, 'true'] });
+    for (const name of ruleResources) expect([name, res[name]?.Condition]).toEqual([name, 'CreateConfigRule']);
+    expect(res.ConfigRuleLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ConfigRuleRole', 'Arn'] });
+    // nothing unconditional refers to a conditional resource (the stack must deploy with configRule=false)
+    const conditional = Object.entries(res).filter(([, r]) => r.Condition === 'CreateConfigRule').map(([n]) => n);
+    const unconditional = [...Object.values(res).filter((r) => !r.Condition), ...Object.values(full.Outputs ?? {})].map((r) => JSON.stringify(r));
+    for (const name of conditional) {
+      for (const text of unconditional) {
+        expect(text).not.toContain(`"Ref":"${name}"`);
+        expect(text).not.toContain(`"Fn::GetAtt":["${name}"`);
+      }
+    }
+  });
+
+  it('is a CUSTOM_LAMBDA rule on AWS::DynamoDB::Table with change, oversized and periodic triggers', () => {
+    const rule = res.PitrConfigRule!;
+    expect(rule.Type).toBe('AWS::Config::ConfigRule');
+    expect(rule.DependsOn).toEqual(['ConfigRuleInvokePermission']);
+    expect(rule.Properties).toMatchObject({
+      ConfigRuleName: 'pitr-guard-ci-dynamodb-pitr',
+      InputParameters: { minRecoveryDays: '35', exemptTag: 'pitr-guard:exempt' },
+      Scope: { ComplianceResourceTypes: ['AWS::DynamoDB::Table'] },
+      Source: {
+        Owner: 'CUSTOM_LAMBDA',
+        SourceIdentifier: { 'Fn::GetAtt': ['ConfigRuleLambdaFunction', 'Arn'] },
+        SourceDetails: [
+          { EventSource: 'aws.config', MessageType: 'ConfigurationItemChangeNotification' },
+          { EventSource: 'aws.config', MessageType: 'OversizedConfigurationItemChangeNotification' },
+          { EventSource: 'aws.config', MessageType: 'ScheduledNotification', MaximumExecutionFrequency: 'TwentyFour_Hours' },
+        ],
+      },
+    });
+    expect(String(rule.Properties.Description).length).toBeLessThanOrEqual(256);
+  });
+
+  it('lets only AWS Config from this account invoke the function', () => {
+    expect(res.ConfigRuleInvokePermission).toMatchObject({
+      Type: 'AWS::Lambda::Permission',
+      Properties: {
+        FunctionName: { 'Fn::GetAtt': ['ConfigRuleLambdaFunction', 'Arn'] },
+        Action: 'lambda:InvokeFunction',
+        Principal: 'config.amazonaws.com',
+        SourceAccount: { Ref: 'AWS::AccountId' },
+      },
+    });
+  });
+
+  it('gives the rule function exactly the actions its code uses', () => {
+    const role = template.Resources.ConfigRuleRole!;
+    expect(statements(role).flatMap(actions).sort()).toEqual(
+      [
+        'config:GetResourceConfigHistory',
+        'config:PutEvaluations',
+        'dynamodb:DescribeContinuousBackups',
+        'dynamodb:DescribeTable',
+        'dynamodb:ListTables',
+        'dynamodb:ListTagsOfResource',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ].sort(),
+    );
+    const read = statements(role).find((s) => s.Sid === 'ReadTables');
+    expect(read?.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*' });
+    const logs = statements(role).find((s) => s.Sid === 'Logs');
+    expect(JSON.stringify(logs?.Resource)).toContain('/aws/lambda/pitr-guard-ci-configRule:*');
+  });
+
+  it('packages with configRule=false into a template whose condition is off', () => {
+    const noRuleDir = process.env.PITR_GUARD_PACKAGE_DIR_NO_CONFIG_RULE ?? path.join(tmpdir(), 'pitr-guard-package-no-config-rule');
+    const other = JSON.parse(readFileSync(path.join(noRuleDir, 'cloudformation-template-update-stack.json'), 'utf8')) as typeof full & { Resources: Record<string, Resource> };
+    expect(other.Parameters?.ConfigRuleEnabled?.Default).toBe('false');
+    expect(other.Conditions?.CreateConfigRule).toEqual(full.Conditions?.CreateConfigRule);
+    for (const name of ruleResources) expect([name, other.Resources[name]?.Condition]).toEqual([name, 'CreateConfigRule']);
+  });
+});
+
+describe('CloudTrail reactor, alerts and failed events', () => {
+  type Resource = { Type: string; Condition?: string; Properties: Record<string, unknown> };
+  const res = template.Resources as Record<string, Resource>;
+  const full = template as unknown as { Conditions?: Record<string, unknown>; Parameters?: Record<string, { Default?: string }> };
+  const bySid = (role: string, sid: string) => statements(res[role]!).find((s) => s.Sid === sid);
+  const tableStar = { 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*' };
+  const queueArn = { 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] };
+
+  it('gives the reactor exactly the actions its code uses, each on its own resources', () => {
+    const role = res.PitrChangeRole!;
+    expect(res.PitrChangeLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['PitrChangeRole', 'Arn'] });
+    expect(statements(role).flatMap(actions).sort()).toEqual(
+      [
+        'dynamodb:DescribeContinuousBackups',
+        'dynamodb:DescribeTable',
+        'dynamodb:GetItem',
+        'dynamodb:ListTagsOfResource',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateContinuousBackups',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sns:Publish',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    expect(bySid('PitrChangeRole', 'ReadTables')?.Resource).toEqual(tableStar);
+    expect(bySid('PitrChangeRole', 'Remediate')).toMatchObject({ Action: 'dynamodb:UpdateContinuousBackups', Resource: tableStar });
+    // item-level actions only on the de-duplication table, never on table/*
+    expect(bySid('PitrChangeRole', 'Idempotency')?.Resource).toEqual({ 'Fn::GetAtt': ['IdempotencyTable', 'Arn'] });
+    expect(bySid('PitrChangeRole', 'Alert')).toMatchObject({ Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } });
+    expect(bySid('PitrChangeRole', 'OnFailureDestination')).toMatchObject({ Action: 'sqs:SendMessage', Resource: queueArn });
+    expect(JSON.stringify(bySid('PitrChangeRole', 'Logs')?.Resource)).toContain('pitrChange:*');
+  });
+
+  it('grants ssm:GetParameter only on the webhook parameter, and kms:Decrypt only for a customer key, both conditionally', () => {
+    for (const role of ['PitrChangeRole', 'ScheduledScanRole']) {
+      const raw = (res[role]!.Properties.Policies as { PolicyDocument: { Statement: unknown[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
+      const conditional = raw.map(conditionalStatement).filter((c) => c !== undefined);
+      const ssm = conditional.find((c) => c.statement.Sid === 'SlackWebhookUrl');
+      expect(ssm?.condition).toBe('HasSlackWebhook');
+      expect(ssm?.statement.Action).toBe('ssm:GetParameter');
+      expect(JSON.stringify(ssm?.statement.Resource)).toContain(':parameter/${SlackWebhookParameterName}');
+      const kms = conditional.find((c) => c.statement.Sid === 'SlackWebhookKey');
+      expect(kms?.condition).toBe('HasSlackWebhookKey');
+      expect(kms?.statement).toMatchObject({ Action: 'kms:Decrypt', Resource: { Ref: 'SlackWebhookKmsKeyArn' } });
+      expect(JSON.stringify(kms?.statement)).toContain('kms:ViaService');
+      // nothing else is conditional, nothing else reads SSM or KMS
+      expect(conditional).toHaveLength(2);
+    }
+    expect(full.Parameters?.SlackWebhookParameterName?.Default).toBe('');
+    expect(full.Conditions?.HasSlackWebhook).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'SlackWebhookParameterName' }, ''] }] });
+  });
+
+  it('allows UpdateContinuousBackups only to the two functions that remediate', () => {
+    const remediating = Object.entries(res)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .filter(([, r]) => statements(r).some((s) => actions(s).includes('dynamodb:UpdateContinuousBackups')))
+      .map(([name]) => name)
+      .sort();
+    expect(remediating).toEqual(['PitrChangeRole', 'ScheduledScanRole']);
+  });
+
+  it('gives the reactor a small reserved concurrency, retries and an on-failure queue; the scan an on-failure queue too', () => {
+    expect(res.PitrChangeLambdaFunction?.Properties.ReservedConcurrentExecutions).toBe(2);
+    expect(res.PitrChangeLambdaFunction?.Properties.Timeout).toBe(300);
+    const env = (res.PitrChangeLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({
+      PITR_GUARD_ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+      PITR_GUARD_IDEMPOTENCY_TABLE: { Ref: 'IdempotencyTable' },
+      PITR_GUARD_SLACK_WEBHOOK_PARAM: '',
+    });
+    const configs = Object.values(res).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    const forFn = (fn: string) => configs.find((c) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify({ Ref: fn }));
+    expect(forFn('PitrChangeLambdaFunction')?.Properties).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: queueArn } } });
+    expect(forFn('ScheduledScanLambdaFunction')?.Properties).toMatchObject({ MaximumRetryAttempts: 1, DestinationConfig: { OnFailure: { Destination: queueArn } } });
+  });
+
+  it('routes both EventBridge rules to the reactor with a retry policy and the dead-letter queue, which only they may write to', () => {
+    for (const rule of ['PitrDisabledRule', 'TableCreatedRule']) {
+      const r = res[rule]!;
+      expect(r.Type).toBe('AWS::Events::Rule');
+      expect(r.Properties.State).toBe('ENABLED');
+      const targets = r.Properties.Targets as Record<string, unknown>[];
+      expect(targets).toHaveLength(1);
+      expect(targets[0]).toMatchObject({
+        Arn: { 'Fn::GetAtt': ['PitrChangeLambdaFunction', 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) },
+        DeadLetterConfig: { Arn: queueArn },
+      });
+      const permission = Object.values(res).find(
+        (p) => p.Type === 'AWS::Lambda::Permission' && JSON.stringify(p.Properties.SourceArn) === JSON.stringify({ 'Fn::GetAtt': [rule, 'Arn'] }),
+      );
+      expect(permission?.Properties).toMatchObject({ Principal: 'events.amazonaws.com', Action: 'lambda:InvokeFunction' });
+    }
+    const policy = res.FailedEventsQueuePolicy!.Properties.PolicyDocument as { Statement: Record<string, unknown>[] };
+    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement[0]).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: { ArnEquals: { 'aws:SourceArn': [{ 'Fn::GetAtt': ['PitrDisabledRule', 'Arn'] }, { 'Fn::GetAtt': ['TableCreatedRule', 'Arn'] }] } },
+    });
+  });
+
+  it('has the alert topic, an optional email subscription, and a TTL de-duplication table with PITR on', () => {
+    expect(res.AlertTopic?.Type).toBe('AWS::SNS::Topic');
+    expect(res.AlertEmailSubscription).toMatchObject({ Condition: 'HasAlertEmail', Properties: { Protocol: 'email', TopicArn: { Ref: 'AlertTopic' } } });
+    expect(res.IdempotencyTable?.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'eventId', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      // the param minRecoveryDays, as a string (CloudFormation converts it)
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: '35' },
+    });
   });
 });
