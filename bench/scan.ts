@@ -16,7 +16,7 @@ import { build } from 'esbuild';
 import { Clients } from '../lib/clients';
 import { startMoto } from '../lib/local/moto';
 import { scan } from '../lib/scan';
-import { startFaultProxy } from '../test/helpers/fault-proxy';
+import { startFaultProxy } from '../lib/local/proxy';
 import { plan, seed } from '../test/helpers/seed';
 
 const perRegion = Number(process.env.BENCH_TABLES ?? 150);

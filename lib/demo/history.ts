@@ -10,8 +10,7 @@
  * Any UpdateContinuousBackups call on a table ends its history, because in DynamoDB disabling and
  * re-enabling PITR resets the window. Every other call passes through untouched.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startFaultProxy } from '../local/proxy';
 
 export interface HistoryShim {
   endpoint: string;
@@ -29,67 +28,22 @@ function tableNameOf(value: unknown): string | undefined {
   return arn ? arn[1] : value;
 }
 
+/** The shim is two rules on the shared local proxy (lib/local/proxy.ts). */
 export async function startHistoryShim(upstream: string, clock: () => number = Date.now): Promise<HistoryShim> {
-  const up = new URL(upstream);
   const enabledAt = new Map<string, number>(); // region/table → epoch seconds
-
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('DynamoDB_') ? target.split('.').pop() : undefined;
-      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
-      let table: string | undefined;
-      if (operation === 'DescribeContinuousBackups' || operation === 'UpdateContinuousBackups') {
-        try {
-          table = tableNameOf((JSON.parse(raw.toString('utf8')) as { TableName?: unknown }).TableName);
-        } catch {
-          table = undefined;
-        }
-      }
-      const key = `${region}/${table}`;
-      if (operation === 'UpdateContinuousBackups') enabledAt.delete(key);
-      const rewrite = operation === 'DescribeContinuousBackups' && table !== undefined;
-
-      const headers = { ...req.headers, host: up.host, 'content-length': String(raw.length) };
-      const fwd = httpRequest({ hostname: up.hostname, port: up.port, path: req.url, method: req.method, headers }, (answer) => {
-        const out: Buffer[] = [];
-        answer.on('data', (c: Buffer) => out.push(c));
-        answer.on('end', () => {
-          let body: Buffer = Buffer.concat(out);
-          const responseHeaders = { ...answer.headers };
-          if (rewrite && (answer.statusCode ?? 500) < 300) {
-            const changed = backdate(body, enabledAt.get(key), clock() / 1000);
-            if (changed) {
-              body = changed;
-              delete responseHeaders['x-amz-crc32']; // the checksum no longer matches the body
-            }
-          }
-          delete responseHeaders['transfer-encoding'];
-          responseHeaders['content-length'] = String(body.length);
-          res.writeHead(answer.statusCode ?? 502, responseHeaders);
-          res.end(body);
-        });
-      });
-      fwd.on('error', (error) => {
-        res.writeHead(502);
-        res.end(String(error));
-      });
-      fwd.end(raw);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const key = (region: string, body: Record<string, unknown>) => `${region}/${tableNameOf(body.TableName)}`;
+  const proxy = await startFaultProxy(upstream, [
+    // Disabling and re-enabling PITR resets the window: the table's history ends here.
+    { operation: 'UpdateContinuousBackups', observe: (call) => enabledAt.delete(key(call.region, call.body)) },
+    {
+      operation: 'DescribeContinuousBackups',
+      rewrite: (answer, call) => backdate(answer as Answer, enabledAt.get(key(call.region, call.body)), clock() / 1000) as Record<string, unknown>,
+    },
+  ]);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: proxy.endpoint,
     setEnabledDaysAgo: (region, tableName, days) => enabledAt.set(`${region}/${tableName}`, clock() / 1000 - days * DAY_S),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => proxy.stop(),
   };
 }
 
@@ -104,20 +58,14 @@ interface Answer {
   };
 }
 
-/** The answer with the window DynamoDB would report, or undefined when there is nothing to change. */
-function backdate(body: Buffer, enabledAtS: number | undefined, nowS: number): Buffer | undefined {
-  let answer: Answer;
-  try {
-    answer = JSON.parse(body.toString('utf8')) as Answer;
-  } catch {
-    return undefined;
-  }
+/** The answer with the window DynamoDB would report (unchanged when PITR is not enabled). */
+function backdate(answer: Answer, enabledAtS: number | undefined, nowS: number): Answer {
   const d = answer.ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
-  if (!d || d.PointInTimeRecoveryStatus !== 'ENABLED') return undefined;
+  if (!d || d.PointInTimeRecoveryStatus !== 'ENABLED') return answer;
   const period = d.RecoveryPeriodInDays ?? 35;
   const since = enabledAtS ?? d.EarliestRestorableDateTime ?? nowS;
   const earliest = Math.max(since, nowS - period * DAY_S);
   d.EarliestRestorableDateTime = Math.round(earliest * 1000) / 1000;
   d.LatestRestorableDateTime = Math.round(Math.max(earliest, nowS - LAG_S) * 1000) / 1000;
-  return Buffer.from(JSON.stringify(answer));
+  return answer;
 }

@@ -4,11 +4,8 @@
  * every PutEvaluations request is recorded by a middleware on the injected ConfigServiceClient,
  * and the calls that reached moto are counted by the fault proxy in front of it.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { ConfigServiceClient, type PutEvaluationsCommandInput } from '@aws-sdk/client-config-service';
 import {
-  CreateTableCommand,
   DescribeContinuousBackupsCommand,
   DynamoDBClient,
   TagResourceCommand,
@@ -21,7 +18,9 @@ import { mapLimit } from '../../lib/pace';
 import type { Context } from 'aws-lambda';
 import { resetPolicyCache } from '../../lib/config';
 import { handler, run, type ConfigRuleDeps } from '../../functions/config-rule';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
+import { startFaultProxy, type FaultProxy } from '../../lib/local/proxy';
+import { loadEvent } from '../helpers/builders';
+import { createTable as createMotoTable } from '../helpers/seed';
 
 const ACCOUNT = '123456789012'; // moto's default account, as in the sample events
 const REGION = 'us-east-1';
@@ -29,7 +28,7 @@ let moto: MotoServer;
 let proxy: FaultProxy;
 
 type Json = Record<string, unknown>;
-const sample = (name: string): Json => JSON.parse(readFileSync(path.join(__dirname, '../../events', name), 'utf8')) as Json;
+const sample = (name: string): Json => loadEvent<Json>(name);
 
 function ddb(region = REGION): DynamoDBClient {
   return new DynamoDBClient({ region, endpoint: moto.endpoint });
@@ -38,17 +37,10 @@ function ddb(region = REGION): DynamoDBClient {
 /** Creates a table in moto with the given PITR state (period in days, 'off', or never touched). */
 async function createTable(name: string, pitr: number | 'off', opts: { region?: string; tags?: Record<string, string> } = {}): Promise<void> {
   const client = ddb(opts.region);
-  const out = await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  const arn = await createMotoTable(client, name);
   if (opts.tags) {
     await client.send(
-      new TagResourceCommand({ ResourceArn: out.TableDescription?.TableArn, Tags: Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value })) }),
+      new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value })) }),
     );
   }
   if (pitr !== 'off') {

@@ -14,7 +14,7 @@ import { remediateTable } from '../../lib/remediate';
 import type { Policy } from '../../lib/types';
 import { createTable, pitrOf, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
-import { startFaultProxy, type FaultProxy, type FaultRule } from '../helpers/fault-proxy';
+import { startFaultProxy, type FaultProxy, type FaultRule } from '../../lib/local/proxy';
 
 let moto: MotoServer;
 let proxy: FaultProxy;

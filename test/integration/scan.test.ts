@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { Clients } from '../../lib/clients';
 import { startMoto, type MotoServer } from '../../lib/local/moto';
 import { scan, type ScanReport } from '../../lib/scan';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy';
+import { startFaultProxy, type FaultProxy } from '../../lib/local/proxy';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { EXPECTED, client, createTable, expectedSummary, plan, seed } from '../helpers/seed';

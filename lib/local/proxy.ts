@@ -1,15 +1,26 @@
 /**
- * A small fault-injecting HTTP proxy in front of moto (test code). Point the SDK at `endpoint`
- * and it forwards every request to moto, except where a rule says otherwise:
+ * A small recording, fault-injecting HTTP proxy in front of moto, for the tests, the benchmarks and
+ * the demo (never used against AWS). Point the SDK at `endpoint` and it forwards every request to
+ * moto, except where a rule says otherwise:
  *  - `fail`: answer the first `times` matching calls with an AWS-style error (throttling, 5xx,
  *    ContinuousBackupsUnavailableException, …) without forwarding them;
  *  - `rewrite`: forward, then change the JSON answer of the first `times` matching calls (e.g.
- *    DescribeTable answering TableStatus CREATING).
+ *    DescribeTable answering TableStatus CREATING);
+ *  - `observe`: forward unchanged, but tell the rule about the call.
  * Calls are matched by operation (the X-Amz-Target suffix for JSON protocols, or the `Action`
  * parameter for query protocols) and optionally by request body. Every call is counted.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** One call as the proxy saw it. */
+export interface ProxyCall {
+  operation: string;
+  /** From the SigV4 credential scope. */
+  region: string;
+  /** The parsed JSON (or query-string) request body. */
+  body: Record<string, unknown>;
+}
 
 export interface FaultRule {
   operation: string;
@@ -18,7 +29,8 @@ export interface FaultRule {
   /** Only calls whose parsed JSON body passes this test. */
   match?: (body: Record<string, unknown>) => boolean;
   fail?: { status: number; type: string; message?: string; headers?: Record<string, string> };
-  rewrite?: (answer: Record<string, unknown>) => Record<string, unknown>;
+  rewrite?: (answer: Record<string, unknown>, call: ProxyCall) => Record<string, unknown>;
+  observe?: (call: ProxyCall) => void;
 }
 
 export interface FaultProxy {
@@ -56,8 +68,8 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
       const text = raw.toString('utf8');
       const op = operationOf(req.headers, text);
       calls[op] = (calls[op] ?? 0) + 1;
-      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
-      seen.push({ operation: op, region: scope?.[1] ?? 'unknown', at: Date.now() });
+      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'unknown';
+      seen.push({ operation: op, region, at: Date.now() });
       let parsed: Record<string, unknown> = {};
       try {
         parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -66,6 +78,8 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
       }
       const hit = rules.find((r) => r.rule.operation === op && (r.rule.times === undefined || r.used < r.rule.times) && (!r.rule.match || r.rule.match(parsed)));
       if (hit) hit.used++;
+      const call: ProxyCall = { operation: op, region, body: parsed };
+      hit?.rule.observe?.(call);
       if (hit?.rule.fail) {
         const f = hit.rule.fail;
         injected[op] = (injected[op] ?? 0) + 1;
@@ -85,7 +99,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
             let body = Buffer.concat(out);
             const responseHeaders = { ...answer.headers };
             if (hit?.rule.rewrite && (answer.statusCode ?? 500) < 300) {
-              body = Buffer.from(JSON.stringify(hit.rule.rewrite(JSON.parse(body.toString('utf8')) as Record<string, unknown>)));
+              body = Buffer.from(JSON.stringify(hit.rule.rewrite(JSON.parse(body.toString('utf8')) as Record<string, unknown>, call)));
               delete responseHeaders['x-amz-crc32']; // the checksum no longer matches the body
             }
             delete responseHeaders['transfer-encoding'];
