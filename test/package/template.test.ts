@@ -160,12 +160,39 @@ describe('custom AWS Config rule (param configRule)', () => {
         'dynamodb:ListTagsOfResource',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
+        'sqs:SendMessage',
       ].sort(),
     );
     const read = statements(role).find((s) => s.Sid === 'ReadTables');
     expect(read?.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*' });
     const logs = statements(role).find((s) => s.Sid === 'Logs');
     expect(JSON.stringify(logs?.Resource)).toContain('/aws/lambda/pitr-guard-ci-configRule:*');
+    const destination = statements(role).find((s) => s.Sid === 'OnFailureDestination');
+    expect(destination?.Resource).toEqual({ 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] });
+  });
+
+  it('records failed rule runs in the failed-events queue, under the rule condition', () => {
+    const conf = template.Resources.ConfigRuleLambdaEvConf as unknown as { Condition?: string; Properties: Record<string, unknown> };
+    expect(conf.Condition).toBe('CreateConfigRule');
+    expect(conf.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] } } },
+    });
+  });
+
+  it('alarms when anything lands in the failed-events queue', () => {
+    const alarm = template.Resources.FailedEventsAlarm as unknown as { Type: string; Properties: Record<string, unknown> };
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedEventsQueue', 'QueueName'] } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: 'FailedEventsAlarmTopic' }],
+    });
+    // CloudWatch cannot publish to a topic under the AWS-managed SNS key: the alarm topic has none.
+    expect(template.Resources.FailedEventsAlarmTopic?.Properties ?? {}).not.toHaveProperty('KmsMasterKeyId');
   });
 
   it('packages with configRule=false into a template whose condition is off', () => {
