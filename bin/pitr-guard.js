@@ -11,6 +11,9 @@ try {
   }
   throw error;
 }
+// Node 20 works; the AWS SDK's nine-line NodeVersionSupportWarning (Node 22 recommended) would
+// bury the CLI's one-line messages, so exactly that warning is dropped. Every other warning stays.
+cli.dropNodeVersionSupportWarning();
 cli.main(process.argv).then((code) => {
   process.exitCode = code;
 });

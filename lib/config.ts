@@ -170,6 +170,31 @@ export function parsePolicy(source: Source): Policy {
   return policy;
 }
 
+/** How each pitr-guard variable is checked (a new ENV entry without a check here does not compile). */
+const ENV_CHECKS = {
+  mode: (v, name) => parseMode(v, name),
+  minRecoveryDays: (v, name) => parseRecoveryDays(v, name),
+  exemptTag: (v, name) => parseExemptTag(v, name),
+  regions: (v, name) => parseRegions(v, undefined, name),
+  dryRun: (v, name) => parseBoolean(v, name, DEFAULTS.dryRun),
+  logLevel: (v, name) => parseLogLevel(v, name),
+  alertTopicArn: (v, name) => parseTopicArn(v, name),
+  slackWebhookParam: (v, name) => parseSsmParameterName(v, name),
+  idempotencyTable: (v, name) => parseTableName(v, name),
+} satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
+
+/**
+ * Checks every pitr-guard variable that is set in `source`, also those the caller does not use
+ * (the CLI needs three, but a bad PITR_GUARD_MODE in the same shell is a mistake worth stopping
+ * for). Throws ConfigError naming the first bad variable; unset or empty variables are fine.
+ */
+export function validateEnvironment(source: Source): void {
+  for (const key of Object.keys(ENV_CHECKS) as (keyof typeof ENV)[]) {
+    const value = read(source, ENV[key]);
+    if (value !== undefined) ENV_CHECKS[key](value, ENV[key]);
+  }
+}
+
 /** PITR_GUARD_IDEMPOTENCY_TABLE: the reactor's de-duplication table, or undefined (no de-duplication). */
 export function idempotencyTableFromEnv(source: Source = process.env): string | undefined {
   return parseTableName(read(source, ENV.idempotencyTable), ENV.idempotencyTable);

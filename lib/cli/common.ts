@@ -1,11 +1,11 @@
 /**
  * What `scan` and `explain` share: the policy from flags (then environment, then defaults), the
  * Region(s), the clients (profile, endpoint) and the logger. Every bad value is a one-line
- * UsageError or ConfigError naming the flag or variable.
+ * UsageError or ConfigError naming the flag or variable, found before any AWS SDK client exists.
  */
 import { STSClient } from '@aws-sdk/client-sts';
 import { Clients } from '../clients';
-import { ENV, parseExemptTag, parseRecoveryDays, parseRegions } from '../config';
+import { ENV, parseExemptTag, parseRecoveryDays, parseRegions, validateEnvironment } from '../config';
 import { UsageError } from '../errors';
 import { createLogger, silentLogger, type Logger } from '../logger';
 import type { CliIo } from './io';
@@ -32,15 +32,20 @@ export function envValue(env: CliIo['env'], name: string): string | undefined {
   return v ? v : undefined;
 }
 
-/** The Region the SDK would use by default (AWS_REGION, then the profile's config), if any. */
-export async function defaultRegion(profile: string | undefined, env: CliIo['env']): Promise<string | undefined> {
-  const fromEnv = envValue(env, 'AWS_REGION') ?? envValue(env, 'AWS_DEFAULT_REGION');
-  if (fromEnv) return fromEnv;
+/** The Region in the profile's config, as the SDK resolves it (creates, but never calls, an STS client). */
+export async function profileRegion(profile: string | undefined): Promise<string | undefined> {
   try {
     return await new STSClient(profile ? { profile } : {}).config.region();
   } catch {
     return undefined;
   }
+}
+
+/** The Region the SDK would use by default (AWS_REGION, then the profile's config), if any. */
+export async function defaultRegion(profile: string | undefined, env: CliIo['env'], sdkRegion: SdkRegion = profileRegion): Promise<string | undefined> {
+  const fromEnv = envValue(env, 'AWS_REGION') ?? envValue(env, 'AWS_DEFAULT_REGION');
+  if (fromEnv) return fromEnv;
+  return sdkRegion(profile);
 }
 
 export function checkEndpoint(endpointUrl: string | undefined): void {
@@ -56,34 +61,66 @@ export function checkEndpoint(endpointUrl: string | undefined): void {
   }
 }
 
-export async function resolveCommon(flags: CommonFlags, io: CliIo): Promise<Resolved> {
+/** The policy values the flags (then environment) give, before anything touches AWS. */
+export interface Validated {
+  minRecoveryDays: number;
+  exemptTag: string;
+}
+
+/**
+ * Every check that needs no AWS: the flags, and every PITR_GUARD_* variable that is set (also
+ * those this command does not use; a bad one is a mistake worth stopping for). Runs before any
+ * SDK client exists, so a bad value is one line and nothing else.
+ */
+export function validateCommon(flags: CommonFlags, io: CliIo): Validated {
   const minRecoveryDays = parseRecoveryDays(
     flags.minRecoveryDays ?? envValue(io.env, ENV.minRecoveryDays),
     flags.minRecoveryDays !== undefined ? '--min-recovery-days' : ENV.minRecoveryDays,
   );
   const exemptTag = parseExemptTag(flags.exemptTag ?? envValue(io.env, ENV.exemptTag), flags.exemptTag !== undefined ? '--exempt-tag' : ENV.exemptTag);
   checkEndpoint(flags.endpointUrl);
+  validateEnvironment(io.env);
+  return { minRecoveryDays, exemptTag };
+}
+
+/** The SDK's Region lookup for a profile (its config file); injectable so tests can see when it runs. */
+export type SdkRegion = (profile: string | undefined) => Promise<string | undefined>;
+
+export async function resolveCommon(flags: CommonFlags, io: CliIo, validated: Validated, sdkRegion: SdkRegion = profileRegion): Promise<Resolved> {
   const clients = new Clients({ endpoint: flags.endpointUrl, profile: flags.profile });
   const logger = flags.verbose ? createLogger({ level: 'debug', write: (line) => io.stderr(line + '\n') }) : silentLogger;
-  return { minRecoveryDays, exemptTag, clients, logger, defaultRegion: await defaultRegion(flags.profile, io.env) };
+  return { ...validated, clients, logger, defaultRegion: await defaultRegion(flags.profile, io.env, sdkRegion) };
+}
+
+/** --regions, else PITR_GUARD_REGIONS, parsed; undefined when neither is set (the default Region applies). */
+export function parseRegionsOption(flag: string | undefined, io: CliIo): string[] | 'all' | undefined {
+  const value = flag ?? envValue(io.env, ENV.regions);
+  if (value === undefined) return undefined;
+  return parseRegions(value, undefined, flag !== undefined ? '--regions' : ENV.regions);
 }
 
 /** The Regions to scan: --regions, else PITR_GUARD_REGIONS, else the SDK's default Region. */
 export function resolveRegions(flag: string | undefined, io: CliIo, fallback: string | undefined): string[] | 'all' {
-  const value = flag ?? envValue(io.env, ENV.regions);
-  if (value === undefined && !fallback) {
+  const parsed = parseRegionsOption(flag, io);
+  if (parsed !== undefined) return parsed;
+  if (!fallback) {
     throw new UsageError('no Region to scan: pass --regions (e.g. --regions us-east-1,eu-west-1 or --regions all) or set AWS_REGION');
   }
-  return parseRegions(value, fallback, flag !== undefined ? '--regions' : ENV.regions);
+  return parseRegions(undefined, fallback, ENV.regions);
+}
+
+/** Checks one Region code; `source` names where it came from (--region, the table ARN, AWS_REGION). */
+export function checkOneRegion(value: string, source: string): string {
+  const parsed = parseRegions(value, undefined, source);
+  if (parsed === 'all' || parsed.length !== 1) {
+    throw new UsageError(`Invalid ${source}=${JSON.stringify(value)}: must be exactly one Region code, e.g. eu-west-1`);
+  }
+  return parsed[0] as string;
 }
 
 /** One Region for a single-table command: --region, else the SDK's default Region. */
 export function resolveOneRegion(flag: string | undefined, fallback: string | undefined): string {
-  const value = flag ?? fallback;
-  if (!value) throw new UsageError('no Region given: pass --region (e.g. --region eu-west-1) or set AWS_REGION');
-  const parsed = parseRegions(value, undefined, flag !== undefined ? '--region' : 'AWS_REGION');
-  if (parsed === 'all' || parsed.length !== 1) {
-    throw new UsageError(`Invalid --region=${JSON.stringify(value)}: must be exactly one Region code, e.g. eu-west-1`);
-  }
-  return parsed[0] as string;
+  if (flag !== undefined) return checkOneRegion(flag, '--region');
+  if (!fallback) throw new UsageError('no Region given: pass --region (e.g. --region eu-west-1) or set AWS_REGION');
+  return checkOneRegion(fallback, 'AWS_REGION');
 }

@@ -8,9 +8,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { UsageError } from '../errors';
 import { evaluate } from '../evaluate';
 import { callerAccountId, createPacers, readTable } from '../inventory';
+import { KNOWN_REGIONS } from '../regions';
 import { EXEMPT_UNTIL_TAG, type Finding, type ReasonCode, type TableFacts } from '../types';
 import { colourFor, statusColour, type Palette } from './colour';
-import { resolveCommon, resolveOneRegion, type CommonFlags } from './common';
+import { checkOneRegion, resolveCommon, resolveOneRegion, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { fixCommand } from './fix';
 import type { CliIo } from './io';
 import { EXIT } from './scan-command';
@@ -47,24 +48,45 @@ const REASON_TEXT: Record<ReasonCode, string> = {
 const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
 const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})$/;
 
-/** A table name, or a table ARN (which also names the Region). */
-export function parseTableArgument(value: string): { tableName: string; region?: string } {
+/** A table name, or a table ARN (which also names the Region and the account). */
+export function parseTableArgument(value: string): { tableName: string; region?: string; accountId?: string } {
   const arn = TABLE_ARN.exec(value);
-  if (arn) return { tableName: arn[3] as string, region: arn[1] as string };
+  if (arn) {
+    const region = arn[1] as string;
+    if (!KNOWN_REGIONS.includes(region)) {
+      throw new UsageError(`Invalid TABLE=${JSON.stringify(value)}: ${JSON.stringify(region)} is not a known AWS Region code`);
+    }
+    return { tableName: arn[3] as string, region, accountId: arn[2] as string };
+  }
   if (!TABLE_NAME.test(value)) {
     throw new UsageError(`Invalid TABLE=${JSON.stringify(value)}: a DynamoDB table name is 3-255 letters, digits, _ . or -, or a table ARN`);
   }
   return { tableName: value };
 }
 
-export async function explainTable(table: string, flags: ExplainFlags, io: CliIo, now: () => Date = () => new Date()): Promise<Explanation> {
+export interface ExplainDeps {
+  /** The SDK's Region lookup from the profile (tests check it runs only after validation). */
+  sdkRegion?: SdkRegion;
+  now?: () => Date;
+}
+
+export async function explainTable(table: string, flags: ExplainFlags, io: CliIo, deps: ExplainDeps = {}): Promise<Explanation> {
+  // Everything that needs no AWS first: one line, before any SDK client exists.
   const parsed = parseTableArgument(table);
-  const common = await resolveCommon(flags, io);
-  if (parsed.region && flags.region && flags.region !== parsed.region) {
-    throw new UsageError(`the table ARN names Region ${parsed.region} but --region is ${flags.region}`);
+  const validated = validateCommon(flags, io);
+  const flagRegion = flags.region === undefined ? undefined : checkOneRegion(flags.region, '--region');
+  if (parsed.region && flagRegion && flagRegion !== parsed.region) {
+    throw new UsageError(`the table ARN names Region ${parsed.region} but --region is ${flagRegion}: drop --region or make them agree`);
   }
-  const region = resolveOneRegion(flags.region ?? parsed.region, common.defaultRegion);
+  const common = await resolveCommon(flags, io, validated, deps.sdkRegion);
+  const region = resolveOneRegion(flagRegion ?? parsed.region, common.defaultRegion);
   const accountId = await callerAccountId(common.clients, region);
+  if (parsed.accountId && parsed.accountId !== accountId) {
+    // Reading the caller's same-named table would explain the wrong table.
+    throw new UsageError(
+      `the table ARN names account ${parsed.accountId} but your credentials are for account ${accountId}: use credentials for account ${parsed.accountId} (e.g. --profile)`,
+    );
+  }
   const facts = await readTable(
     common.clients.get(DynamoDBClient, region),
     { accountId, region, tableName: parsed.tableName },
@@ -73,13 +95,13 @@ export async function explainTable(table: string, flags: ExplainFlags, io: CliIo
   );
   if (facts === 'vanished') throw new UsageError(`table ${parsed.tableName} does not exist in ${region} (account ${accountId})`);
   const policy = { minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag };
-  const finding = evaluate(facts, policy, now());
+  const finding = evaluate(facts, policy, (deps.now ?? (() => new Date()))());
   const fixable = finding.status === 'NON_COMPLIANT' || finding.status === 'EXEMPT' || finding.status === 'ERROR';
   return { facts, finding, policy, fixCommand: fixable ? fixCommand(finding, policy.minRecoveryDays) : null };
 }
 
-export async function runExplain(table: string, flags: ExplainFlags, io: CliIo): Promise<number> {
-  const explanation = await explainTable(table, flags, io);
+export async function runExplain(table: string, flags: ExplainFlags, io: CliIo, deps: ExplainDeps = {}): Promise<number> {
+  const explanation = await explainTable(table, flags, io, deps);
   io.stdout(flags.format === 'json' ? JSON.stringify(explanation, null, 2) + '\n' : renderExplanation(explanation, colourFor(io.isTTY?.stdout, io.env)));
   const s = explanation.finding.status;
   return s === 'NON_COMPLIANT' || s === 'ERROR' ? EXIT.PROBLEMS : EXIT.OK;

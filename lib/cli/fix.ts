@@ -1,7 +1,9 @@
 /**
  * `scan --fix`: remediate the NON_COMPLIANT tables of a report with lib/remediate (which re-reads
- * each table, only ever enables PITR, and honours dry-run and per-table mode), after listing the
- * plan on stderr and, on a terminal without --yes, asking for confirmation. Returns the report as
+ * each table, only ever enables PITR, and honours dry-run). The policy mode is remediate, the
+ * strictest, so a per-table pitr-guard:mode tag (which may only make a mode stricter) never holds
+ * a table back; an exemption does, but exempt tables are not NON_COMPLIANT. It lists the plan on
+ * stderr first and, on a terminal without --yes, asks for confirmation. Returns the report as
  * it stands afterwards: each remediated table's finding is replaced by the one re-read after the
  * change, so the report and the exit code describe the account as it is now.
  */
@@ -71,7 +73,10 @@ export async function applyFixes(report: ScanReport, ctx: FixContext): Promise<S
   io.stderr(
     policy.dryRun
       ? `pitr-guard: dry run: nothing was changed (${count('SKIPPED_DRY_RUN')} would be enabled).\n`
-      : `pitr-guard: ${count('ENABLED')} enabled, ${count('ALREADY_COMPLIANT')} already compliant, ${count('FAILED')} failed, ${count('DEFERRED')} deferred, ${count('SKIPPED_MODE')} skipped by table mode.\n`,
+      : `pitr-guard: ${count('ENABLED')} enabled, ${count('ALREADY_COMPLIANT')} already compliant, ${count('FAILED')} failed, ${count('DEFERRED')} deferred` +
+          // --fix runs in mode remediate, the strictest, so a pitr-guard:mode tag cannot skip a table; say so only if it ever did.
+          (count('SKIPPED_MODE') ? `, ${count('SKIPPED_MODE')} skipped by mode` : '') +
+          '.\n',
   );
   if (policy.dryRun) return report;
 

@@ -1,8 +1,9 @@
 /**
  * The `pitr-guard` command line: `scan`, `explain`, `demo`. Exit codes: 0 nothing non-compliant or
- * in error, 1 something is (see --fail-on), 2 usage, configuration, credential or access error (one
- * line on stderr, no stack trace). stdout carries only the report; logs, progress and prompts go
- * to stderr.
+ * in error, 1 something is, or a Region could not be listed (see --fail-on; the partial report is
+ * still printed and stderr names each Region not scanned), 2 usage, configuration, credential or
+ * access error before there is a report (one line on stderr, no stack trace). stdout carries only
+ * the report; logs, progress and prompts go to stderr.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../../package.json';
@@ -13,9 +14,11 @@ import { runDemoCommand } from './demo-command';
 import { runExplain, type ExplainFlags } from './explain';
 import { processIo, type CliIo } from './io';
 import { EXIT, FAIL_ON, FORMATS, runScan, type ScanCommandDeps, type ScanFlags } from './scan-command';
+import { dropNodeVersionSupportWarning } from './warnings';
 
 export { EXIT } from './scan-command';
 export type { CliIo } from './io';
+export { dropNodeVersionSupportWarning } from './warnings';
 
 export type MainDeps = ScanCommandDeps;
 
@@ -60,7 +63,7 @@ Run "pitr-guard <command> --help" for a command's options.`,
   addCommonOptions(scanCommand)
     .option('--fix', 'enable PITR on every NON_COMPLIANT table (lists them and asks first on a terminal)')
     .option('--yes', 'with --fix: do not ask for confirmation (needed when not on a terminal)')
-    .option('--dry-run', 'with --fix: only list what would change')
+    .option('--dry-run', 'with --fix: list every NON_COMPLIANT table --fix would enable PITR on, and change nothing')
     .addOption(
       new Option('--fail-on <when>', 'exit 1 on: non-compliant (non-compliant or unreadable tables), error (unreadable tables only), never')
         .choices([...FAIL_ON])
@@ -69,8 +72,14 @@ Run "pitr-guard <command> --help" for a command's options.`,
     .addHelpText(
       'after',
       `
-Exit codes: 0 nothing to report under --fail-on, 1 non-compliant or unreadable tables (or a Region that
-could not be listed), 2 usage, configuration or credential error.
+--fix acts in mode remediate, the strictest mode: a pitr-guard:mode tag can only make a table's mode
+stricter, so no tag holds a NON_COMPLIANT table back. Exempt tables are not NON_COMPLIANT and are left
+alone. Each table is re-read first and PITR is only ever enabled.
+
+Exit codes: 0 nothing to report under --fail-on; 1 non-compliant or unreadable tables, or a Region whose
+tables could not be listed (the report covers the other Regions, and stderr names each Region that was
+not scanned); 2 usage, configuration or credential error, or the account or its Regions could not be
+read (STS GetCallerIdentity, Account ListRegions): no report.
 
 Examples:
   pitr-guard scan --regions us-east-1,eu-west-1
@@ -93,6 +102,9 @@ Examples:
     .addHelpText(
       'after',
       `
+A table ARN must name the account of your credentials, and its Region must agree with --region if
+both are given: otherwise exit 2.
+
 Exit codes: 0 compliant, exempt or not applicable, 1 non-compliant or unreadable, 2 no such table, usage,
 configuration or credential error.
 
@@ -101,7 +113,7 @@ Examples:
   pitr-guard explain arn:aws:dynamodb:eu-west-1:123456789012:table/orders
   pitr-guard explain orders --format json --min-recovery-days 14`,
     )
-    .action(async (table: string, flags: ExplainFlags) => setExit(await runExplain(table, flags, io)));
+    .action(async (table: string, flags: ExplainFlags) => setExit(await runExplain(table, flags, io, { sdkRegion: deps.sdkRegion })));
 
   program
     .command('demo')
@@ -147,6 +159,7 @@ export async function main(argv: string[], io: CliIo = processIo(), deps: MainDe
 }
 
 if (require.main === module) {
+  dropNodeVersionSupportWarning();
   void main(process.argv).then((code) => {
     process.exitCode = code;
   });

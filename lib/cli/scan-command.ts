@@ -8,10 +8,10 @@ import type { InventoryOptions } from '../inventory';
 import { renderCsv } from '../report/csv';
 import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
-import { renderTable } from '../report/table';
+import { regionErrorLine, renderTable } from '../report/table';
 import { scan, type ScanReport } from '../scan';
 import { colourFor } from './colour';
-import { resolveCommon, resolveRegions, type CommonFlags } from './common';
+import { parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { applyFixes, type Remediate } from './fix';
 import type { CliIo } from './io';
 import { createProgressBar } from './progress';
@@ -38,6 +38,8 @@ export interface ScanCommandDeps {
   remediate?: Remediate;
   /** Inventory pacing (tests speed it up; the CLI keeps AWS's documented 10 calls/s). */
   inventory?: Partial<InventoryOptions>;
+  /** The SDK's Region lookup from the profile (tests check it runs only after validation). */
+  sdkRegion?: SdkRegion;
 }
 
 /** The exit code a report earns under --fail-on. */
@@ -66,6 +68,21 @@ export function render(report: ScanReport, format: Format, colour: boolean, env:
   }
 }
 
+/** One line per Region that could not be listed: nothing in it was evaluated. */
+export function notScannedLines(report: Pick<ScanReport, 'regionErrors'>): string[] {
+  return report.regionErrors.map((r) => `Region ${r.region} was NOT scanned: ${regionErrorLine(r)}`);
+}
+
+/** What the --output confirmation line says the file holds, blind spots included. */
+export function outputSummary(report: Pick<ScanReport, 'summary' | 'regionErrors' | 'vanished'>): string {
+  const parts = [`${report.summary.total} tables`];
+  if (report.regionErrors.length) {
+    parts.push(`${report.regionErrors.length} Region(s) NOT scanned: ${report.regionErrors.map((r) => r.region).join(', ')}`);
+  }
+  if (report.vanished.length) parts.push(`${report.vanished.length} table(s) deleted during the scan`);
+  return parts.join('; ');
+}
+
 export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps = {}): Promise<number> {
   if (flags.dryRun && !flags.fix) throw new UsageError('--dry-run only applies to --fix: use --fix --dry-run to list what would change');
   if (flags.yes && !flags.fix) throw new UsageError('--yes only applies to --fix');
@@ -76,8 +93,11 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
   if (flags.fix && !deps.remediate) throw new UsageError('--fix is not available in this build (lib/remediate is missing)');
   if (flags.output !== undefined && flags.output.trim() === '') throw new UsageError('--output needs a file name');
 
-  const common = await resolveCommon(flags, io);
-  const regions = resolveRegions(flags.regions, io, common.defaultRegion);
+  // Everything that needs no AWS first: a bad flag or variable is one line, before any SDK client exists.
+  const validated = validateCommon(flags, io);
+  const requested = parseRegionsOption(flags.regions, io);
+  const common = await resolveCommon(flags, io, validated, deps.sdkRegion);
+  const regions = requested ?? resolveRegions(undefined, io, common.defaultRegion);
   const homeRegion = common.defaultRegion ?? (regions === 'all' ? 'us-east-1' : (regions[0] as string));
 
   const bar = createProgressBar({ write: io.stderr, enabled: io.isTTY?.stderr === true && !flags.verbose });
@@ -103,6 +123,9 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
     });
   }
 
+  // A partial report is still a report (exit code per --fail-on), but never a quiet one.
+  for (const line of notScannedLines(report)) io.stderr(`pitr-guard: ${line}\n`);
+
   const toFile = flags.output !== undefined;
   const text = render(report, flags.format, !toFile && io.isTTY?.stdout === true, io.env);
   if (toFile) {
@@ -112,7 +135,7 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
     } catch (error) {
       throw new UsageError(`cannot write --output ${JSON.stringify(flags.output)}: ${(error as Error).message}`);
     }
-    io.stderr(`pitr-guard: wrote the ${flags.format} report (${report.summary.total} tables) to ${flags.output}\n`);
+    io.stderr(`pitr-guard: wrote the ${flags.format} report (${outputSummary(report)}) to ${flags.output}\n`);
   } else {
     io.stdout(text);
   }

@@ -1,13 +1,17 @@
 /**
- * CSV report: a header row, then one row per finding (the report's order, worst first).
+ * CSV report: a header row, then one row per finding (the report's order, worst first). Nothing the
+ * scan could not evaluate is left out: each Region whose tables could not be listed gets a row with
+ * status REGION_NOT_SCANNED first (Region and error columns filled, table columns empty), and each
+ * table deleted while the scan ran gets a row with status DELETED_DURING_SCAN at the end.
  * RFC 4180: fields quoted by csv-stringify when they hold a comma, quote or line break, quotes
  * doubled, CRLF line ends. Free-text fields that come from tags or AWS error messages (message,
  * exemption reason and expiry, error message) and start with = + - @ or a tab are prefixed with a
  * single quote, so a spreadsheet shows them as text instead of running them as a formula.
  */
 import { stringify } from 'csv-stringify/sync';
-import type { ScanReport } from '../scan';
+import type { RegionError, ScanReport } from '../scan';
 import type { Finding } from '../types';
+import { regionErrorMessage } from './table';
 
 type Cell = string | number | boolean | null;
 
@@ -33,13 +37,48 @@ export const CSV_COLUMNS: { header: string; value: (f: Finding) => Cell }[] = [
   { header: 'error_message', value: (f) => (f.error ? text(f.error.message) : null) },
 ];
 
+/** Statuses of the rows for what the scan could not evaluate (not finding statuses). */
+export const REGION_NOT_SCANNED = 'REGION_NOT_SCANNED';
+export const DELETED_DURING_SCAN = 'DELETED_DURING_SCAN';
+
+/** A row with only the named columns filled. */
+function partialRow(values: Readonly<Record<string, Cell>>): Cell[] {
+  return CSV_COLUMNS.map((c) => values[c.header] ?? null);
+}
+
+function regionRow(report: ScanReport, e: RegionError): Cell[] {
+  return partialRow({
+    account_id: report.accountId,
+    region: e.region,
+    status: REGION_NOT_SCANNED,
+    message: text(`Region ${e.region} was not scanned: its tables could not be listed, so none of them was evaluated`),
+    error_operation: e.operation,
+    error_name: e.errorName,
+    error_message: text(regionErrorMessage(e)),
+  });
+}
+
+function vanishedRow(report: ScanReport, v: ScanReport['vanished'][number]): Cell[] {
+  return partialRow({
+    account_id: report.accountId,
+    region: v.region,
+    table_name: v.tableName,
+    status: DELETED_DURING_SCAN,
+    message: 'the table was listed, then deleted before it could be read: not evaluated',
+  });
+}
+
 /** Neutralises spreadsheet formulas in free text (CSV injection). */
 export function text(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
 export function renderCsv(report: ScanReport): string {
-  const rows = report.findings.map((f) => CSV_COLUMNS.map((c) => c.value(f)));
+  const rows = [
+    ...report.regionErrors.map((e) => regionRow(report, e)),
+    ...report.findings.map((f) => CSV_COLUMNS.map((c) => c.value(f))),
+    ...report.vanished.map((v) => vanishedRow(report, v)),
+  ];
   return stringify(rows, {
     header: true,
     columns: CSV_COLUMNS.map((c) => c.header),

@@ -2,11 +2,15 @@
  * HTML report: one self-contained file (inline CSS and JS, no network resources, a Content
  * Security Policy that allows nothing else) an auditor can open from disk or attach to a ticket.
  * Summary cards, a chart of statuses per Region (inline SVG), a sortable and filterable table of
- * findings with their reasons, and the generated time and account. Every value from the report is
- * HTML-escaped; the page works without JavaScript (sorting and filtering need it).
+ * findings with their reasons, and the generated time and account. What the scan could not
+ * evaluate (Regions whose tables could not be listed, tables deleted during the scan) is a warning
+ * block above the cards, cards of its own, and a Coverage line in the header; while a Region is
+ * missing, the Compliant card is marked as covering the scanned Regions only and is not green.
+ * Every value from the report is HTML-escaped; the page works without JavaScript (sorting and filtering need it).
  */
 import { createHash } from 'node:crypto';
 import type { ScanReport } from '../scan';
+import { regionErrorMessage } from './table';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../types';
 
 const LABEL: Record<FindingStatus, string> = {
@@ -63,10 +67,15 @@ h2{font-size:16px;margin:22px 0 10px}
 .card.s-NON_COMPLIANT{border-left-color:${COLOUR.NON_COMPLIANT}}.card.s-ERROR{border-left-color:${COLOUR.ERROR}}
 .card.s-EXEMPT{border-left-color:${COLOUR.EXEMPT}}.card.s-COMPLIANT{border-left-color:${COLOUR.COMPLIANT}}
 .card.s-NOT_APPLICABLE{border-left-color:${COLOUR.NOT_APPLICABLE}}.card.total{border-left-color:#102a43}
-.card.alert{border-left-color:#b71c1c;background:#fff5f5}
+.card.alert{border-left-color:#b71c1c;background:#fdecea}.card.alert .n{color:#b71c1c}
+.card.warn{border-left-color:#ef8f00;background:#fff8e1}
+.card.partial{border-left-color:#ef8f00;border-left-style:dashed}
 .panel{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:12px 16px}
-.problems{background:#fff5f5;border-color:#f2b8b5}
-.problems li{margin:2px 0}
+.incomplete{margin:0 0 16px;padding:12px 16px;border:1px solid #f2b8b5;border-left:6px solid #b71c1c;border-radius:6px;background:#fdecea}
+.incomplete.only-vanished{border-color:#ffe0a3;border-left-color:#ef8f00;background:#fff8e1}
+.incomplete h2{margin:0 0 6px;color:#b71c1c}.incomplete.only-vanished h2{color:#8a5300}
+.incomplete ul{margin:6px 0 0;padding-left:20px}.incomplete li{margin:2px 0}
+header .incomplete-flag{color:#ffcdd2;font-weight:700}
 svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;fill:#1d2330}
 svg .seglabel{fill:#fff;font-weight:600}
 .controls{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:0 0 10px}
@@ -218,20 +227,34 @@ function row(f: Finding, index: number): string {
 
 export function renderHtml(report: ScanReport): string {
   const s = report.summary;
-  const title = `PITR compliance report: account ${report.accountId}, ${report.generatedAt}`;
-  const cards = [
-    card('total', 'total', s.total, 'Tables'),
-    ...FINDING_STATUSES.map((st) => card(`s-${st}`, SUMMARY_KEY[st], s[SUMMARY_KEY[st]], LABEL[st])),
-  ];
-  if (report.regionErrors.length) cards.push(card('alert', 'regionErrors', report.regionErrors.length, 'Regions not scanned'));
+  const title = `${report.regionErrors.length ? 'INCOMPLETE ' : ''}PITR compliance report: account ${report.accountId}, ${report.generatedAt}`;
+  const unscanned = report.regionErrors.length;
+  const vanished = report.vanished.length;
+  // The blind spots come right after the total, before any count that could look reassuring.
+  const cards = [card('total', 'total', s.total, unscanned ? 'Tables (scanned Regions)' : 'Tables')];
+  if (unscanned) cards.push(card('alert', 'regionErrors', unscanned, 'Regions not scanned'));
+  if (vanished) cards.push(card('warn', 'vanished', vanished, 'Deleted during scan'));
+  for (const st of FINDING_STATUSES) {
+    const partial = st === 'COMPLIANT' && unscanned > 0;
+    cards.push(card(partial ? `s-${st} partial` : `s-${st}`, SUMMARY_KEY[st], s[SUMMARY_KEY[st]], partial ? `${LABEL[st]} (scanned Regions only)` : LABEL[st]));
+  }
 
   const problems: string[] = [];
   for (const e of report.regionErrors) {
-    problems.push(`<li><strong>${escapeHtml(e.region)} was not scanned</strong>: ${escapeHtml(`${e.operation} failed with ${e.errorName}: ${e.message}`)}</li>`);
+    problems.push(`<li data-region-error="${escapeHtml(e.region)}"><strong>${escapeHtml(e.region)} was not scanned</strong>: ${escapeHtml(`${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}`)}. None of its tables was evaluated.</li>`);
   }
   for (const v of report.vanished) {
-    problems.push(`<li>${escapeHtml(`${v.region}/${v.tableName}`)} was deleted while the scan ran and was not evaluated.</li>`);
+    problems.push(`<li data-vanished="${escapeHtml(`${v.region}/${v.tableName}`)}">${escapeHtml(`${v.region}/${v.tableName}`)} was deleted while the scan ran and was not evaluated.</li>`);
   }
+  const incomplete = [
+    unscanned ? `${unscanned} Region(s) not scanned` : '',
+    vanished ? `${vanished} table(s) deleted during the scan` : '',
+  ].filter(Boolean);
+  const warning = problems.length
+    ? `<section class="incomplete${unscanned ? '' : ' only-vanished'}" role="alert" data-testid="not-evaluated"><h2>${escapeHtml(
+        unscanned ? `Incomplete report: ${incomplete.join(', ')}` : `Not evaluated: ${incomplete.join(', ')}`,
+      )}</h2>${unscanned ? '<div>The counts below cover only the Regions that were scanned. A Region that was not scanned may hold tables without PITR.</div>' : ''}<ul>${problems.join('')}</ul></section>`
+    : '';
   const notFull = report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length;
 
   const styleHash = sha256(STYLE);
@@ -266,12 +289,13 @@ export function renderHtml(report: ScanReport): string {
 <div><dt>Account</dt><dd data-testid="account">${escapeHtml(report.accountId)}</dd></div>
 <div><dt>Generated</dt><dd data-testid="generated"><time datetime="${escapeHtml(report.generatedAt)}">${escapeHtml(report.generatedAt)}</time></dd></div>
 <div><dt>Regions</dt><dd>${escapeHtml(report.regions.join(', ') || 'none')}</dd></div>
+<div><dt>Coverage</dt><dd data-testid="coverage">${incomplete.length ? `<span class="incomplete-flag">${escapeHtml(incomplete.join(', '))}</span>` : 'complete'}</dd></div>
 <div><dt>Policy</dt><dd>PITR on, recovery period at least ${escapeHtml(report.policy.minRecoveryDays)} days; exempt tag <code>${escapeHtml(report.policy.exemptTag)}</code></dd></div>
 </dl>
 </header>
 <main>
+${warning}
 <section aria-label="Summary"><div class="cards">${cards.join('')}</div></section>
-${problems.length ? `<section><h2>Not evaluated</h2><div class="panel problems"><ul>${problems.join('')}</ul></div></section>` : ''}
 <section><h2>Status per Region</h2><div class="panel">${chart(report)}</div></section>
 <section>
 <h2>Findings</h2>

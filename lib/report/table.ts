@@ -4,7 +4,7 @@
  * deleted during the scan). Colour is optional and never changes the alignment.
  */
 import { plain, statusColour, visibleLength, type Palette } from '../cli/colour';
-import type { ScanReport } from '../scan';
+import type { RegionError, ScanReport } from '../scan';
 import type { Finding } from '../types';
 
 export interface TableOptions {
@@ -48,7 +48,9 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
       .trimEnd();
   const out: string[] = [];
   if (rows.length === 0) {
-    out.push(`No tables found in ${report.regions.join(', ') || 'any Region'}.`);
+    // Only the Regions that were listed: an unscanned Region is not known to be empty.
+    const listed = report.regions.filter((r) => !report.regionErrors.some((e) => e.region === r));
+    out.push(listed.length ? `No tables found in ${listed.join(', ')}.` : report.regions.length ? 'No Region could be listed: nothing was evaluated.' : 'No tables found in any Region.');
   } else {
     out.push(p.bold(line(COLUMNS.map((c) => c.title))));
     report.findings.forEach((f, r) => {
@@ -67,9 +69,23 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
       ),
     );
   }
-  for (const r of report.regionErrors) out.push(p.red(oneLine(`Region ${r.region} NOT SCANNED: ${r.operation} failed with ${r.errorName}: ${r.message}`)));
+  for (const r of report.regionErrors) out.push(p.red(oneLine(`Region ${r.region} NOT SCANNED: ${regionErrorLine(r)}`)));
   if (report.vanished.length) out.push(oneLine(`Deleted while scanning (not evaluated): ${report.vanished.map((v) => `${v.region}/${v.tableName}`).join(', ')}`));
   return out.join('\n') + '\n';
+}
+
+/**
+ * The AWS message of a Region error, without the "ListTables failed: AccessDeniedException: " that
+ * an AwsCallError's message starts with (every report prints the operation and error name itself).
+ */
+export function regionErrorMessage(e: RegionError): string {
+  const escape = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return e.message.replace(new RegExp(`^${escape(e.operation)}(?: on [^:]+)? failed: ${escape(e.errorName)}: `), '');
+}
+
+/** One line about a Region that could not be listed. */
+export function regionErrorLine(e: RegionError): string {
+  return oneLine(`${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}`);
 }
 
 export function summaryLine(report: ScanReport): string {
@@ -77,6 +93,7 @@ export function summaryLine(report: ScanReport): string {
   return (
     `${s.total} tables in ${report.regions.length} region(s) of account ${report.accountId}: ` +
     `${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable` +
-    (report.regionErrors.length ? `; ${report.regionErrors.length} region(s) could not be scanned` : '')
+    (report.regionErrors.length ? `; ${report.regionErrors.length} region(s) could not be scanned` : '') +
+    (report.vanished.length ? `; ${report.vanished.length} table(s) deleted during the scan` : '')
   );
 }

@@ -1,7 +1,8 @@
 /**
  * The CLI end to end against moto: every format, every exit code, explain on a compliant, a
  * non-compliant, an exempt and a restored table, --fix with --dry-run and with --yes (checked in
- * the state moto holds afterwards), and bad flags and credentials (exit 2, one line).
+ * the state moto holds afterwards), bad flags and credentials (exit 2, one line), Regions that could
+ * not be listed (exit 1, one stderr line each), and the built CLI on Node < 22 (no SDK warning).
  */
 import {
   CreateTableCommand,
@@ -10,6 +11,7 @@ import {
   RestoreTableToPointInTimeCommand,
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +19,7 @@ import { Clients } from '../../lib/clients';
 import type { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
 import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { startFaultProxy, type FaultProxy } from '../../lib/local/proxy';
 import type { ScanReport } from '../../lib/scan';
 
 let moto: MotoServer;
@@ -257,5 +260,92 @@ describe('scan --fix', () => {
     const again = await cli(['scan', ...REGIONS, '--fix', '--yes']);
     expect(again.code).toBe(0);
     expect(again.err).toContain('nothing to fix');
+  });
+});
+
+describe('Regions whose tables could not be listed', () => {
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    proxy = await startFaultProxy(moto.endpoint, [
+      { operation: 'ListTables', fail: { status: 400, type: 'AccessDeniedException', message: 'not authorized to perform: dynamodb:ListTables' } },
+    ]);
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+  });
+
+  async function viaProxy(args: string[]) {
+    const c = io();
+    const code = await main(['node', 'pitr-guard', ...args, '--endpoint-url', proxy.endpoint], c);
+    return { code, out: c.out, err: c.err };
+  }
+
+  it('one stderr line per Region, exit 1 (a partial report is still a report), and the CSV rows', async () => {
+    const file = path.join(dir, 'not-scanned.csv');
+    const r = await viaProxy(['scan', ...REGIONS, '--format', 'csv', '--output', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err.split('\n').filter(Boolean).sort()).toEqual([
+      'pitr-guard: Region eu-west-1 was NOT scanned: ListTables failed with AccessDeniedException: not authorized to perform: dynamodb:ListTables',
+      'pitr-guard: Region us-east-1 was NOT scanned: ListTables failed with AccessDeniedException: not authorized to perform: dynamodb:ListTables',
+      `pitr-guard: wrote the csv report (0 tables; 2 Region(s) NOT scanned: us-east-1, eu-west-1) to ${file}`,
+    ]);
+    const rows = readFileSync(file, 'utf8').trimEnd().split('\r\n');
+    expect(rows.slice(1).sort()).toEqual([
+      '123456789012,eu-west-1,,,,REGION_NOT_SCANNED,,"Region eu-west-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables',
+      '123456789012,us-east-1,,,,REGION_NOT_SCANNED,,"Region us-east-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables',
+    ]);
+    const never = await viaProxy(['scan', ...REGIONS, '--fail-on', 'never']);
+    expect(never.code).toBe(0);
+    expect(never.out).toContain('No Region could be listed: nothing was evaluated.');
+  });
+});
+
+describe('explain: a table ARN of another account', () => {
+  it('exit 2 and one line, although the caller has a table of that name', async () => {
+    const r = await cli(['explain', 'arn:aws:dynamodb:us-east-1:210987654321:table/prod-orders']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(
+      'pitr-guard: the table ARN names account 210987654321 but your credentials are for account 123456789012: use credentials for account 210987654321 (e.g. --profile)\n',
+    );
+  });
+});
+
+describe('the built CLI (bin/pitr-guard.js) on a Node.js older than 22', () => {
+  const root = path.join(__dirname, '../..');
+  // The SDK decides from process.version: pretend to be Node 20 whatever Node runs the tests.
+  const asNode20 = (entry: string) =>
+    `Object.defineProperty(process, 'version', { value: 'v20.20.2' }); ${entry}`;
+
+  async function run(code: string, args: string[]) {
+    return new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+      execFile(process.execPath, ['-e', code, 'pitr-guard', ...args], { cwd: root, env: { ...process.env, AWS_REGION: 'us-east-1' } }, (error, out, err) => {
+        if (error && typeof error.code !== 'number') reject(error);
+        else resolve({ code: error ? (error.code as number) : 0, out, err });
+      });
+    });
+  }
+
+  it('prints no NodeVersionSupportWarning: stderr stays empty or one line', async () => {
+    const ok = await run(asNode20(`require('./bin/pitr-guard.js')`), ['scan', '--regions', 'ap-southeast-2', '--endpoint-url', moto.endpoint]);
+    expect([ok.code, ok.err]).toEqual([0, '']);
+    expect(ok.out).toContain('1 tables in 1 region(s) of account 123456789012');
+    const missing = await run(asNode20(`require('./bin/pitr-guard.js')`), ['explain', 'no-such-table', '--endpoint-url', moto.endpoint]);
+    expect([missing.code, missing.err]).toEqual([2, 'pitr-guard: table no-such-table does not exist in us-east-1 (account 123456789012)\n']);
+  });
+
+  it('(control) without the filter the same SDK prints it, so the test above can fail', async () => {
+    const raw = await run(asNode20(`require('./dist/cli.js').main(process.argv).then((c) => (process.exitCode = c))`), [
+      'scan',
+      '--regions',
+      'ap-southeast-2',
+      '--endpoint-url',
+      moto.endpoint,
+    ]);
+    expect(raw.code).toBe(0);
+    expect(raw.err).toContain('NodeVersionSupportWarning');
   });
 });

@@ -146,3 +146,57 @@ describe('HTML report in headless Chromium', () => {
     expect(statSync(shot).size).toBeGreaterThan(10_000);
   });
 });
+
+/** window.getComputedStyle as the page script sees it (no DOM types in this project). */
+type Styled = { getComputedStyle: (el: unknown) => { borderLeftColor: string } };
+
+describe('HTML report of a partial scan in headless Chromium', () => {
+  let partialPage: Page;
+  let partial: ScanReport;
+
+  beforeAll(async () => {
+    partial = {
+      ...report,
+      regions: [...report.regions, 'ap-east-1'],
+      regionErrors: [{ region: 'ap-east-1', operation: 'ListTables', errorName: 'UnrecognizedClientException', message: 'ListTables failed: UnrecognizedClientException: The security token included in the request is invalid' }],
+      vanished: [{ region: 'us-east-1', tableName: 'tmp-import-2026' }],
+    };
+    const file = path.join(ARTIFACTS, 'html-report-partial.html');
+    writeFileSync(file, renderHtml(partial));
+    partialPage = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await partialPage.goto(`file://${file}`);
+  });
+
+  afterAll(async () => {
+    await partialPage?.close();
+  });
+
+  it('shows a visible warning block above the cards, naming the Region and the deleted table', async () => {
+    const block = partialPage.locator('[data-testid="not-evaluated"]');
+    expect(await block.isVisible()).toBe(true);
+    expect(await block.getAttribute('role')).toBe('alert');
+    const text = (await block.textContent()) ?? '';
+    expect(text).toContain('Incomplete report: 1 Region(s) not scanned, 1 table(s) deleted during the scan');
+    expect(text).toContain('ap-east-1 was not scanned: ListTables failed with UnrecognizedClientException: The security token included in the request is invalid.');
+    expect(text).toContain('us-east-1/tmp-import-2026 was deleted while the scan ran');
+    const blockBox = await block.boundingBox();
+    const cardsBox = await partialPage.locator('.cards').boundingBox();
+    expect(blockBox!.y + blockBox!.height).toBeLessThanOrEqual(cardsBox!.y);
+    expect(await partialPage.textContent('[data-testid="coverage"]')).toBe('1 Region(s) not scanned, 1 table(s) deleted during the scan');
+  });
+
+  it('has cards for both, and the Compliant card is not green while a Region is missing', async () => {
+    const card = async (id: string) => Number(await partialPage.textContent(`[data-testid="card-${id}"] .n`));
+    expect(await card('regionErrors')).toBe(1);
+    expect(await card('vanished')).toBe(1);
+    expect(await card('compliant')).toBe(partial.summary.compliant);
+    const border = (selector: string) => partialPage.$eval(selector, (el) => (globalThis as unknown as Styled).getComputedStyle(el).borderLeftColor);
+    const green = 'rgb(46, 125, 50)';
+    expect(await border('[data-testid="card-compliant"]')).not.toBe(green);
+    expect(await partialPage.textContent('[data-testid="card-compliant"] .l')).toBe('Compliant (scanned Regions only)');
+    expect(await border('[data-testid="card-compliant"]')).toBe('rgb(239, 143, 0)');
+    // The complete report's Compliant card is green: the colour above is the partial scan's doing.
+    expect(await page.$eval('[data-testid="card-compliant"]', (el) => (globalThis as unknown as Styled).getComputedStyle(el).borderLeftColor)).toBe(green);
+    await partialPage.screenshot({ path: path.join(ARTIFACTS, 'html-report-partial.png'), fullPage: false });
+  });
+});

@@ -13,6 +13,7 @@ import type { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
 import { createProgressBar, renderBar } from '../../lib/cli/progress';
 import { exitCodeFor } from '../../lib/cli/scan-command';
+import { dropNodeVersionSupportWarning, isNodeVersionSupportWarning } from '../../lib/cli/warnings';
 import { disableEvent } from '../../lib/demo';
 import { remediateTable } from '../../lib/remediate';
 import { parseCloudTrailEvent } from '../../lib/triggers/cloudtrail';
@@ -384,5 +385,209 @@ describe('the demo\'s CloudTrail event', () => {
     expect(parsed.change).toMatchObject({ eventName: 'UpdateContinuousBackups', kind: 'PITR_DISABLED', accountId: ACCOUNT, region: 'eu-west-1', tableName: 'prod-payments' });
     expect(parsed.change.actor.arn).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/DataPlatformAdmin/jane.doe`);
     expect((event.detail as { eventTime: string }).eventTime).toBe('2026-11-21T10:00:00Z');
+  });
+});
+
+describe('Regions that could not be listed (a partial report is still a report)', () => {
+  const denied = 'User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: dynamodb:ListTables';
+
+  function denyListTablesIn(region: string, tables: Record<string, string[]>) {
+    serveAccount(tables);
+    ddbMock.on(ListTablesCommand).callsFake(async (_input, getClient) => {
+      const r = await regionOf(getClient);
+      if (r === region) throw awsError('AccessDeniedException', 400, denied);
+      return { TableNames: tables[r] ?? [] };
+    });
+  }
+
+  it('stderr names each Region not scanned on one line; the report covers the others; exit per --fail-on', async () => {
+    denyListTablesIn('eu-west-1', { 'us-east-1': ['on-orders'] });
+    const c = io();
+    expect(await run(['scan', '--regions', 'us-east-1,eu-west-1', '--format', 'json'], c)).toBe(1);
+    expect(c.err).toBe(`pitr-guard: Region eu-west-1 was NOT scanned: ListTables failed with AccessDeniedException: ${denied}\n`);
+    const report = JSON.parse(c.out) as ScanReport;
+    expect(report.summary.total).toBe(1);
+    expect(report.regionErrors.map((e) => [e.region, e.errorName])).toEqual([['eu-west-1', 'AccessDeniedException']]);
+    const never = io();
+    expect(await run(['scan', '--regions', 'us-east-1,eu-west-1', '--fail-on', 'never'], never)).toBe(0);
+    expect(never.err).toContain('pitr-guard: Region eu-west-1 was NOT scanned');
+    expect(never.out).toContain('Region eu-west-1 NOT SCANNED');
+  });
+
+  it('--output: every format carries the unscanned Region, and the confirmation line says so', async () => {
+    denyListTablesIn('eu-west-1', { 'us-east-1': ['on-orders'] });
+    for (const format of ['csv', 'html', 'table', 'json']) {
+      const c = io();
+      expect(await run(['scan', '--regions', 'us-east-1,eu-west-1', '--format', format, '--output', `r.${format}`], c)).toBe(1);
+      expect(c.out).toBe('');
+      expect(c.err).toContain(`pitr-guard: wrote the ${format} report (1 tables; 1 Region(s) NOT scanned: eu-west-1) to r.${format}\n`);
+      expect(c.files[`r.${format}`]).toContain('eu-west-1');
+      expect(c.files[`r.${format}`]).toContain('AccessDeniedException');
+    }
+    const c = io();
+    await run(['scan', '--regions', 'us-east-1,eu-west-1', '--format', 'csv', '--output', 'r.csv'], c);
+    const lines = c.files['r.csv']!.trimEnd().split('\r\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^123456789012,eu-west-1,,,,REGION_NOT_SCANNED,/);
+  });
+});
+
+describe('fail fast on any invalid PITR_GUARD_* variable, before any AWS client', () => {
+  it.each([
+    ['PITR_GUARD_MODE', 'enforce'],
+    ['PITR_GUARD_MIN_RECOVERY_DAYS', '90'],
+    ['PITR_GUARD_EXEMPT_TAG', 'aws:exempt'],
+    ['PITR_GUARD_REGIONS', 'us-east-9'],
+    ['PITR_GUARD_DRY_RUN', 'yes'],
+    ['PITR_GUARD_LOG_LEVEL', 'verbose'],
+    ['PITR_GUARD_ALERT_TOPIC_ARN', 'pitr-guard-alerts'],
+    ['PITR_GUARD_SLACK_WEBHOOK_PARAM', 'https://hooks.slack.com/services/T0/B0/x'],
+    ['PITR_GUARD_IDEMPOTENCY_TABLE', 'no'],
+  ])('%s=%j: exit 2, one line naming it, no AWS call (scan and explain)', async (name, value) => {
+    for (const args of [['scan', '--regions', 'us-east-1'], ['explain', 'on-orders', '--region', 'us-east-1']]) {
+      const sdkRegion = jest.fn(async () => 'us-east-1');
+      const c = io({ env: { [name]: value } });
+      expect(await main(['node', 'pitr-guard', ...args], c, { ...deps, sdkRegion })).toBe(2);
+      expect(c.out).toBe('');
+      expect(c.err.startsWith(`pitr-guard: Invalid ${name}=${JSON.stringify(value)}: `)).toBe(true);
+      expect(c.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(sdkRegion).not.toHaveBeenCalled();
+      expect(stsMock.calls()).toHaveLength(0);
+      expect(ddbMock.calls()).toHaveLength(0);
+    }
+  });
+
+  it('valid variables the CLI does not use are accepted', async () => {
+    serveAccount({ 'us-east-1': ['on-orders'] });
+    const c = io({
+      env: {
+        PITR_GUARD_MODE: 'remediate',
+        PITR_GUARD_DRY_RUN: 'TRUE',
+        PITR_GUARD_LOG_LEVEL: 'warn',
+        PITR_GUARD_ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:pitr-guard-alerts',
+        PITR_GUARD_SLACK_WEBHOOK_PARAM: '/pitr-guard/slack-webhook',
+        PITR_GUARD_IDEMPOTENCY_TABLE: 'pitr-guard-idempotency',
+        PITR_GUARD_REGIONS: '',
+      },
+    });
+    expect(await run(['scan'], c)).toBe(0);
+    expect(c.err).toBe('');
+  });
+
+  it('--regions and PITR_GUARD_REGIONS are checked before the SDK looks up a Region', async () => {
+    for (const [args, env, message] of [
+      [['scan', '--regions', 'us-east-9'], {}, /^pitr-guard: Invalid --regions="us-east-9"/],
+      [['scan'], { PITR_GUARD_REGIONS: 'eu-west-1,,us-east-1' }, /^pitr-guard: Invalid PITR_GUARD_REGIONS="eu-west-1,,us-east-1"/],
+      [['explain', 'on-orders', '--region', 'mars-1'], {}, /^pitr-guard: Invalid --region="mars-1"/],
+    ] as const) {
+      const sdkRegion = jest.fn(async () => 'us-east-1');
+      const c = io({ env: { ...env, AWS_REGION: '' } });
+      expect(await main(['node', 'pitr-guard', ...args], c, { ...deps, sdkRegion })).toBe(2);
+      expect(c.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(c.err).toMatch(message);
+      expect(sdkRegion).not.toHaveBeenCalled();
+    }
+    // Valid Regions: the SDK's Region is looked up afterwards (for account-level calls).
+    serveAccount({ 'eu-west-1': ['on-orders'] });
+    const sdkRegion = jest.fn(async () => 'eu-west-1');
+    const c = io({ env: { AWS_REGION: '' } });
+    expect(await main(['node', 'pitr-guard', 'scan', '--regions', 'eu-west-1'], c, { ...deps, sdkRegion })).toBe(0);
+    expect(sdkRegion).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('explain with a table ARN', () => {
+  it('an ARN of another account is exit 2 and one line; the caller\'s same-named table is not read', async () => {
+    serveAccount({ 'eu-west-1': ['off-carts'] });
+    const c = io();
+    expect(await run(['explain', 'arn:aws:dynamodb:eu-west-1:210987654321:table/off-carts'], c)).toBe(2);
+    expect(c.out).toBe('');
+    expect(c.err).toBe(
+      'pitr-guard: the table ARN names account 210987654321 but your credentials are for account 123456789012: use credentials for account 210987654321 (e.g. --profile)\n',
+    );
+    expect(ddbMock).not.toHaveReceivedCommand(DescribeTableCommand);
+    expect(ddbMock).not.toHaveReceivedCommand(DescribeContinuousBackupsCommand);
+  });
+
+  it('the ARN\'s Region and --region must agree: a conflict is exit 2 before any AWS call', async () => {
+    serveAccount({ 'eu-west-1': ['off-carts'], 'us-east-1': ['off-carts'] });
+    const c = io();
+    expect(await run(['explain', `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/off-carts`, '--region', 'us-east-1'], c)).toBe(2);
+    expect(c.err).toBe('pitr-guard: the table ARN names Region eu-west-1 but --region is us-east-1: drop --region or make them agree\n');
+    expect(stsMock.calls()).toHaveLength(0);
+    expect(ddbMock.calls()).toHaveLength(0);
+  });
+
+  it('agreeing Regions (any case), or the ARN alone over AWS_REGION: the ARN\'s Region is read', async () => {
+    serveAccount({ 'eu-west-1': ['off-carts'] });
+    const c = io();
+    expect(await run(['explain', `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/off-carts`, '--region', 'EU-WEST-1', '--format', 'json'], c)).toBe(1);
+    expect((JSON.parse(c.out) as { facts: { region: string } }).facts.region).toBe('eu-west-1');
+    const d = io({ env: { AWS_REGION: 'us-east-1' } });
+    expect(await run(['explain', `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/off-carts`, '--format', 'json'], d)).toBe(1);
+    expect((JSON.parse(d.out) as { facts: { region: string } }).facts.region).toBe('eu-west-1');
+  });
+
+  it('an ARN with an unknown Region is a usage error naming the argument', async () => {
+    const c = io();
+    expect(await run(['explain', `arn:aws:dynamodb:eu-west-9:${ACCOUNT}:table/off-carts`], c)).toBe(2);
+    expect(c.err).toBe(`pitr-guard: Invalid TABLE="arn:aws:dynamodb:eu-west-9:${ACCOUNT}:table/off-carts": "eu-west-9" is not a known AWS Region code\n`);
+  });
+});
+
+describe('--fix ignores pitr-guard:mode tags (remediate is the strictest mode)', () => {
+  it('--help says so, and no longer promises tables that a mode tag would stop', async () => {
+    const c = io();
+    expect(await run(['scan', '--help'], c)).toBe(0);
+    expect(c.out).toContain('--fix acts in mode remediate, the strictest mode: a pitr-guard:mode tag can only make a table\'s mode');
+    const help = c.out.replace(/\s+/g, ' ');
+    expect(help).toContain('--dry-run with --fix: list every NON_COMPLIANT table --fix would enable PITR on, and change nothing');
+    expect(help).toContain('so no tag holds a NON_COMPLIANT table back');
+    expect(help).not.toMatch(/mode tag would still stop/);
+  });
+
+  it('a NON_COMPLIANT table tagged pitr-guard:mode=report is listed by --dry-run and enabled by --yes', async () => {
+    serveAccount({ 'us-east-1': ['off-reporting'] });
+    ddbMock.on(ListTagsOfResourceCommand).resolves({ Tags: [{ Key: 'pitr-guard:mode', Value: 'report' }] });
+    const dry = io();
+    expect(await run(['scan', '--fix', '--dry-run'], dry)).toBe(1);
+    expect(dry.err).toMatch(/SKIPPED_DRY_RUN\s+us-east-1 {2}off-reporting/);
+    expect(dry.err).toContain('dry run: nothing was changed (1 would be enabled)');
+    const yes = io();
+    expect(await run(['scan', '--fix', '--yes'], yes)).toBe(0);
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateContinuousBackupsCommand, {
+      TableName: 'off-reporting',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 },
+    });
+    expect(yes.err).toContain('pitr-guard: 1 enabled, 0 already compliant, 0 failed, 0 deferred.\n');
+    expect(yes.err).not.toContain('skipped by');
+  });
+});
+
+describe('the AWS SDK\'s NodeVersionSupportWarning', () => {
+  function fakeProcess() {
+    const printed: unknown[][] = [];
+    const proc = { emitWarning: ((...args: unknown[]) => void printed.push(args)) as NodeJS.Process['emitWarning'] };
+    return { proc, printed };
+  }
+
+  it('is dropped, in each form it can take; every other warning is kept', () => {
+    const { proc, printed } = fakeProcess();
+    dropNodeVersionSupportWarning(proc);
+    dropNodeVersionSupportWarning(proc); // idempotent: still one wrapper
+    proc.emitWarning('NodeVersionSupportWarning: The AWS SDK for JavaScript (v3)\nversions published after the first week of January 2027\nwill require node >=22.');
+    proc.emitWarning('The AWS SDK will require node >=22', 'NodeVersionSupportWarning');
+    proc.emitWarning('The AWS SDK will require node >=22', { type: 'NodeVersionSupportWarning' });
+    proc.emitWarning(Object.assign(new Error('will require node >=22'), { name: 'NodeVersionSupportWarning' }));
+    expect(printed).toEqual([]);
+    proc.emitWarning('something is deprecated', 'DeprecationWarning', 'DEP0999');
+    proc.emitWarning('NodeDeprecationWarning: a different SDK warning');
+    proc.emitWarning('mentions NodeVersionSupportWarning: but is not it');
+    expect(printed).toEqual([
+      ['something is deprecated', 'DeprecationWarning', 'DEP0999'],
+      ['NodeDeprecationWarning: a different SDK warning'],
+      ['mentions NodeVersionSupportWarning: but is not it'],
+    ]);
+    expect(isNodeVersionSupportWarning('x', { type: 'Warning' })).toBe(false);
   });
 });

@@ -2,12 +2,14 @@
 import { createHash } from 'node:crypto';
 import { ansi } from '../../lib/cli/colour';
 import { evaluate } from '../../lib/evaluate';
-import { CSV_COLUMNS, renderCsv } from '../../lib/report/csv';
+import { AwsCallError } from '../../lib/errors';
+import { CSV_COLUMNS, DELETED_DURING_SCAN, REGION_NOT_SCANNED, renderCsv } from '../../lib/report/csv';
 import { escapeHtml, renderHtml } from '../../lib/report/html';
 import { renderJson } from '../../lib/report/json';
-import { renderTable, summaryLine } from '../../lib/report/table';
+import { regionErrorMessage, renderTable, summaryLine } from '../../lib/report/table';
 import { sortFindings, summarize, type ScanReport } from '../../lib/scan';
 import type { TableFacts } from '../../lib/types';
+import { awsError } from '../helpers/aws-errors';
 import { NOW, daysAgo, facts, pitrEnabled } from '../helpers/builders';
 
 const POLICY = { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
@@ -223,5 +225,87 @@ describe('html', () => {
     expect(carts.pitr.earliestRestorableDateTime).toBe(daysAgo(3).toISOString());
     expect(carts.pitr.restorableDays).toBeGreaterThan(2.8);
     expect(html).toContain(`<td class="num" data-sort="${carts.pitr.restorableDays}">${carts.pitr.restorableDays}</td>`);
+  });
+});
+
+describe('what the scan could not evaluate, in every format', () => {
+  // The message as lib/scan records it: an AwsCallError's, which names the operation and error first.
+  const listFailure = new AwsCallError('ListTables', awsError('AccessDeniedException', 400, '=cmd|"/c calc"!A1, not authorized'));
+  const partial = report([t('eu-west-1', 'prod-orders'), t('eu-west-1', 'prod-carts', { pitr: { status: 'DISABLED' } })], {
+    regions: ['eu-west-1', 'ap-east-1'],
+    regionErrors: [{ region: 'ap-east-1', operation: 'ListTables', errorName: 'AccessDeniedException', message: listFailure.message }],
+    vanished: [{ region: 'eu-west-1', tableName: 'tmp-import' }],
+  });
+
+  it('regionErrorMessage drops the operation and error name an AwsCallError message starts with', () => {
+    expect(listFailure.message).toBe('ListTables failed: AccessDeniedException: =cmd|"/c calc"!A1, not authorized');
+    expect(regionErrorMessage(partial.regionErrors[0]!)).toBe('=cmd|"/c calc"!A1, not authorized');
+    expect(regionErrorMessage({ region: 'x', operation: 'ListTables', errorName: 'Boom', message: 'plain' })).toBe('plain');
+  });
+
+  it('csv: a REGION_NOT_SCANNED row first and a DELETED_DURING_SCAN row last, quoted and formula-guarded', () => {
+    const text = renderCsv(partial);
+    const rows = parseCsv(text);
+    const col = (name: string) => CSV_COLUMNS.findIndex((c) => c.header === name);
+    expect(rows).toHaveLength(1 + 1 + partial.findings.length + 1);
+    rows.forEach((r) => expect(r).toHaveLength(CSV_COLUMNS.length));
+    const region = rows[1]!;
+    expect(region[col('status')]).toBe(REGION_NOT_SCANNED);
+    expect(region[col('account_id')]).toBe('123456789012');
+    expect(region[col('region')]).toBe('ap-east-1');
+    expect(region[col('error_operation')]).toBe('ListTables');
+    expect(region[col('error_name')]).toBe('AccessDeniedException');
+    expect(region[col('error_message')]).toBe(`'=cmd|"/c calc"!A1, not authorized`);
+    expect(region[col('message')]).toContain('ap-east-1 was not scanned');
+    for (const c of ['table_name', 'table_arn', 'table_status', 'reasons', 'pitr_status', 'recovery_period_days', 'restorable_days', 'exemption_active']) {
+      expect([c, region[col(c)]]).toEqual([c, '']);
+    }
+    expect(text).toContain(`"'=cmd|""/c calc""!A1, not authorized"`);
+    expect(rows.slice(2, 2 + partial.findings.length).map((r) => r[col('table_name')])).toEqual(partial.findings.map((f) => f.tableName));
+    const gone = rows.at(-1)!;
+    expect([gone[col('status')], gone[col('region')], gone[col('table_name')], gone[col('pitr_status')]]).toEqual([DELETED_DURING_SCAN, 'eu-west-1', 'tmp-import', '']);
+  });
+
+  it('table: the Region line without the repeated error name, and the deleted table in the summary', () => {
+    const out = renderTable(partial);
+    expect(out).toContain('Region ap-east-1 NOT SCANNED: ListTables failed with AccessDeniedException: =cmd|"/c calc"!A1, not authorized\n');
+    expect(summaryLine(partial)).toBe(
+      '2 tables in 2 region(s) of account 123456789012: 1 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable; 1 region(s) could not be scanned; 1 table(s) deleted during the scan',
+    );
+    expect(out).toContain('Deleted while scanning (not evaluated): eu-west-1/tmp-import');
+  });
+
+  it('table: no tables found is said only of Regions that were listed', () => {
+    const none = report([], { regions: ['eu-west-1', 'ap-east-1'], regionErrors: partial.regionErrors });
+    expect(renderTable(none)).toContain('No tables found in eu-west-1.\n');
+    const nothing = report([], { regions: ['ap-east-1'], regionErrors: partial.regionErrors });
+    expect(renderTable(nothing)).toContain('No Region could be listed: nothing was evaluated.\n');
+    expect(renderTable(nothing)).not.toContain('No tables found');
+  });
+
+  it('html: a warning block before the cards, cards for both, and a Compliant card that is not green', () => {
+    const html = renderHtml(partial);
+    const block = /<section class="incomplete" role="alert" data-testid="not-evaluated">([\s\S]*?)<\/section>/.exec(html)?.[1];
+    expect(block).toBeDefined();
+    expect(block).toContain('Incomplete report: 1 Region(s) not scanned, 1 table(s) deleted during the scan');
+    expect(block).toContain('<strong>ap-east-1 was not scanned</strong>: ListTables failed with AccessDeniedException: =cmd|&quot;/c calc&quot;!A1, not authorized.');
+    expect(block).toContain('eu-west-1/tmp-import was deleted while the scan ran');
+    expect(html.indexOf('data-testid="not-evaluated"')).toBeLessThan(html.indexOf('aria-label="Summary"'));
+    expect(html).toContain('data-testid="card-regionErrors" data-count="1"');
+    expect(html).toContain('data-testid="card-vanished" data-count="1"');
+    expect(html).toMatch(/class="card s-COMPLIANT partial" data-testid="card-compliant" data-count="1"><div class="n">1<\/div><div class="l">Compliant \(scanned Regions only\)/);
+    expect(html).toContain('<dd data-testid="coverage"><span class="incomplete-flag">1 Region(s) not scanned, 1 table(s) deleted during the scan</span></dd>');
+    expect(html).toContain('<title>INCOMPLETE PITR compliance report');
+  });
+
+  it('html: deleted tables alone are a softer notice; a complete report has none', () => {
+    const html = renderHtml(report([t('eu-west-1', 'a')], { vanished: [{ region: 'eu-west-1', tableName: 'tmp' }] }));
+    expect(html).toContain('<section class="incomplete only-vanished" role="alert" data-testid="not-evaluated"><h2>Not evaluated: 1 table(s) deleted during the scan</h2>');
+    expect(html).toMatch(/class="card s-COMPLIANT" data-testid="card-compliant"/);
+    const complete = renderHtml(sample);
+    expect(complete).not.toContain('data-testid="not-evaluated"');
+    expect(complete).not.toContain('card-regionErrors');
+    expect(complete).not.toContain('card-vanished');
+    expect(complete).toContain('<dd data-testid="coverage">complete</dd>');
   });
 });
