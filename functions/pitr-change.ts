@@ -5,8 +5,11 @@
  *
  * The event is only a hint. The handler re-reads the table and evaluates its real state
  * (lib/remediate → inventory + evaluate), acts per mode, and alerts with the attribution from the
- * event. Its own re-enable call (which CloudTrail reports too) finds the table compliant and does
- * nothing. Duplicates are dropped by the idempotency table (CloudTrail eventID).
+ * event. Its own re-enable call (which CloudTrail reports too, and which matches the rule when
+ * minRecoveryDays < 35) finds the table compliant and does nothing. An exempt table is never
+ * changed; switching its PITR off or below the policy's period sends one informational alert (alert
+ * and remediate mode). Duplicates are dropped by the idempotency table (CloudTrail eventID); if that
+ * table cannot be used, the event is handled without de-duplication (logged), never dropped.
  *
  * Fails the invocation (so Lambda retries it, then sends it to the on-failure queue) when the table
  * is not ready yet (DEFERRED) or when every alert channel failed. A malformed or out-of-scope event
@@ -17,8 +20,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/clients';
 import { idempotencyTableFromEnv, policyFromEnv } from '../lib/config';
-import { PitrGuardError } from '../lib/errors';
-import { DynamoIdempotencyStore, type IdempotencyRecord, type IdempotencyStore } from '../lib/idempotency';
+import { AwsCallError, PitrGuardError, awsErrorName } from '../lib/errors';
+import { DynamoIdempotencyStore, type ClaimOutcome, type IdempotencyRecord, type IdempotencyStore } from '../lib/idempotency';
 import { callerAccountId } from '../lib/inventory';
 import { createLogger, type Logger } from '../lib/logger';
 import { accountFromContext, injectDeps, logErrors, type ContextWithDeps } from '../lib/middleware';
@@ -26,7 +29,7 @@ import { AlertDeliveryError, buildNotifiers, deliver, type Channel, type Deliver
 import { renderChangeAlert, type RenderedAlert } from '../lib/notifiers/format';
 import type { Sleep } from '../lib/pace';
 import { remediateTable, type RemediateOptions, type RemediationResult } from '../lib/remediate';
-import { outOfScope, parseCloudTrailEvent } from '../lib/triggers/cloudtrail';
+import { outOfScope, parseCloudTrailEvent, type TableChange } from '../lib/triggers/cloudtrail';
 import type { Policy } from '../lib/types';
 
 export interface PitrChangeDeps {
@@ -101,22 +104,49 @@ export async function run(event: unknown, deps: PitrChangeDeps): Promise<PitrCha
   }
   const log = logger.child({ eventId: change.eventId, eventName: change.eventName, ...table });
 
+  // De-duplication is a convenience, never a precondition: if the table cannot be used (throttled,
+  // access denied, missing…), act without it. Remediation is idempotent, and a duplicate alert is
+  // better than PITR left off.
   let record: IdempotencyRecord | undefined;
+  let store: IdempotencyStore | undefined;
   if (deps.idempotency) {
-    const claim = await deps.idempotency.claim(change.eventId, deps.leaseMs ?? DEFAULT_LEASE_MS);
-    if (claim.state === 'completed') {
+    let claim: ClaimOutcome | undefined;
+    try {
+      claim = await deps.idempotency.claim(change.eventId, deps.leaseMs ?? DEFAULT_LEASE_MS);
+    } catch (error) {
+      log.warn('de-duplication unavailable: handling the event without it (a copy of this event may alert again)', {
+        event: 'idempotency-unavailable',
+        operation: error instanceof AwsCallError ? error.operation : 'claim',
+        errorName: awsErrorName(error),
+      });
+    }
+    if (claim?.state === 'completed') {
       log.info('duplicate event: already handled', { event: 'event-duplicate', result: claim.record.result });
       return { status: 'duplicate', eventId: change.eventId, table, ...(claim.record.result ? { result: claim.record.result as RemediationResult } : {}) };
     }
-    if (claim.state === 'in-progress') throw new EventInProgressError(change.eventId);
-    record = claim.record;
+    if (claim?.state === 'in-progress') throw new EventInProgressError(change.eventId);
+    if (claim) {
+      record = claim.record;
+      store = deps.idempotency;
+    }
   }
-  const complete = async (result: string) => deps.idempotency?.complete(change.eventId, { result });
+  /** Marks the event handled. The work and its alert are done by now: a failure here is logged, never thrown. */
+  const complete = async (result: string) => {
+    try {
+      await store?.complete(change.eventId, { result });
+    } catch (error) {
+      log.error('could not mark the event COMPLETED (a copy of it may be handled again)', {
+        event: 'idempotency-complete-failed',
+        errorName: awsErrorName(error),
+        result,
+      });
+    }
+  };
   const release = async (fields: { deferredAlertSent?: boolean; pendingAlert?: string | null }) => {
     try {
-      await deps.idempotency?.release(change.eventId, fields);
+      await store?.release(change.eventId, fields);
     } catch (error) {
-      log.error('could not release the event for retry', { error }); // the lease expires anyway
+      log.error('could not release the event for retry', { event: 'idempotency-release-failed', errorName: awsErrorName(error) }); // the lease expires anyway
     }
   };
   /** Delivers; if every channel fails, releases the event for its retry (keeping a final alert to resend) and throws. */
@@ -161,8 +191,17 @@ export async function run(event: unknown, deps: PitrChangeDeps): Promise<PitrCha
     throw new RemediationDeferredError(`${change.tableName}: the new table is not visible to DescribeTable yet`);
   }
 
-  if (outcome.result === 'ALREADY_COMPLIANT' || gone) {
-    // e.g. pitr-guard's own re-enable call, or a table deleted since: nothing to say.
+  // An exempt table is left as it is, but switching its PITR off (or below the policy's period) is
+  // still worth one informational alert in alert/remediate mode: who did it, and why nothing was done.
+  const exemptWeakened = outcome.result === 'ALREADY_COMPLIANT' && outcome.before.status === 'EXEMPT' && weakensPitr(change, policy.minRecoveryDays);
+  if ((outcome.result === 'ALREADY_COMPLIANT' && !exemptWeakened) || gone) {
+    // e.g. pitr-guard's own re-enable call (it matches the rule when minRecoveryDays < 35), a
+    // compliant or exempt table, or a table deleted since: nothing to say.
+    await complete(outcome.result);
+    return base;
+  }
+  if (exemptWeakened && outcome.mode === 'report') {
+    log.info(`PITR weakened on an exempt table (mode report: no alert, no change): ${outcome.before.message}`, { event: 'exempt-change', status: outcome.before.status });
     await complete(outcome.result);
     return base;
   }
@@ -182,6 +221,13 @@ export async function run(event: unknown, deps: PitrChangeDeps): Promise<PitrCha
   const report = await send(alert, true);
   await complete(outcome.result);
   return { ...base, alert: alertResult(alert, report) };
+}
+
+/** The call switched PITR off, or set a recovery period below the policy's minimum. */
+export function weakensPitr(change: TableChange, minRecoveryDays: number): boolean {
+  if (change.eventName !== 'UpdateContinuousBackups') return false;
+  const period = change.requested?.recoveryPeriodInDays;
+  return change.requested?.enabled === false || (period !== undefined && period < minRecoveryDays);
 }
 
 export interface PitrChangeSettings {

@@ -3,7 +3,7 @@
  * No I/O, no clock of its own: the scheduled scan, the CloudTrail reactor, the Config rule and the
  * CLI all call it, so they can never disagree about a table.
  */
-import { EXEMPT_UNTIL_TAG, type Exemption, type Finding, type PitrSummary, type Policy, type ReasonCode, type TableFacts } from './types';
+import { EXEMPT_UNTIL_TAG, MODE_TAG, type Exemption, type Finding, type PitrSummary, type Policy, type ReasonCode, type TableFacts } from './types';
 
 export type EvaluationPolicy = Pick<Policy, 'minRecoveryDays' | 'exemptTag'>;
 
@@ -25,6 +25,7 @@ export function evaluate(facts: TableFacts, policy: EvaluationPolicy, now: Date)
     tableArn: facts.tableArn ?? null,
     tableStatus: facts.tableStatus ?? null,
     pitr,
+    modeTag: facts.tags?.[MODE_TAG] ?? null,
   };
 
   if (facts.error) {

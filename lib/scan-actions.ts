@@ -1,32 +1,42 @@
 /**
  * What the scheduled scan does with its report, per mode:
  *
- * - every NON_COMPLIANT table goes through `remediateTable`, which re-reads it and applies the
- *   effective mode (the policy's, made stricter by a `pitr-guard:mode` tag): in `remediate` mode
- *   it is fixed, in `alert`/`report` mode it is left as it is (SKIPPED_MODE);
+ * - every NON_COMPLIANT finding gets an effective mode from what the scan already read: the
+ *   policy's, made stricter by the table's `pitr-guard:mode` tag (`Finding.modeTag`). Only the
+ *   tables whose effective mode is `remediate` go through `remediateTable`, which re-reads the real
+ *   state before it acts; the others get a SKIPPED_MODE outcome built from the finding, with no
+ *   further AWS call (a big account must fit in the function's timeout);
+ * - remediation reads are paced per account and Region (DynamoDB's limits are per Region), never
+ *   with one pacer set shared by every Region;
  * - then ONE digest per scan (never one message per table) is sent when anything needs telling:
  *   tables whose effective mode is `alert` or `remediate`, and — unless the policy mode is
  *   `report` — tables that could not be read and Regions that could not be listed. The digest
  *   lists the worst first and counts the rest.
  *
+ * Logging: the scan itself logs one line per NON_COMPLIANT / ERROR finding and a summary; this
+ * module adds one `remediation` line per table it actually tried to remediate and one
+ * `scan-actions` line with the counts (and any ignored `pitr-guard:mode` tags).
+ *
  * If every alert channel fails, the hook throws: the invocation fails, Lambda retries it and
  * finally sends it to the on-failure queue.
  */
 import type { Clients } from './clients';
-import { createPacers } from './inventory';
+import { createPacers, type InventoryOptions, type Pacers } from './inventory';
 import { silentLogger, type Logger } from './logger';
 import { deliver, type DeliveryReport, type Notifier } from './notifiers';
 import { renderDigest, type RenderedAlert } from './notifiers/format';
 import { mapLimit, type Sleep } from './pace';
-import { remediateTable, type RemediateOptions, type RemediationOutcome } from './remediate';
+import { effectiveMode, remediateTable, type RemediateOptions, type RemediationOutcome } from './remediate';
 import type { ScanReport } from './scan';
-import type { Policy } from './types';
+import { MODE_TAG, type Finding, type Policy } from './types';
 
 export interface ScanActionDeps {
   policy: Policy;
   clients: Clients;
   logger?: Logger;
   now?: () => Date;
+  /** The scan's inventory options: `ratePerSecond` paces remediation reads too (default 10 per Region). */
+  inventory?: Partial<InventoryOptions>;
 }
 
 export interface ScanActionOptions {
@@ -51,17 +61,37 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
   const logger = deps.logger ?? silentLogger;
   const policy = deps.policy;
   const nonCompliant = report.findings.filter((f) => f.status === 'NON_COMPLIANT');
-  const pacers = createPacers(10);
-  const outcomes = await mapLimit(nonCompliant, options.concurrency ?? 3, (f) =>
-    remediateTable(
-      { accountId: f.accountId, region: f.region, tableName: f.tableName },
-      { clients: deps.clients, policy, logger, now: deps.now, sleep: options.sleep, pacers },
-      { waitForActiveMs: 20_000, ...options.remediate },
-    ),
-  );
+  const rate = deps.inventory?.ratePerSecond ?? 10;
+  const pacers = new Map<string, Pacers>();
+  const pacersFor = (f: Finding): Pacers => {
+    const key = `${f.accountId}/${f.region}`;
+    let p = pacers.get(key);
+    if (!p) pacers.set(key, (p = createPacers(rate)));
+    return p;
+  };
+  const ignoredModeTags: { region: string; tableName: string; value: string }[] = [];
+  const outcomes = await mapLimit(nonCompliant, options.concurrency ?? 3, (f) => {
+    const { mode, ignoredTag } = effectiveMode(policy.mode, f.modeTag === null ? undefined : { [MODE_TAG]: f.modeTag });
+    if (mode === 'remediate') {
+      // remediateTable re-reads the table before it acts (and logs an ignored tag itself).
+      return remediateTable(
+        { accountId: f.accountId, region: f.region, tableName: f.tableName },
+        { clients: deps.clients, policy, logger, now: deps.now, sleep: options.sleep, pacers: pacersFor(f), ...(deps.inventory ? { inventory: deps.inventory } : {}) },
+        { waitForActiveMs: 20_000, ...options.remediate },
+      );
+    }
+    if (ignoredTag !== undefined) ignoredModeTags.push({ region: f.region, tableName: f.tableName, value: ignoredTag });
+    return Promise.resolve(skippedByMode(f, mode));
+  });
   const counts: Record<string, number> = {};
   for (const o of outcomes) counts[o.result] = (counts[o.result] ?? 0) + 1;
-  if (outcomes.length > 0) logger.info('scan actions done', { event: 'scan-actions', results: counts });
+  if (outcomes.length > 0) {
+    logger.info('scan actions done', {
+      event: 'scan-actions',
+      results: counts,
+      ...(ignoredModeTags.length > 0 ? { ignoredModeTags: ignoredModeTags.slice(0, 50), ignoredModeTagCount: ignoredModeTags.length } : {}),
+    });
+  }
 
   // Tables whose mode asks for an alert (report-mode tables are only logged, by the scan itself).
   const listed = outcomes.filter((o) => o.mode !== 'report' && o.result !== 'ALREADY_COMPLIANT' && !(o.result === 'FAILED' && o.errorName === 'ResourceNotFoundException'));
@@ -80,6 +110,21 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
   });
   const delivery = await deliver(options.notifiers, alert, logger);
   return { outcomes, alert, delivery };
+}
+
+/** A NON_COMPLIANT finding whose effective mode is `alert` or `report`: left as it is, decided without reading it again. */
+export function skippedByMode(f: Finding, mode: RemediationOutcome['mode']): RemediationOutcome {
+  return {
+    accountId: f.accountId,
+    region: f.region,
+    tableName: f.tableName,
+    result: 'SKIPPED_MODE',
+    before: f,
+    message: `Mode is ${mode}: PITR was left as it is.`,
+    mode,
+    attempts: 0,
+    waitedMs: 0,
+  };
 }
 
 /** The scheduled scan's afterScan hook. */

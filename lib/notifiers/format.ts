@@ -136,8 +136,14 @@ export function whatWeDid(outcome: RemediationOutcome, kind?: ChangeKind): strin
       return `Not done yet: ${outcome.message} pitr-guard will try again.`;
     case 'FAILED':
       return `Remediation FAILED: ${outcome.message}`;
-    case 'ALREADY_COMPLIANT':
+    case 'ALREADY_COMPLIANT': {
+      const exemption = outcome.before.status === 'EXEMPT' ? outcome.before.exemption : null;
+      if (exemption) {
+        const verb = kind === 'PERIOD_SET' ? 'Not set back' : 'Not re-enabled';
+        return `${verb}: the table is exempt: ${exemption.reason}${exemption.until ? `, until ${exemption.until}` : ''}.`;
+      }
       return `No action: ${outcome.message}`;
+    }
   }
 }
 
@@ -151,6 +157,7 @@ const SHORT_RESULT: Record<RemediationOutcome['result'], string> = {
 };
 
 function shortResult(outcome: RemediationOutcome, kind?: ChangeKind): string {
+  if (outcome.result === 'ALREADY_COMPLIANT' && outcome.before.status === 'EXEMPT') return 'exempt, not changed';
   if (outcome.result === 'ENABLED' && kind && kind !== 'PITR_DISABLED' && kind !== 'PERIOD_SET') return 'enabled';
   return SHORT_RESULT[outcome.result];
 }

@@ -2,7 +2,9 @@
  * CloudTrail events (via EventBridge) → the one table they concern, plus who did what.
  *
  * The event is only a hint: the reactor re-reads the table and evaluates its real state. This
- * module validates the envelope, finds the table the call created or changed (the *target* table
+ * module validates the envelope (it must carry source `aws.dynamodb`, detail-type `AWS API Call via
+ * CloudTrail` and detail.eventSource `dynamodb.amazonaws.com`: missing is malformed, anything else
+ * is rejected as not ours), finds the table the call created or changed (the *target* table
  * of a restore or import), normalises a table ARN to its name, and extracts the attribution
  * (userIdentity ARN, source IP, user agent, event time).
  *
@@ -52,6 +54,11 @@ export type ParseResult =
   | { status: 'ok'; change: TableChange }
   | { status: 'ignored'; reason: string }
   | { status: 'invalid'; reason: string; missing: string[] };
+
+/** The envelope every event must carry (serverless.yml's rules match these; anything else is rejected). */
+export const EXPECTED_SOURCE = 'aws.dynamodb';
+export const EXPECTED_DETAIL_TYPE = 'AWS API Call via CloudTrail';
+export const EXPECTED_EVENT_SOURCE = 'dynamodb.amazonaws.com';
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
 const ACCOUNT = /^\d{12}$/;
@@ -105,15 +112,26 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
   if (!isObj(event)) {
     return { status: 'invalid', reason: `expected an EventBridge event object, got ${event === null ? 'null' : Array.isArray(event) ? 'an array' : typeof event}`, missing: ['event'] };
   }
+  // The envelope is checked, never assumed: only DynamoDB API calls recorded by CloudTrail are acted
+  // on. A missing field is malformed; a different value is not an event our rules deliver (a
+  // misrouted or forged event): both are rejected, nothing is read or changed.
   const detail = event.detail;
-  if (!isObj(detail)) return invalid(['detail']);
-  if (event['detail-type'] !== undefined && event['detail-type'] !== 'AWS API Call via CloudTrail') {
-    return { status: 'ignored', reason: `detail-type ${JSON.stringify(event['detail-type'])} is not a CloudTrail API call` };
-  }
-  const eventSource = str(detail.eventSource);
-  if (eventSource !== undefined && eventSource !== 'dynamodb.amazonaws.com') {
-    return { status: 'ignored', reason: `eventSource ${JSON.stringify(eventSource)} is not DynamoDB` };
-  }
+  const source = str(event.source);
+  const detailType = str(event['detail-type']);
+  const eventSource = isObj(detail) ? str(detail.eventSource) : undefined;
+  const absent = [
+    ...(source === undefined ? ['source'] : []),
+    ...(detailType === undefined ? ['detail-type'] : []),
+    ...(!isObj(detail) ? ['detail'] : eventSource === undefined ? ['detail.eventSource'] : []),
+  ];
+  if (absent.length > 0) return invalid(absent);
+  const wrong = [
+    ...(source !== EXPECTED_SOURCE ? [`source ${JSON.stringify(truncate(source as string, 60))} is not ${EXPECTED_SOURCE}`] : []),
+    ...(detailType !== EXPECTED_DETAIL_TYPE ? [`detail-type ${JSON.stringify(truncate(detailType as string, 60))} is not ${EXPECTED_DETAIL_TYPE}`] : []),
+    ...(eventSource !== EXPECTED_EVENT_SOURCE ? [`detail.eventSource ${JSON.stringify(truncate(eventSource as string, 60))} is not ${EXPECTED_EVENT_SOURCE}`] : []),
+  ];
+  if (wrong.length > 0) return { status: 'invalid', reason: `not a DynamoDB API call recorded by CloudTrail: ${wrong.join('; ')}`, missing: [] };
+  if (!isObj(detail)) return invalid(['detail']); // (narrows the type; checked above)
   const eventName = str(detail.eventName);
   if (!eventName) return invalid(['detail.eventName']);
   if (!(REACTOR_EVENT_NAMES as readonly string[]).includes(eventName)) {

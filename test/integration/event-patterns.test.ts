@@ -5,9 +5,10 @@
  * PutEvents is real.)
  *
  * Pattern choice (aws-facts §2.5): (a) for UpdateContinuousBackups — only successful calls that
- * switch PITR off, or set a recovery period below 35 days, match; enabling calls (pitr-guard's own
- * included) and failed calls never invoke the function. Plus one rule for the calls that create a
- * table without PITR. The handler re-reads the table anyway, so a missed casing guess costs an
+ * switch PITR off, or set a recovery period below 35 days, match; enabling calls with 35 days (or
+ * no period) and failed calls never invoke the function. pitr-guard's own re-enable does match when
+ * minRecoveryDays < 35 (it sends that period): the handler then finds the table compliant and does
+ * nothing. Plus one rule for the calls that create a table without PITR. The handler re-reads the table anyway, so a missed casing guess costs an
  * event, never a wrong action; the scheduled scan is the safety net.
  */
 import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
@@ -111,6 +112,17 @@ describe('serverless.yml event patterns on moto (PutEvents → rule → SQS)', (
         }),
       ),
     ).toEqual([]);
+  });
+
+  it('pitr-guard’s own re-enable with minRecoveryDays < 35 (here 7) DOES match: the handler must (and does) find it compliant', async () => {
+    expect(
+      await matching(
+        ev('cloudtrail-pitr-enabled.json', (e) => {
+          e.detail.eventID = 'own-enable-7-days';
+          spec(e).recoveryPeriodInDays = 7;
+        }),
+      ),
+    ).toEqual(['PitrDisabledRule']);
   });
 
   it('a failed call does not match (disable refused, table creation refused)', async () => {

@@ -2,16 +2,18 @@
  * The CloudTrail reactor end to end on moto: someone disables PITR, the matching event reaches the
  * handler, PITR is back on in moto with the policy's period, the SNS alert arrives in an SQS queue
  * subscribed to the topic and names the caller, and the Slack message reaches a local webhook
- * server. Duplicates are dropped by the de-duplication table; dry run and alert mode leave moto's
- * state unchanged; the handler as Lambda runs it (middy, env, SSM) does the same.
+ * server. Duplicates are dropped by the de-duplication table (and without a usable one the event is
+ * still handled); dry run and alert mode leave moto's state unchanged; an exempt table is left off
+ * with one informational alert; the handler as Lambda runs it (middy, env, SSM) does the same.
  */
+import { TagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../../lib/clients';
 import { startMoto, type MotoServer } from '../../lib/local/moto';
 import { createLogger } from '../../lib/logger';
 import { resetWebhookCache } from '../../lib/notifiers/slack';
 import type { Policy } from '../../lib/types';
 import { makeDeps, run, type PitrChangeDeps } from '../../functions/pitr-change';
-import { createIdempotencyTable, createTable, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
+import { ACCOUNT, createIdempotencyTable, createTable, ddbClient, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink';
@@ -36,7 +38,7 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-function deps(policy: Partial<Policy> = {}): PitrChangeDeps {
+function deps(policy: Partial<Policy> = {}, idempotencyTable = DEDUP): PitrChangeDeps {
   resetWebhookCache();
   return makeDeps({
     policy: {
@@ -52,7 +54,7 @@ function deps(policy: Partial<Policy> = {}): PitrChangeDeps {
     clients: new Clients({ endpoint: moto.endpoint }),
     logger: createLogger({ write: (l) => logLines.push(l) }),
     homeRegion: 'us-east-1',
-    idempotencyTable: DEDUP,
+    idempotencyTable,
   });
 }
 
@@ -103,9 +105,12 @@ describe('pitrChange on moto', () => {
     await setPitr(moto.endpoint, 'orders', 14);
   });
 
-  it('its own re-enable event finds the table compliant and does nothing', async () => {
+  it('its own re-enable event (period 14 < 35, so the rule does deliver it) finds the table compliant and does nothing', async () => {
     const before = sink.requests.length;
-    const out = await run(event('cloudtrail-pitr-enabled.json', 'orders', 'evt-own-enable'), deps());
+    const own = event('cloudtrail-pitr-enabled.json', 'orders', 'evt-own-enable');
+    // What pitr-guard sent above: PointInTimeRecoveryEnabled true, RecoveryPeriodInDays = minRecoveryDays (14).
+    ((own.detail.requestParameters as Record<string, unknown>).pointInTimeRecoverySpecification as Record<string, unknown>).recoveryPeriodInDays = 14;
+    const out = await run(own, deps());
     expect(out).toMatchObject({ status: 'handled', result: 'ALREADY_COMPLIANT' });
     expect(out.alert).toBeUndefined();
     expect(sink.requests.length).toBe(before);
@@ -125,6 +130,43 @@ describe('pitrChange on moto', () => {
       '[pitr-guard] PITR disabled on payments (123456789012 us-east-1): dry run',
       '[pitr-guard] PITR disabled on payments (123456789012 us-east-1): alert only',
     ]);
+  });
+
+  it('PITR disabled on an EXEMPT table: one informational alert, PITR left off, a copy of the event is silent', async () => {
+    await createTable(moto.endpoint, 'scratch', 'off');
+    await ddbClient(moto.endpoint).send(
+      new TagResourceCommand({
+        ResourceArn: `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/scratch`,
+        Tags: [
+          { Key: 'pitr-guard:exempt', Value: 'rebuilt nightly from S3' },
+          { Key: 'pitr-guard:exempt-until', Value: '2099-12-31' },
+        ],
+      }),
+    );
+    const slackBefore = sink.requests.length;
+    const out = await run(event('cloudtrail-pitr-disabled.json', 'scratch', 'evt-exempt'), deps());
+    expect(out).toMatchObject({ status: 'handled', result: 'ALREADY_COMPLIANT', alert: { delivered: ['sns', 'slack'] } });
+    expect(await pitrOf(moto.endpoint, 'scratch')).toEqual({ status: 'DISABLED', days: undefined });
+    const sns = (await inbox.receive(4)).at(-1); // the 4th alert of this file
+    expect(sns?.Subject).toBe('[pitr-guard] PITR disabled on scratch (123456789012 us-east-1): exempt, not changed');
+    expect(sns?.Message).toContain('Who:            arn:aws:sts::123456789012:assumed-role/Admin/alice\n');
+    expect(sns?.Message).toContain('pitr-guard did: Not re-enabled: the table is exempt: rebuilt nightly from S3, until 2099-12-31.\n');
+    expect(sink.requests.length).toBe(slackBefore + 1);
+
+    expect(await run(event('cloudtrail-pitr-disabled.json', 'scratch', 'evt-exempt'), deps())).toMatchObject({ status: 'duplicate' });
+    expect(await inbox.depth()).toBe(0);
+    expect(sink.requests.length).toBe(slackBefore + 1);
+  });
+
+  it('without a usable de-duplication table (it does not exist) the event is still remediated and alerted, with a warning', async () => {
+    await createTable(moto.endpoint, 'carts', 'off');
+    const mark = logLines.length;
+    const out = await run(event('cloudtrail-pitr-disabled.json', 'carts', 'evt-no-dedup'), deps({}, 'pitr-guard-idempotency-missing'));
+    expect(out).toMatchObject({ status: 'handled', result: 'ENABLED', alert: { delivered: ['sns', 'slack'] } });
+    expect(await pitrOf(moto.endpoint, 'carts')).toEqual({ status: 'ENABLED', days: 14 });
+    expect((await inbox.receive(5)).at(-1)?.Subject).toBe('[pitr-guard] PITR disabled on carts (123456789012 us-east-1): re-enabled');
+    const warned = logLines.slice(mark).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'idempotency-unavailable');
+    expect(warned).toEqual([expect.objectContaining({ level: 'warn', operation: 'PutItem', errorName: 'ResourceNotFoundException' })]);
   });
 
   it('a period shortened below the policy (table named by ARN) is set back', async () => {
@@ -165,7 +207,7 @@ describe('pitrChange on moto', () => {
       expect(result).toMatchObject({ status: 'handled', result: 'ENABLED', table: { tableName: 'invoices' } });
       expect(await pitrOf(moto.endpoint, 'invoices')).toEqual({ status: 'ENABLED', days: 21 });
       expect(sink.requests.length).toBe(before + 1);
-      expect((await inbox.receive(4)).at(-1)?.Subject).toBe('[pitr-guard] Table invoices created without PITR (123456789012 us-east-1): enabled');
+      expect((await inbox.receive(8)).at(-1)?.Subject).toBe('[pitr-guard] Table invoices created without PITR (123456789012 us-east-1): enabled');
       expect(lines.find((l) => l.event === 'alert-sent')).toMatchObject({ function: 'pitrChange', delivered: ['sns', 'slack'] });
       expect(JSON.stringify(lines)).not.toContain(new URL(sink.url).pathname);
       // a second delivery of the same CloudTrail event: de-duplicated by the table

@@ -63,7 +63,12 @@ describe('scheduled scan actions on moto', () => {
 
   it('alert mode: ONE digest on SNS and Slack listing the three tables; nothing changed', async () => {
     const slackBefore = sink.requests.length;
-    await scheduledScan('alert');
+    const { lines } = await scheduledScan('alert');
+    // Decided from the scan's own reads: one line per finding, one summary, no remediation (re-read) lines.
+    expect(lines.filter((l) => l.event === 'finding').map((l) => l.tableName)).toEqual(nonCompliant);
+    expect(lines.filter((l) => l.event === 'scan-summary')).toHaveLength(1);
+    expect(lines.filter((l) => l.event === 'remediation')).toEqual([]);
+    expect(lines.find((l) => l.event === 'scan-actions')).toMatchObject({ results: { SKIPPED_MODE: 3 } });
     const messages = await inbox.receive(1);
     expect(messages).toHaveLength(1);
     expect(messages[0]?.Subject).toBe('[pitr-guard] Scan 123456789012: 3 tables out of policy (3 not changed)');

@@ -76,18 +76,54 @@ describe('parseCloudTrailEvent', () => {
     expect(ok(event).eventId).toBe('first-delivery-id');
   });
 
-  it('ignores failed calls, other event names and other sources', () => {
+  it('ignores failed calls and other DynamoDB event names', () => {
     expect(parseCloudTrailEvent(loadEvent('cloudtrail-failed-call.json'))).toEqual({
       status: 'ignored',
       reason: 'the UpdateContinuousBackups call failed (AccessDenied): nothing changed',
     });
     expect(parseCloudTrailEvent(loadEvent('cloudtrail-update-table.json'))).toMatchObject({ status: 'ignored', reason: expect.stringContaining('UpdateTable') });
-    expect(parseCloudTrailEvent(loadEvent('scheduled.json'))).toMatchObject({ status: 'ignored' });
+  });
+
+  it('requires the CloudTrail envelope: source, detail-type and detail.eventSource missing are malformed', () => {
+    for (const [field, drop] of [
+      ['source', (e: Ev) => delete e.source],
+      ['detail-type', (e: Ev) => delete e['detail-type']],
+      ['detail.eventSource', (e: Ev) => delete e.detail.eventSource],
+    ] as const) {
+      const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+      drop(event);
+      expect(parseCloudTrailEvent(event)).toEqual({ status: 'invalid', reason: `missing ${field}`, missing: [field] });
+    }
+    const bare = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    delete bare.source;
+    delete bare['detail-type'];
+    bare.detail.eventSource = '  ';
+    expect(parseCloudTrailEvent(bare)).toMatchObject({ status: 'invalid', missing: ['source', 'detail-type', 'detail.eventSource'] });
+  });
+
+  it('rejects a forged or misrouted envelope (another source, detail-type or eventSource), naming it', () => {
+    const forged = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    forged.source = 'my.app';
+    expect(parseCloudTrailEvent(forged)).toEqual({
+      status: 'invalid',
+      reason: 'not a DynamoDB API call recorded by CloudTrail: source "my.app" is not aws.dynamodb',
+      missing: [],
+    });
+    const otherService = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    otherService.detail.eventSource = 's3.amazonaws.com';
+    otherService['detail-type'] = 'AWS Console Sign In via CloudTrail';
+    expect(parseCloudTrailEvent(otherService)).toMatchObject({
+      status: 'invalid',
+      reason:
+        'not a DynamoDB API call recorded by CloudTrail: detail-type "AWS Console Sign In via CloudTrail" is not AWS API Call via CloudTrail; detail.eventSource "s3.amazonaws.com" is not dynamodb.amazonaws.com',
+    });
+    // The scheduled scan's event (no CloudTrail record inside) is malformed for the reactor.
+    expect(parseCloudTrailEvent(loadEvent('scheduled.json'))).toEqual({ status: 'invalid', reason: 'missing detail.eventSource', missing: ['detail.eventSource'] });
   });
 
   it('rejects malformed events, naming what is missing', () => {
     expect(parseCloudTrailEvent('nonsense')).toMatchObject({ status: 'invalid', reason: 'expected an EventBridge event object, got string' });
-    expect(parseCloudTrailEvent({ version: '0' })).toEqual({ status: 'invalid', reason: 'missing detail', missing: ['detail'] });
+    expect(parseCloudTrailEvent({ version: '0' })).toEqual({ status: 'invalid', reason: 'missing source, detail-type, detail', missing: ['source', 'detail-type', 'detail'] });
     const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
     delete event.detail.eventID;
     event.detail.requestParameters = null;

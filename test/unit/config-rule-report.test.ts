@@ -27,6 +27,7 @@ function finding(over: Partial<Finding>): Finding {
     message: 'PITR is enabled with a recovery period of 35 days.',
     pitr: { status: 'ENABLED', recoveryPeriodInDays: 35, earliestRestorableDateTime: null, latestRestorableDateTime: null, restorableDays: null },
     exemption: null,
+    modeTag: null,
     ...over,
   };
 }

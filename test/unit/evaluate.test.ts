@@ -166,6 +166,17 @@ describe('evaluate', () => {
     expect(expired.exemption).toEqual({ reason: 'cache', until: '2026-01-31', active: false });
   });
 
+  it('carries the raw pitr-guard:mode tag value (null when absent), whatever the status', () => {
+    expect(evaluate(facts({ pitr: { status: 'DISABLED' }, tags: { 'pitr-guard:mode': ' Remediate ' } }), policy, NOW).modeTag).toBe(' Remediate ');
+    expect(evaluate(facts({ tags: { 'pitr-guard:mode': 'bogus' } }), policy, NOW)).toMatchObject({ status: 'COMPLIANT', modeTag: 'bogus' });
+    expect(evaluate(facts({ pitr: { status: 'DISABLED' } }), policy, NOW).modeTag).toBeNull();
+    expect(evaluate(facts({ tags: undefined, error: { operation: 'ListTagsOfResource', errorName: 'AccessDeniedException', message: '' } }), policy, NOW)).toMatchObject({
+      status: 'ERROR',
+      modeTag: null,
+    });
+    expect(evaluate(facts({ tableStatus: 'DELETING', tags: { 'pitr-guard:mode': 'alert' } }), policy, NOW)).toMatchObject({ status: 'NOT_APPLICABLE', modeTag: 'alert' });
+  });
+
   it('is pure: the same input gives the same finding and the input is not changed', () => {
     const input = facts({ pitr: pitrEnabled(7) });
     const copy = structuredClone(input);

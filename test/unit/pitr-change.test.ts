@@ -3,12 +3,14 @@ import {
   DescribeTableCommand,
   DynamoDBClient,
   ListTagsOfResourceCommand,
+  PutItemCommand,
   UpdateContinuousBackupsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EventInProgressError, RemediationDeferredError, run, type PitrChangeDeps } from '../../functions/pitr-change';
 import { Clients } from '../../lib/clients';
-import { MemoryIdempotencyStore } from '../../lib/idempotency';
+import { DynamoIdempotencyStore, MemoryIdempotencyStore } from '../../lib/idempotency';
 import { createLogger } from '../../lib/logger';
 import { AlertDeliveryError, type Notifier } from '../../lib/notifiers';
 import type { RenderedAlert } from '../../lib/notifiers/format';
@@ -59,9 +61,9 @@ function deps(overrides: Partial<Policy> = {}, extra: Partial<PitrChangeDeps> = 
   };
 }
 
-function table(status: string, pitr: typeof disabled | typeof enabled) {
+function table(status: string, pitr: typeof disabled | typeof enabled, tags: Record<string, string> = {}) {
   ddb.on(DescribeTableCommand).resolves({ Table: { TableName: 'orders', TableArn: ARN, TableStatus: status as 'ACTIVE' } });
-  ddb.on(ListTagsOfResourceCommand).resolves({ Tags: [] });
+  ddb.on(ListTagsOfResourceCommand).resolves({ Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) });
   ddb.on(DescribeContinuousBackupsCommand).resolves(pitr);
 }
 
@@ -137,6 +139,110 @@ describe('pitrChange run', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'warn', message: 'rejected malformed event: missing detail.eventID', event: 'event-rejected', missing: ['detail.eventID'] });
     expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('rejects an event without the CloudTrail envelope (no source) or with a forged one: one line, nothing read or changed', async () => {
+    const noSource = loadEvent<Record<string, unknown>>('cloudtrail-pitr-disabled.json');
+    delete noSource.source;
+    expect(await run(noSource, deps())).toEqual({ status: 'rejected', reason: 'missing source' });
+    const forged = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-pitr-disabled.json');
+    forged.detail.eventSource = 'evil.example.com';
+    expect(await run(forged, deps())).toMatchObject({ status: 'rejected', reason: expect.stringContaining('detail.eventSource "evil.example.com" is not dynamodb.amazonaws.com') });
+    expect(lines.map((l) => [l.level, l.event])).toEqual([
+      ['warn', 'event-rejected'],
+      ['warn', 'event-rejected'],
+    ]);
+    expect(lines[0]).toMatchObject({ message: 'rejected malformed event: missing source', missing: ['source'] });
+    expect(ddb.calls()).toHaveLength(0);
+    expect(sns.sent).toHaveLength(0);
+  });
+
+  it.each([
+    ['throttled', 'ProvisionedThroughputExceededException'],
+    ['access denied', 'AccessDeniedException'],
+    ['table missing', 'ResourceNotFoundException'],
+  ])('de-duplication table unusable (%s): warns with the error name and still re-enables and alerts', async (_why, errorName) => {
+    table('ACTIVE', disabled);
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
+    ddb.on(PutItemCommand).rejects(awsError(errorName));
+    ddb.on(UpdateItemCommand).rejects(awsError(errorName));
+    const store = new DynamoIdempotencyStore(new DynamoDBClient({ region: 'us-east-1' }), 'pitr-guard-idempotency');
+    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { idempotency: store }));
+    expect(out).toMatchObject({ status: 'handled', result: 'ENABLED', alert: { delivered: ['sns', 'slack'] } });
+    expect(ddb).toHaveReceivedCommandWith(UpdateContinuousBackupsCommand, {
+      TableName: 'orders',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 },
+    });
+    expect(lines.filter((l) => l.event === 'idempotency-unavailable')).toEqual([expect.objectContaining({ level: 'warn', operation: 'PutItem', errorName })]);
+    // Without a claim there is nothing to mark COMPLETED: no further call to the table.
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(sns.sent).toHaveLength(1);
+  });
+
+  it('a failure to mark the event COMPLETED after the work and the alert is logged, not thrown', async () => {
+    table('ACTIVE', disabled);
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
+    ddb.on(PutItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).rejects(awsError('ProvisionedThroughputExceededException'));
+    const store = new DynamoIdempotencyStore(new DynamoDBClient({ region: 'us-east-1' }), 'pitr-guard-idempotency');
+    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { idempotency: store }));
+    expect(out).toMatchObject({ status: 'handled', result: 'ENABLED', alert: { delivered: ['sns', 'slack'] } });
+    expect(ddb).toHaveReceivedCommandWith(UpdateItemCommand, { TableName: 'pitr-guard-idempotency', ExpressionAttributeValues: expect.objectContaining({ ':s': { S: 'COMPLETED' } }) });
+    expect(lines.filter((l) => l.event === 'idempotency-complete-failed')).toEqual([
+      expect.objectContaining({ level: 'error', errorName: 'ProvisionedThroughputExceededException', result: 'ENABLED' }),
+    ]);
+  });
+
+  it('exempt table, PITR disabled (alert and remediate mode): one informational alert, nothing changed, de-duplicated', async () => {
+    table('ACTIVE', disabled, { 'pitr-guard:exempt': 'rebuilt nightly from S3', 'pitr-guard:exempt-until': '2027-01-31' });
+    const d = deps();
+    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), d);
+    expect(out).toMatchObject({ status: 'handled', result: 'ALREADY_COMPLIANT', alert: { delivered: ['sns', 'slack'] } });
+    expect(out.alert?.subject).toBe('[pitr-guard] PITR disabled on orders (123456789012 us-east-1): exempt, not changed');
+    expect(out.alert?.lines).toEqual(
+      expect.arrayContaining([
+        'Who:            arn:aws:sts::123456789012:assumed-role/Admin/alice',
+        'pitr-guard did: Not re-enabled: the table is exempt: rebuilt nightly from S3, until 2027-01-31.',
+        'State now:      Exempt from the PITR policy until 2027-01-31: rebuilt nightly from S3.',
+      ]),
+    );
+    expect(out.alert?.lines.some((l) => l.startsWith('To enable PITR by hand'))).toBe(false);
+    expect(await run(loadEvent('cloudtrail-pitr-disabled.json'), d)).toMatchObject({ status: 'duplicate' });
+    expect(sns.sent).toHaveLength(1);
+    expect(slack.sent).toHaveLength(1);
+
+    // alert mode, a period shortened below the policy, no expiry date
+    table('ACTIVE', enabled, { 'pitr-guard:exempt': 'scratch data' });
+    const shortened = await run(loadEvent('cloudtrail-period-shortened.json'), deps({ mode: 'alert' }));
+    expect(shortened.alert?.lines).toContain('pitr-guard did: Not set back: the table is exempt: scratch data.');
+    expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(0);
+    expect(store.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'COMPLETED', result: 'ALREADY_COMPLIANT' });
+  });
+
+  it('exempt table: no alert in report mode, nor for a table created or restored', async () => {
+    table('ACTIVE', disabled, { 'pitr-guard:exempt': 'scratch data' });
+    expect(await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({ mode: 'report' }))).toMatchObject({ status: 'handled', result: 'ALREADY_COMPLIANT' });
+    expect(lines.filter((l) => l.event === 'exempt-change')).toHaveLength(1);
+    for (const name of ['cloudtrail-create-table.json', 'cloudtrail-restore-point-in-time.json']) {
+      expect(await run(loadEvent(name), deps())).toMatchObject({ status: 'handled', result: 'ALREADY_COMPLIANT' });
+    }
+    expect(sns.sent).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(0);
+  });
+
+  it('minRecoveryDays 7: its own re-enable (period 7, which the rule matches) finds the table compliant: no alert, no change', async () => {
+    const own = loadEvent<{ detail: { requestParameters: { pointInTimeRecoverySpecification: Record<string, unknown> } } }>('cloudtrail-pitr-enabled.json');
+    own.detail.requestParameters.pointInTimeRecoverySpecification.recoveryPeriodInDays = 7;
+    table('ACTIVE', { ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', RecoveryPeriodInDays: 7 } } } as unknown as typeof enabled);
+    const out = await run(own, deps({ minRecoveryDays: 7 }));
+    expect(out).toMatchObject({ status: 'handled', result: 'ALREADY_COMPLIANT' });
+    expect(out.alert).toBeUndefined();
+    expect(sns.sent).toHaveLength(0);
+    expect(slack.sent).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(0);
+    expect(store.records.get('8f4a5b6c-7d8e-4f90-a1b2-c3d4e5f6a7b8')).toMatchObject({ status: 'COMPLETED', result: 'ALREADY_COMPLIANT' });
   });
 
   it('ignores events of other accounts and unconfigured Regions with one log line', async () => {
@@ -259,7 +365,7 @@ describe('pitrChange handler', () => {
       handler = (require('../../functions/pitr-change') as typeof import('../../functions/pitr-change')).handler;
     });
     const { result, lines: logged } = await captureLogs(() => handler({ hello: 'world' }, lambdaContext('pitr-guard-dev-pitrChange')));
-    expect(result).toEqual({ status: 'rejected', reason: 'missing detail', eventId: undefined } as unknown as typeof result);
+    expect(result).toEqual({ status: 'rejected', reason: 'missing source, detail-type, detail', eventId: undefined } as unknown as typeof result);
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ function: 'pitrChange', event: 'event-rejected' });
   });

@@ -8,6 +8,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/clients';
 import { evaluate } from '../../lib/evaluate';
+import { createLogger } from '../../lib/logger';
 import { AlertDeliveryError, type Notifier } from '../../lib/notifiers';
 import type { RenderedAlert } from '../../lib/notifiers/format';
 import { actOnScan } from '../../lib/scan-actions';
@@ -19,7 +20,7 @@ const NOW = new Date('2026-11-21T10:00:00Z');
 const evalPolicy = { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
 
 /** Tables in "AWS": name → PITR enabled?, tags. UpdateContinuousBackups flips PITR on. */
-let world: Record<string, { pitr: boolean; tags?: Record<string, string> }>;
+let world: Record<string, { pitr: boolean; tags?: Record<string, string>; region?: string }>;
 
 function serve() {
   ddb.on(DescribeTableCommand).callsFake(({ TableName }: { TableName: string }) => ({
@@ -44,7 +45,7 @@ function report(): ScanReport {
   const findings = Object.entries(world).map(([tableName, t]) => {
     const facts: TableFacts = {
       accountId: '123456789012',
-      region: 'us-east-1',
+      region: t.region ?? 'us-east-1',
       tableName,
       tableStatus: 'ACTIVE',
       pitr: t.pitr ? { status: 'ENABLED', recoveryPeriodInDays: 35, earliestRestorableDateTime: new Date('2026-01-01T00:00:00Z') } : { status: 'DISABLED' },
@@ -55,7 +56,7 @@ function report(): ScanReport {
   return {
     generatedAt: NOW.toISOString(),
     accountId: '123456789012',
-    regions: ['us-east-1'],
+    regions: [...new Set(findings.map((f) => f.region))].sort(),
     policy: evalPolicy,
     summary: summarize(findings),
     findings: sortFindings(findings),
@@ -101,7 +102,9 @@ describe('actOnScan', () => {
     const sns = new Channel('sns');
     const out = await actOnScan(report(), { policy: policy('alert'), clients: new Clients() }, { notifiers: [sns] });
     expect(out.outcomes.map((o) => o.result)).toEqual(['SKIPPED_MODE', 'SKIPPED_MODE']);
-    expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(0);
+    expect(out.outcomes[0]).toMatchObject({ tableName: 'orders', mode: 'alert', attempts: 0, before: { status: 'NON_COMPLIANT', reasons: ['PITR_DISABLED'] } });
+    // Decided from what the scan read: not one more AWS call (no re-read of the tables).
+    expect(ddb.calls()).toHaveLength(0);
     expect(sns.sent).toHaveLength(1);
     expect(sns.sent[0]!.text).toContain('- orders (us-east-1): PITR not enabled; alert only, not changed\n- payments (us-east-1): PITR not enabled; alert only, not changed\n');
   });
@@ -124,8 +127,57 @@ describe('actOnScan', () => {
       ['orders', 'SKIPPED_MODE'],
       ['payments', 'ENABLED'],
     ]);
+    // Only the table whose tag asks for remediation is read again (and updated).
+    expect(ddb.commandCalls(DescribeTableCommand).map((c) => c.args[0].input.TableName)).toEqual(['payments']);
+    expect(ddb.commandCalls(UpdateContinuousBackupsCommand).map((c) => c.args[0].input.TableName)).toEqual(['payments']);
     expect(sns.sent).toHaveLength(1);
     expect(sns.sent[0]!.subject).toBe('[pitr-guard] Scan 123456789012: 1 table out of policy (1 re-enabled)');
+  });
+
+  it('alert mode: a weaker or unknown pitr-guard:mode tag is ignored without a read, and named in the one scan-actions line', async () => {
+    world.orders!.tags = { 'pitr-guard:mode': 'report' };
+    world.payments!.tags = { 'pitr-guard:mode': 'remediate' };
+    world.carts = { pitr: false, tags: { 'pitr-guard:mode': 'yolo' } };
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const sns = new Channel('sns');
+    const out = await actOnScan(report(), { policy: policy('alert'), clients: new Clients(), logger }, { notifiers: [sns] });
+    expect(out.outcomes.map((o) => [o.tableName, o.result, o.mode])).toEqual([
+      ['carts', 'SKIPPED_MODE', 'alert'],
+      ['orders', 'SKIPPED_MODE', 'alert'],
+      ['payments', 'ENABLED', 'remediate'],
+    ]);
+    expect(ddb.commandCalls(DescribeTableCommand).map((c) => c.args[0].input.TableName)).toEqual(['payments']);
+    // One remediation line, for the one table remediated; nothing per skipped table.
+    expect(lines.filter((l) => l.event === 'remediation').map((l) => l.tableName)).toEqual(['payments']);
+    expect(lines.filter((l) => l.event === 'scan-actions')).toEqual([
+      expect.objectContaining({
+        results: { SKIPPED_MODE: 2, ENABLED: 1 },
+        ignoredModeTagCount: 2,
+        ignoredModeTags: [
+          { region: 'us-east-1', tableName: 'carts', value: 'yolo' },
+          { region: 'us-east-1', tableName: 'orders', value: 'report' },
+        ],
+      }),
+    ]);
+    expect(sns.sent[0]!.text).toContain('- carts (us-east-1): PITR not enabled; alert only, not changed\n');
+  });
+
+  it('remediation reads are paced per Region, not by one pacer set shared by every Region', async () => {
+    // 2 tables in each of 2 Regions at 2 calls/s: per Region that is ~0.5 s of pacing; one shared
+    // pacer set would space the 4 DescribeContinuousBackups reads over ~1.6 s.
+    world = { a1: { pitr: false }, a2: { pitr: false }, b1: { pitr: false, region: 'eu-west-1' }, b2: { pitr: false, region: 'eu-west-1' } };
+    const started = Date.now();
+    const out = await actOnScan(report(), { policy: policy('remediate'), clients: new Clients(), inventory: { ratePerSecond: 2 } }, { notifiers: [], concurrency: 4 });
+    const elapsed = Date.now() - started;
+    expect(out.outcomes.map((o) => [o.region, o.tableName, o.result])).toEqual([
+      ['eu-west-1', 'b1', 'ENABLED'],
+      ['eu-west-1', 'b2', 'ENABLED'],
+      ['us-east-1', 'a1', 'ENABLED'],
+      ['us-east-1', 'a2', 'ENABLED'],
+    ]);
+    expect(elapsed).toBeGreaterThanOrEqual(450); // still paced within a Region
+    expect(elapsed).toBeLessThan(1_200);
   });
 
   it('nothing to tell: no digest', async () => {

@@ -72,6 +72,38 @@ describe('scheduledScan handler', () => {
     expect(stsMock.calls()).toHaveLength(0);
   });
 
+  it('alert mode: decides from what the scan read; remediation lines (and re-reads) only for a table tagged to be remediated', async () => {
+    process.env.PITR_GUARD_MODE = 'alert';
+    let client!: typeof import('@aws-sdk/client-dynamodb');
+    const handler = await loadHandler((sdk) => {
+      client = sdk;
+      serve(sdk);
+      const { DescribeContinuousBackupsCommand, ListTablesCommand, ListTagsOfResourceCommand, UpdateContinuousBackupsCommand } = sdk;
+      ddbMock.on(ListTablesCommand).resolves({ TableNames: ['ledger', 'orders', 'payments', 'sessions'] });
+      ddbMock.on(ListTagsOfResourceCommand, { ResourceArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/ledger' }).resolves({ Tags: [{ Key: 'pitr-guard:mode', Value: 'remediate' }] });
+      ddbMock
+        .on(DescribeContinuousBackupsCommand, { TableName: 'ledger' })
+        .resolvesOnce({ ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' } } })
+        .resolvesOnce({ ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' } } })
+        .resolves({ ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', RecoveryPeriodInDays: 35 } } });
+      ddbMock.on(UpdateContinuousBackupsCommand).resolves({});
+    });
+    const { lines } = await captureLogs(() => handler(loadEvent('scheduled.json'), lambdaContext()));
+    const byEvent = (e: string) => lines.filter((l) => l.event === e);
+    expect(byEvent('finding').map((l) => l.tableName)).toEqual(['ledger', 'payments', 'sessions']);
+    expect(byEvent('scan-summary')).toHaveLength(1);
+    expect(byEvent('remediation').map((l) => [l.tableName, l.result])).toEqual([['ledger', 'ENABLED']]);
+    expect(byEvent('scan-actions')).toEqual([expect.objectContaining({ results: { ENABLED: 1, SKIPPED_MODE: 1 } })]);
+    // No channel configured: the digest is logged once as not sent. No other event line (the only
+    // other line is the inventory's warning about the unreadable table).
+    expect(byEvent('alert-not-sent')).toHaveLength(1);
+    expect(lines.filter((l) => l.event !== undefined)).toHaveLength(7);
+    // payments was read once (by the scan) and never again; ledger was re-read before it was changed.
+    const dcb = ddbMock.commandCalls(client.DescribeContinuousBackupsCommand).map((c) => c.args[0].input.TableName);
+    expect(dcb.filter((t) => t === 'payments')).toHaveLength(1);
+    expect(dcb.filter((t) => t === 'ledger')).toHaveLength(3); // scan, remediation's re-read, verification
+  });
+
   it('fails the invocation with one line naming a bad variable', async () => {
     process.env.PITR_GUARD_MIN_RECOVERY_DAYS = '0';
     const handler = await loadHandler();
