@@ -21,8 +21,8 @@ import { DescribeContinuousBackupsCommand, DynamoDBClient, UpdateContinuousBacku
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { run as pitrChange, makeDeps as pitrChangeDeps, type PitrChangeResult } from '../../functions/pitr-change';
-import { run as scheduledScan, type ScheduledScanDeps } from '../../functions/scheduled-scan';
+import { run as pitrChange, makeDeps as pitrChangeDeps, type PitrChangeResult } from '../reactor';
+import { run as scheduledScan, type ScheduledScanDeps } from '../scheduled-scan';
 import { Clients } from '../clients';
 import { createLogger, silentLogger } from '../logger';
 import { projectRoot, startMoto, type MotoServer } from '../local/moto';
