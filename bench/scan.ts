@@ -13,10 +13,10 @@ import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { Clients } from '../lib/clients';
-import { startMoto } from '../lib/local/moto';
-import { scan } from '../lib/scan';
-import { startFaultProxy } from '../lib/local/proxy';
+import { Clients } from '../lib/aws/clients';
+import { startMoto } from '../dev/local/moto';
+import { scan } from '../lib/aws/scan';
+import { startFaultProxy } from '../dev/local/proxy';
 import { plan, seed } from '../test/helpers/seed';
 
 const perRegion = Number(process.env.BENCH_TABLES ?? 150);

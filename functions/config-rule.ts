@@ -1,16 +1,16 @@
 /**
  * The custom AWS Config rule (Owner CUSTOM_LAMBDA, scope AWS::DynamoDB::Table): evaluates the table
  * in a change notification (plain or oversized), or every table of the rule's Region on the
- * periodic trigger, and reports the result with PutEvaluations. Logic: lib/triggers/config-rule.ts.
+ * periodic trigger, and reports the result with PutEvaluations. Logic: lib/jobs/config-rule.ts.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { Clients } from '../lib/clients';
-import { policyFromEnv } from '../lib/config';
-import { ConfigError } from '../lib/errors';
-import { createLogger } from '../lib/logger';
-import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/middleware';
-import { handleConfigInvocation, type ConfigRuleDeps, type ConfigRuleResult } from '../lib/triggers/config-rule';
+import { Clients } from '../lib/aws/clients';
+import { policyFromEnv } from '../lib/core/config';
+import { ConfigError } from '../lib/core/errors';
+import { createLogger } from '../lib/runtime/logger';
+import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
+import { handleConfigInvocation, type ConfigRuleDeps, type ConfigRuleResult } from '../lib/jobs/config-rule';
 
 export type { ConfigRuleDeps, ConfigRuleResult };
 

@@ -1,19 +1,19 @@
 /**
  * The CloudTrail reactor (serverless function `pitrChange`): EventBridge delivers DynamoDB calls
  * that disable PITR, shorten its period, or create tables without it. Thin handler: the logic is
- * lib/reactor.ts (`run`), which re-reads the table, acts per mode and alerts with the attribution
+ * lib/jobs/pitr-change.ts (`run`), which re-reads the table, acts per mode and alerts with the attribution
  * from the event.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { Clients } from '../lib/clients';
-import { idempotencyTableFromEnv, policyFromEnv } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/middleware';
-import { makeDeps, run, type PitrChangeDeps, type PitrChangeResult } from '../lib/reactor';
+import { Clients } from '../lib/aws/clients';
+import { idempotencyTableFromEnv, policyFromEnv } from '../lib/core/config';
+import { createLogger } from '../lib/runtime/logger';
+import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
+import { makeDeps, run, type PitrChangeDeps, type PitrChangeResult } from '../lib/jobs/pitr-change';
 
-export { EventInProgressError, RemediationDeferredError, makeDeps, run } from '../lib/reactor';
-export type { PitrChangeDeps, PitrChangeResult, PitrChangeSettings } from '../lib/reactor';
+export { EventInProgressError, RemediationDeferredError, makeDeps, run } from '../lib/jobs/pitr-change';
+export type { PitrChangeDeps, PitrChangeResult, PitrChangeSettings } from '../lib/jobs/pitr-change';
 
 export function buildDeps(context: Context): PitrChangeDeps {
   const logger = createLogger({ base: { function: 'pitrChange' } });

@@ -1,20 +1,20 @@
 /**
  * Scheduled scan: every table in every configured Region, evaluated against the policy.
  * Trigger: EventBridge schedule (serverless.yml param `scanSchedule`). Thin handler: the job is
- * lib/scheduled-scan.ts (`run`).
+ * lib/jobs/scheduled-scan.ts (`run`).
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { Clients } from '../lib/clients';
-import { policyFromEnv } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/middleware';
-import { buildNotifiers } from '../lib/notifiers';
-import { scanActionsHook } from '../lib/scan-actions';
-import { run, type RejectedEvent, type ScheduledScanDeps, type ScheduledScanResult } from '../lib/scheduled-scan';
+import { Clients } from '../lib/aws/clients';
+import { policyFromEnv } from '../lib/core/config';
+import { createLogger } from '../lib/runtime/logger';
+import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
+import { buildNotifiers } from '../lib/notify';
+import { scanActionsHook } from '../lib/act/scan-actions';
+import { run, type RejectedEvent, type ScheduledScanDeps, type ScheduledScanResult } from '../lib/jobs/scheduled-scan';
 
-export { checkEvent, run } from '../lib/scheduled-scan';
-export type { AfterScanHook, RejectedEvent, ScheduledScanDeps, ScheduledScanResult } from '../lib/scheduled-scan';
+export { checkEvent, run } from '../lib/jobs/scheduled-scan';
+export type { AfterScanHook, RejectedEvent, ScheduledScanDeps, ScheduledScanResult } from '../lib/jobs/scheduled-scan';
 
 export function buildDeps(context: Context): ScheduledScanDeps {
   const logger = createLogger({ base: { function: 'scheduledScan' } });

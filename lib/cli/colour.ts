@@ -2,7 +2,7 @@
  * Terminal colour, only where it helps: on a terminal, and never when NO_COLOR is set to a
  * non-empty value (https://no-color.org). Everything else (files, pipes, CI logs) gets plain text.
  */
-import type { FindingStatus } from '../types';
+import type { FindingStatus } from '../core/types';
 
 export interface Palette {
   enabled: boolean;

@@ -4,10 +4,10 @@
  * UsageError or ConfigError naming the flag or variable, found before any AWS SDK client exists.
  */
 import { STSClient } from '@aws-sdk/client-sts';
-import { Clients } from '../clients';
-import { ENV, parseExemptTag, parseRecoveryDays, parseRegions, validateEnvironment } from '../config';
-import { UsageError } from '../errors';
-import { createLogger, silentLogger, type Logger } from '../logger';
+import { Clients } from '../aws/clients';
+import { ENV, parseExemptTag, parseRecoveryDays, parseRegions, validateEnvironment } from '../core/config';
+import { UsageError } from '../core/errors';
+import { createLogger, silentLogger, type Logger } from '../runtime/logger';
 import type { CliIo } from './io';
 
 export interface CommonFlags {

@@ -1,5 +1,5 @@
-/** `pitr-guard demo`: runs lib/demo with the CLI's output streams. */
-import { runDemo } from '../demo';
+/** `pitr-guard demo`: runs dev/demo with the CLI's output streams. */
+import { runDemo } from '../../dev/demo';
 import type { CliIo } from './io';
 
 export async function runDemoCommand(flags: { output: string; verbose?: boolean }, io: CliIo): Promise<number> {

@@ -5,11 +5,11 @@
  * does not exist or the command line is wrong.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { UsageError } from '../errors';
-import { evaluate } from '../evaluate';
-import { callerAccountId, createPacers, readTable } from '../inventory';
-import { KNOWN_REGIONS } from '../regions';
-import { EXEMPT_UNTIL_TAG, type Finding, type ReasonCode, type TableFacts } from '../types';
+import { UsageError } from '../core/errors';
+import { evaluate } from '../core/evaluate';
+import { callerAccountId, createPacers, readTable } from '../aws/inventory';
+import { KNOWN_REGIONS } from '../core/regions';
+import { EXEMPT_UNTIL_TAG, type Finding, type ReasonCode, type TableFacts } from '../core/types';
 import { colourFor, statusColour, type Palette } from './colour';
 import { checkOneRegion, resolveCommon, resolveOneRegion, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { fixCommand } from './fix';

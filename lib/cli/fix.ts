@@ -1,5 +1,5 @@
 /**
- * `scan --fix`: remediate the NON_COMPLIANT tables of a report with lib/remediate (which re-reads
+ * `scan --fix`: remediate the NON_COMPLIANT tables of a report with lib/act/remediate (which re-reads
  * each table, only ever enables PITR, and honours dry-run). The policy mode is remediate, the
  * strictest, so a per-table pitr-guard:mode tag (which may only make a mode stricter) never holds
  * a table back; an exemption does, but exempt tables are not NON_COMPLIANT. It lists the plan on
@@ -7,12 +7,12 @@
  * it stands afterwards: each remediated table's finding is replaced by the one re-read after the
  * change, so the report and the exit code describe the account as it is now.
  */
-import type { Clients } from '../clients';
-import type { Logger } from '../logger';
-import { mapLimit } from '../pace';
-import type { RemediationResult, remediateTable } from '../remediate';
-import { sortFindings, summarize, type ScanReport } from '../scan';
-import type { Finding, Policy } from '../types';
+import type { Clients } from '../aws/clients';
+import type { Logger } from '../runtime/logger';
+import { mapLimit } from '../aws/pace';
+import type { RemediationResult, remediateTable } from '../act/remediate';
+import { sortFindings, summarize, type ScanReport } from '../aws/scan';
+import type { Finding, Policy } from '../core/types';
 import type { Palette } from './colour';
 import type { CliIo } from './io';
 

@@ -7,9 +7,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../../package.json';
-import { ENV } from '../config';
-import { PitrGuardError, errorMessage } from '../errors';
-import { remediateTable } from '../remediate';
+import { ENV } from '../core/config';
+import { PitrGuardError, errorMessage } from '../core/errors';
+import { remediateTable } from '../act/remediate';
 import { runDemoCommand } from './demo-command';
 import { runExplain, type ExplainFlags } from './explain';
 import { processIo, type CliIo } from './io';

@@ -3,7 +3,7 @@
  * scan has more than `threshold` tables, redrawn at most every `intervalMs`, and erased at the end
  * so the terminal holds only the report.
  */
-import type { ScanProgress } from '../scan';
+import type { ScanProgress } from '../aws/scan';
 
 export interface ProgressBar {
   update(progress: ScanProgress): void;

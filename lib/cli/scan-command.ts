@@ -3,13 +3,13 @@
  * optionally followed by remediation (--fix). stdout holds nothing but the report; the progress
  * bar, the fix plan and its results go to stderr.
  */
-import { UsageError } from '../errors';
-import type { InventoryOptions } from '../inventory';
+import { UsageError } from '../core/errors';
+import type { InventoryOptions } from '../aws/inventory';
 import { renderCsv } from '../report/csv';
 import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
 import { regionErrorLine, renderTable } from '../report/table';
-import { scan, type ScanReport } from '../scan';
+import { scan, type ScanReport } from '../aws/scan';
 import { colourFor } from './colour';
 import { parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { applyFixes, type Remediate } from './fix';
@@ -34,7 +34,7 @@ export interface ScanFlags extends CommonFlags {
 }
 
 export interface ScanCommandDeps {
-  /** lib/remediate's remediateTable (injected so the CLI bundle and tests can choose). */
+  /** lib/act/remediate's remediateTable (injected so the CLI bundle and tests can choose). */
   remediate?: Remediate;
   /** Inventory pacing (tests speed it up; the CLI keeps AWS's documented 10 calls/s). */
   inventory?: Partial<InventoryOptions>;
@@ -90,7 +90,7 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
   if (flags.fix && !flags.dryRun && !flags.yes && !interactive) {
     throw new UsageError('--fix changes tables and this is not an interactive terminal: add --yes to confirm, or --dry-run to only list the changes');
   }
-  if (flags.fix && !deps.remediate) throw new UsageError('--fix is not available in this build (lib/remediate is missing)');
+  if (flags.fix && !deps.remediate) throw new UsageError('--fix is not available in this build (lib/act/remediate is missing)');
   if (flags.output !== undefined && flags.output.trim() === '') throw new UsageError('--output needs a file name');
 
   // Everything that needs no AWS first: a bad flag or variable is one line, before any SDK client exists.

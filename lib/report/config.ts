@@ -12,10 +12,10 @@
  *   rule development kit's convention) sends TestMode: true, so Config stores nothing.
  */
 import { PutEvaluationsCommand, type ConfigServiceClient, type Evaluation } from '@aws-sdk/client-config-service';
-import { AwsCallError } from '../errors';
-import { silentLogger, type Logger } from '../logger';
-import { retrying, type RetryOptions } from '../pace';
-import type { Finding } from '../types';
+import { AwsCallError } from '../core/errors';
+import { silentLogger, type Logger } from '../runtime/logger';
+import { retrying, type RetryOptions } from '../aws/pace';
+import type { Finding } from '../core/types';
 
 export const TABLE_RESOURCE_TYPE = 'AWS::DynamoDB::Table';
 /** PutEvaluations accepts 0..100 evaluations per call. */

@@ -9,8 +9,8 @@
  * single quote, so a spreadsheet shows them as text instead of running them as a formula.
  */
 import { stringify } from 'csv-stringify/sync';
-import type { RegionError, ScanReport } from '../scan';
-import type { Finding } from '../types';
+import type { RegionError, ScanReport } from '../aws/scan';
+import type { Finding } from '../core/types';
 import { regionErrorMessage } from './table';
 
 type Cell = string | number | boolean | null;

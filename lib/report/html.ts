@@ -9,9 +9,9 @@
  * Every value from the report is HTML-escaped; the page works without JavaScript (sorting and filtering need it).
  */
 import { createHash } from 'node:crypto';
-import type { ScanReport } from '../scan';
+import type { ScanReport } from '../aws/scan';
 import { regionErrorMessage } from './table';
-import { FINDING_STATUSES, type Finding, type FindingStatus } from '../types';
+import { FINDING_STATUSES, type Finding, type FindingStatus } from '../core/types';
 
 const LABEL: Record<FindingStatus, string> = {
   NON_COMPLIANT: 'Non-compliant',

@@ -1,6 +1,6 @@
 /** The scan as structured log lines: one per NON_COMPLIANT or ERROR finding, and one summary. */
-import type { Logger } from '../logger';
-import type { ScanReport } from '../scan';
+import type { Logger } from '../runtime/logger';
+import type { ScanReport } from '../aws/scan';
 
 export function logScanReport(report: ScanReport, logger: Logger, extra: Record<string, unknown> = {}): void {
   for (const f of report.findings) {

@@ -4,8 +4,8 @@
  * deleted during the scan). Colour is optional and never changes the alignment.
  */
 import { plain, statusColour, visibleLength, type Palette } from '../cli/colour';
-import type { RegionError, ScanReport } from '../scan';
-import type { Finding } from '../types';
+import type { RegionError, ScanReport } from '../aws/scan';
+import type { Finding } from '../core/types';
 
 export interface TableOptions {
   /** Colours for a terminal; default plain text. */

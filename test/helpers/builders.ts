@@ -1,7 +1,7 @@
 /** Builders for table facts and clones of the sample events in events/. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { PitrState, TableFacts } from '../../lib/types';
+import type { PitrState, TableFacts } from '../../lib/core/types';
 
 export const NOW = new Date('2026-11-21T12:00:00Z');
 export const DAY = 86_400_000;

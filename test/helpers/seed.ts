@@ -5,7 +5,7 @@ import {
   TagResourceCommand,
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { mapLimit } from '../../lib/pace';
+import { mapLimit } from '../../lib/aws/pace';
 
 export type SeedState = 'on35' | 'on7' | 'off' | 'exempt' | 'exemptExpired';
 export const SEED_STATES: SeedState[] = ['on35', 'on7', 'off', 'exempt', 'exemptExpired'];

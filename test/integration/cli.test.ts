@@ -15,12 +15,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Clients } from '../../lib/clients';
+import { Clients } from '../../lib/aws/clients';
 import type { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
-import { startFaultProxy, type FaultProxy } from '../../lib/local/proxy';
-import type { ScanReport } from '../../lib/scan';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
+import { startFaultProxy, type FaultProxy } from '../../dev/local/proxy';
+import type { ScanReport } from '../../lib/aws/scan';
 
 let moto: MotoServer;
 let clients: Clients;

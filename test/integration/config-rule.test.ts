@@ -11,14 +11,14 @@ import {
   TagResourceCommand,
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
-import { Clients } from '../../lib/clients';
-import { silentLogger } from '../../lib/logger';
-import { startMoto, resetMoto, type MotoServer } from '../../lib/local/moto';
-import { mapLimit } from '../../lib/pace';
+import { Clients } from '../../lib/aws/clients';
+import { silentLogger } from '../../lib/runtime/logger';
+import { startMoto, resetMoto, type MotoServer } from '../../dev/local/moto';
+import { mapLimit } from '../../lib/aws/pace';
 import type { Context } from 'aws-lambda';
-import { resetPolicyCache } from '../../lib/config';
+import { resetPolicyCache } from '../../lib/core/config';
 import { handler, run, type ConfigRuleDeps } from '../../functions/config-rule';
-import { startFaultProxy, type FaultProxy } from '../../lib/local/proxy';
+import { startFaultProxy, type FaultProxy } from '../../dev/local/proxy';
 import { loadEvent } from '../helpers/builders';
 import { createTable as createMotoTable } from '../helpers/seed';
 

@@ -9,12 +9,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { Clients } from '../../lib/clients';
+import { Clients } from '../../lib/aws/clients';
 import type { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
-import { runDemo, type DemoResult } from '../../lib/demo';
-import { DEMO_REGIONS, expectedSummary } from '../../lib/demo/seed';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { runDemo, type DemoResult } from '../../dev/demo';
+import { DEMO_REGIONS, expectedSummary } from '../../dev/demo/seed';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
 
 const root = path.join(__dirname, '../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'pitr-guard-demo-'));

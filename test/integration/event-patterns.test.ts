@@ -16,7 +16,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, S
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse, type CollectionTag, type ScalarTag } from 'yaml';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { loadEvent } from '../helpers/builders';
 
 /** CloudFormation short-form tags (!Ref, !GetAtt, !Sub, …) as their long forms. */

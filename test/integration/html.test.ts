@@ -7,11 +7,11 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Clients } from '../../lib/clients';
-import { DEMO_REGIONS, demoPlan, seed } from '../../lib/demo/seed';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { Clients } from '../../lib/aws/clients';
+import { DEMO_REGIONS, demoPlan, seed } from '../../dev/demo/seed';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { renderHtml } from '../../lib/report/html';
-import { scan, type ScanReport } from '../../lib/scan';
+import { scan, type ScanReport } from '../../lib/aws/scan';
 
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
 const CHROMIUM = '/usr/bin/chromium';

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { applyState, client, createTable } from '../helpers/seed';
 
 const exec = promisify(execFile);

@@ -3,8 +3,8 @@
  * duplicates, RETRY (or an expired lease) lets a retry take over, the TTL attribute is set.
  */
 import { DescribeTimeToLiveCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoIdempotencyStore } from '../../lib/idempotency';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
+import { DynamoIdempotencyStore } from '../../lib/state/idempotency';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { createIdempotencyTable, ddbClient } from '../helpers/alerting';
 
 let moto: MotoServer;

@@ -7,11 +7,11 @@
  * with one informational alert; the handler as Lambda runs it (middy, env, SSM) does the same.
  */
 import { TagResourceCommand } from '@aws-sdk/client-dynamodb';
-import { Clients } from '../../lib/clients';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
-import { createLogger } from '../../lib/logger';
-import { resetWebhookCache } from '../../lib/notifiers/slack';
-import type { Policy } from '../../lib/types';
+import { Clients } from '../../lib/aws/clients';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
+import { createLogger } from '../../lib/runtime/logger';
+import { resetWebhookCache } from '../../lib/notify/slack';
+import type { Policy } from '../../lib/core/types';
 import { makeDeps, run, type PitrChangeDeps } from '../../functions/pitr-change';
 import { ACCOUNT, createIdempotencyTable, createTable, ddbClient, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';

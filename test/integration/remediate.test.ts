@@ -6,15 +6,15 @@
  * fails, to be retried) when the window runs out.
  */
 import { RemediationDeferredError, makeDeps, run } from '../../functions/pitr-change';
-import { Clients } from '../../lib/clients';
-import { MemoryIdempotencyStore } from '../../lib/idempotency';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
-import { silentLogger } from '../../lib/logger';
-import { remediateTable } from '../../lib/remediate';
-import type { Policy } from '../../lib/types';
+import { Clients } from '../../lib/aws/clients';
+import { MemoryIdempotencyStore } from '../../lib/state/idempotency';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
+import { silentLogger } from '../../lib/runtime/logger';
+import { remediateTable } from '../../lib/act/remediate';
+import type { Policy } from '../../lib/core/types';
 import { createTable, pitrOf, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
-import { startFaultProxy, type FaultProxy, type FaultRule } from '../../lib/local/proxy';
+import { startFaultProxy, type FaultProxy, type FaultRule } from '../../dev/local/proxy';
 
 let moto: MotoServer;
 let proxy: FaultProxy;

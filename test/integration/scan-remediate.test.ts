@@ -3,8 +3,8 @@
  * sends one digest; `alert` mode changes nothing and sends one digest; `report` mode sends nothing.
  * Run through the handler, so the buildDeps wiring (env → notifiers → afterScan) is what is tested.
  */
-import { startMoto, type MotoServer } from '../../lib/local/moto';
-import { resetWebhookCache } from '../../lib/notifiers/slack';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
+import { resetWebhookCache } from '../../lib/notify/slack';
 import { createTable, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';

@@ -7,10 +7,10 @@ import { DeleteTableCommand, DescribeContinuousBackupsCommand } from '@aws-sdk/c
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Clients } from '../../lib/clients';
-import { startMoto, type MotoServer } from '../../lib/local/moto';
-import { scan, type ScanReport } from '../../lib/scan';
-import { startFaultProxy, type FaultProxy } from '../../lib/local/proxy';
+import { Clients } from '../../lib/aws/clients';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
+import { scan, type ScanReport } from '../../lib/aws/scan';
+import { startFaultProxy, type FaultProxy } from '../../dev/local/proxy';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { EXPECTED, client, createTable, expectedSummary, plan, seed } from '../helpers/seed';

@@ -14,10 +14,10 @@ import { main } from '../../lib/cli/main';
 import { createProgressBar, renderBar } from '../../lib/cli/progress';
 import { exitCodeFor } from '../../lib/cli/scan-command';
 import { dropNodeVersionSupportWarning, isNodeVersionSupportWarning } from '../../lib/cli/warnings';
-import { disableEvent } from '../../lib/demo';
-import { remediateTable } from '../../lib/remediate';
-import { parseCloudTrailEvent } from '../../lib/triggers/cloudtrail';
-import type { ScanReport } from '../../lib/scan';
+import { disableEvent } from '../../dev/demo';
+import { remediateTable } from '../../lib/act/remediate';
+import { parseCloudTrailEvent } from '../../lib/events/cloudtrail';
+import type { ScanReport } from '../../lib/aws/scan';
 import { awsError } from '../helpers/aws-errors';
 import { loadEvent } from '../helpers/builders';
 

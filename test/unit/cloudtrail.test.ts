@@ -1,4 +1,4 @@
-import { normaliseTableName, outOfScope, parseCloudTrailEvent, type TableChange } from '../../lib/triggers/cloudtrail';
+import { normaliseTableName, outOfScope, parseCloudTrailEvent, type TableChange } from '../../lib/events/cloudtrail';
 import { loadEvent } from '../helpers/builders';
 
 type Ev = { detail: Record<string, unknown> } & Record<string, unknown>;

@@ -10,7 +10,7 @@ import {
   toEvaluation,
   type ConfigEvaluation,
 } from '../../lib/report/config';
-import { FINDING_STATUSES, type Finding } from '../../lib/types';
+import { FINDING_STATUSES, type Finding } from '../../lib/core/types';
 
 const config = mockClient(ConfigServiceClient);
 const AT = new Date('2026-11-21T11:00:00.512Z');

@@ -1,5 +1,5 @@
 /**
- * The custom Config rule (functions/config-rule.ts + lib/triggers/config-rule.ts) with mocked
+ * The custom Config rule (functions/config-rule.ts + lib/jobs/config-rule.ts) with mocked
  * DynamoDB and Config clients: every message type and item status, rule parameters, TESTMODE,
  * batching, FailedEvaluations, unreadable tables and rejected events.
  */
@@ -20,11 +20,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Clients } from '../../lib/clients';
-import { resetPolicyCache } from '../../lib/config';
-import { AwsCallError, ConfigError, IncompleteReportError } from '../../lib/errors';
-import { createLogger } from '../../lib/logger';
-import { handleConfigInvocation, parseRuleParameters, type ConfigRuleDeps } from '../../lib/triggers/config-rule';
+import { Clients } from '../../lib/aws/clients';
+import { resetPolicyCache } from '../../lib/core/config';
+import { AwsCallError, ConfigError, IncompleteReportError } from '../../lib/core/errors';
+import { createLogger } from '../../lib/runtime/logger';
+import { handleConfigInvocation, parseRuleParameters, type ConfigRuleDeps } from '../../lib/jobs/config-rule';
 import { handler, run } from '../../functions/config-rule';
 
 const ACCOUNT = '123456789012';

@@ -1,5 +1,5 @@
-import { parsePolicy, parseRegions, policyFromEnv, resetPolicyCache } from '../../lib/config';
-import { ConfigError } from '../../lib/errors';
+import { parsePolicy, parseRegions, policyFromEnv, resetPolicyCache } from '../../lib/core/config';
+import { ConfigError } from '../../lib/core/errors';
 
 const base = { AWS_REGION: 'eu-west-1' };
 

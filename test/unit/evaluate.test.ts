@@ -1,5 +1,5 @@
-import { endOfUtcDay, evaluate } from '../../lib/evaluate';
-import { REASON_CODES, type FindingStatus, type ReasonCode, type TableFacts } from '../../lib/types';
+import { endOfUtcDay, evaluate } from '../../lib/core/evaluate';
+import { REASON_CODES, type FindingStatus, type ReasonCode, type TableFacts } from '../../lib/core/types';
 import { DAY, NOW, daysAgo, facts, pitrEnabled } from '../helpers/builders';
 
 const policy = { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };

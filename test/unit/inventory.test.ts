@@ -6,9 +6,9 @@ import {
   ListTagsOfResourceCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AwsCallError } from '../../lib/errors';
-import { createLogger } from '../../lib/logger';
-import { createPacers, inventoryRegion, listTableNames, pitrState, readTable } from '../../lib/inventory';
+import { AwsCallError } from '../../lib/core/errors';
+import { createLogger } from '../../lib/runtime/logger';
+import { createPacers, inventoryRegion, listTableNames, pitrState, readTable } from '../../lib/aws/inventory';
 import { awsError } from '../helpers/aws-errors';
 
 const ddbMock = mockClient(DynamoDBClient);

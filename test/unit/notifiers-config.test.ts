@@ -1,5 +1,5 @@
-import { ConfigError } from '../../lib/errors';
-import { idempotencyTableFromEnv, parsePolicy, parseSsmParameterName, parseTopicArn } from '../../lib/config';
+import { ConfigError } from '../../lib/core/errors';
+import { idempotencyTableFromEnv, parsePolicy, parseSsmParameterName, parseTopicArn } from '../../lib/core/config';
 
 const env = { AWS_REGION: 'us-east-1' };
 

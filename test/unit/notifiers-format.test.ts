@@ -1,9 +1,9 @@
-import { evaluate } from '../../lib/evaluate';
-import { consoleUrl, renderChangeAlert, renderDigest, slackEscape, snsSubject } from '../../lib/notifiers/format';
-import type { RemediationOutcome } from '../../lib/remediate';
-import type { ScanReport } from '../../lib/scan';
-import { parseCloudTrailEvent, type TableChange } from '../../lib/triggers/cloudtrail';
-import type { Finding, TableFacts } from '../../lib/types';
+import { evaluate } from '../../lib/core/evaluate';
+import { consoleUrl, renderChangeAlert, renderDigest, slackEscape, snsSubject } from '../../lib/notify/format';
+import type { RemediationOutcome } from '../../lib/act/remediate';
+import type { ScanReport } from '../../lib/aws/scan';
+import { parseCloudTrailEvent, type TableChange } from '../../lib/events/cloudtrail';
+import type { Finding, TableFacts } from '../../lib/core/types';
 import { loadEvent } from '../helpers/builders';
 
 const NOW = new Date('2026-11-20T10:15:33Z');

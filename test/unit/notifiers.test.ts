@@ -1,10 +1,10 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Clients } from '../../lib/clients';
-import { createLogger } from '../../lib/logger';
-import { AlertDeliveryError, buildNotifiers, deliver, type Notifier } from '../../lib/notifiers';
-import type { RenderedAlert } from '../../lib/notifiers/format';
-import { SnsNotifier, fitBytes } from '../../lib/notifiers/sns';
+import { Clients } from '../../lib/aws/clients';
+import { createLogger } from '../../lib/runtime/logger';
+import { AlertDeliveryError, buildNotifiers, deliver, type Notifier } from '../../lib/notify';
+import type { RenderedAlert } from '../../lib/notify/format';
+import { SnsNotifier, fitBytes } from '../../lib/notify/sns';
 import { awsError } from '../helpers/aws-errors';
 
 const alert: RenderedAlert = {

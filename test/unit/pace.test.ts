@@ -1,4 +1,4 @@
-import { RateLimiter, isRetryable, mapLimit, retrying } from '../../lib/pace';
+import { RateLimiter, isRetryable, mapLimit, retrying } from '../../lib/aws/pace';
 import { awsError } from '../helpers/aws-errors';
 
 describe('RateLimiter', () => {

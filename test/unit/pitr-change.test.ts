@@ -9,12 +9,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EventInProgressError, RemediationDeferredError, run, type PitrChangeDeps } from '../../functions/pitr-change';
-import { Clients } from '../../lib/clients';
-import { DynamoIdempotencyStore, MemoryIdempotencyStore } from '../../lib/idempotency';
-import { createLogger } from '../../lib/logger';
-import { AlertDeliveryError, type Notifier } from '../../lib/notifiers';
-import type { RenderedAlert } from '../../lib/notifiers/format';
-import type { Policy } from '../../lib/types';
+import { Clients } from '../../lib/aws/clients';
+import { DynamoIdempotencyStore, MemoryIdempotencyStore } from '../../lib/state/idempotency';
+import { createLogger } from '../../lib/runtime/logger';
+import { AlertDeliveryError, type Notifier } from '../../lib/notify';
+import type { RenderedAlert } from '../../lib/notify/format';
+import type { Policy } from '../../lib/core/types';
 import { awsError } from '../helpers/aws-errors';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';

@@ -6,9 +6,9 @@ import {
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Clients } from '../../lib/clients';
-import { effectiveMode, enableRequest, remediateTable, type RemediateDeps } from '../../lib/remediate';
-import type { Policy } from '../../lib/types';
+import { Clients } from '../../lib/aws/clients';
+import { effectiveMode, enableRequest, remediateTable, type RemediateDeps } from '../../lib/act/remediate';
+import type { Policy } from '../../lib/core/types';
 import { awsError } from '../helpers/aws-errors';
 
 const ddb = mockClient(DynamoDBClient);

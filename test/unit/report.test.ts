@@ -1,14 +1,14 @@
 /** The four report formats, all rendered from the same ScanReport. */
 import { createHash } from 'node:crypto';
 import { ansi } from '../../lib/cli/colour';
-import { evaluate } from '../../lib/evaluate';
-import { AwsCallError } from '../../lib/errors';
+import { evaluate } from '../../lib/core/evaluate';
+import { AwsCallError } from '../../lib/core/errors';
 import { CSV_COLUMNS, DELETED_DURING_SCAN, REGION_NOT_SCANNED, renderCsv } from '../../lib/report/csv';
 import { escapeHtml, renderHtml } from '../../lib/report/html';
 import { renderJson } from '../../lib/report/json';
 import { regionErrorMessage, renderTable, summaryLine } from '../../lib/report/table';
-import { sortFindings, summarize, type ScanReport } from '../../lib/scan';
-import type { TableFacts } from '../../lib/types';
+import { sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
+import type { TableFacts } from '../../lib/core/types';
 import { awsError } from '../helpers/aws-errors';
 import { NOW, daysAgo, facts, pitrEnabled } from '../helpers/builders';
 
@@ -229,7 +229,7 @@ describe('html', () => {
 });
 
 describe('what the scan could not evaluate, in every format', () => {
-  // The message as lib/scan records it: an AwsCallError's, which names the operation and error first.
+  // The message as lib/aws/scan records it: an AwsCallError's, which names the operation and error first.
   const listFailure = new AwsCallError('ListTables', awsError('AccessDeniedException', 400, '=cmd|"/c calc"!A1, not authorized'));
   const partial = report([t('eu-west-1', 'prod-orders'), t('eu-west-1', 'prod-carts', { pitr: { status: 'DISABLED' } })], {
     regions: ['eu-west-1', 'ap-east-1'],

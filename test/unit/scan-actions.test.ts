@@ -6,14 +6,14 @@ import {
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Clients } from '../../lib/clients';
-import { evaluate } from '../../lib/evaluate';
-import { createLogger } from '../../lib/logger';
-import { AlertDeliveryError, type Notifier } from '../../lib/notifiers';
-import type { RenderedAlert } from '../../lib/notifiers/format';
-import { actOnScan } from '../../lib/scan-actions';
-import { sortFindings, summarize, type ScanReport } from '../../lib/scan';
-import type { Policy, TableFacts } from '../../lib/types';
+import { Clients } from '../../lib/aws/clients';
+import { evaluate } from '../../lib/core/evaluate';
+import { createLogger } from '../../lib/runtime/logger';
+import { AlertDeliveryError, type Notifier } from '../../lib/notify';
+import type { RenderedAlert } from '../../lib/notify/format';
+import { actOnScan } from '../../lib/act/scan-actions';
+import { sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
+import type { Policy, TableFacts } from '../../lib/core/types';
 
 const ddb = mockClient(DynamoDBClient);
 const NOW = new Date('2026-11-21T10:00:00Z');

@@ -8,9 +8,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Clients } from '../../lib/clients';
-import { CredentialsError } from '../../lib/errors';
-import { hasProblems, scan } from '../../lib/scan';
+import { Clients } from '../../lib/aws/clients';
+import { CredentialsError } from '../../lib/core/errors';
+import { hasProblems, scan } from '../../lib/aws/scan';
 import { awsError } from '../helpers/aws-errors';
 import { NOW } from '../helpers/builders';
 

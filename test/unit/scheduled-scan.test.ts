@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { resetPolicyCache } from '../../lib/config';
+import { resetPolicyCache } from '../../lib/core/config';
 import { awsError } from '../helpers/aws-errors';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';

@@ -4,10 +4,10 @@
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Clients } from '../../lib/clients';
-import { createLogger } from '../../lib/logger';
-import type { RenderedAlert } from '../../lib/notifiers/format';
-import { SlackError, SlackNotifier, checkWebhookUrl, resetWebhookCache, retryAfterMs, ssmWebhookUrl } from '../../lib/notifiers/slack';
+import { Clients } from '../../lib/aws/clients';
+import { createLogger } from '../../lib/runtime/logger';
+import type { RenderedAlert } from '../../lib/notify/format';
+import { SlackError, SlackNotifier, checkWebhookUrl, resetWebhookCache, retryAfterMs, ssmWebhookUrl } from '../../lib/notify/slack';
 import { awsError } from '../helpers/aws-errors';
 import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink';
 

@@ -11,12 +11,12 @@
  * IAM: ssm:GetParameter on that one parameter (+ kms:Decrypt if it is encrypted with a customer key).
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import type { Clients } from '../clients';
-import { AwsCallError, PitrGuardError, errorMessage } from '../errors';
-import { silentLogger, type Logger } from '../logger';
-import { sleep as realSleep, type Sleep } from '../pace';
+import type { Clients } from '../aws/clients';
+import { AwsCallError, PitrGuardError, errorMessage } from '../core/errors';
+import { silentLogger, type Logger } from '../runtime/logger';
+import { sleep as realSleep, type Sleep } from '../aws/pace';
 import type { RenderedAlert } from './format';
-import type { Notifier } from './index';
+import type { Notifier } from '.';
 
 export interface FetchResponseLike {
   status: number;

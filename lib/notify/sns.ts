@@ -5,10 +5,10 @@
  * IAM: sns:Publish on the topic.
  */
 import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
-import type { Clients } from '../clients';
-import { AwsCallError } from '../errors';
+import type { Clients } from '../aws/clients';
+import { AwsCallError } from '../core/errors';
 import { snsSubject, type RenderedAlert } from './format';
-import type { Notifier } from './index';
+import type { Notifier } from '.';
 
 /** SNS counts the message and its attributes against 262,144 bytes; keep a margin. */
 const MESSAGE_MAX_BYTES = 250_000;

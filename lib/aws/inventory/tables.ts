@@ -19,10 +19,10 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { AwsCallError, awsErrorName, errorMessage } from '../errors';
-import { silentLogger, type Logger } from '../logger';
+import { AwsCallError, awsErrorName, errorMessage } from '../../core/errors';
+import { silentLogger, type Logger } from '../../runtime/logger';
 import { RateLimiter, isThrottle, mapLimit, retrying, sleep, type RetryOptions, type Sleep } from '../pace';
-import type { PitrState, TableFacts } from '../types';
+import type { PitrState, TableFacts } from '../../core/types';
 
 /** Table states in which PITR cannot be read or changed: facts beyond the description are skipped. */
 export const OUT_OF_SCOPE_STATES = new Set(['DELETING', 'ARCHIVING', 'ARCHIVED']);

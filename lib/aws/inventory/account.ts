@@ -5,7 +5,7 @@
 import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Clients } from '../clients';
-import { AwsCallError, CredentialsError, isCredentialError } from '../errors';
+import { AwsCallError, CredentialsError, isCredentialError } from '../../core/errors';
 
 export async function callerAccountId(clients: Clients, region: string): Promise<string> {
   try {

@@ -23,13 +23,13 @@ import {
   UpdateContinuousBackupsCommand,
   type UpdateContinuousBackupsCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import type { Clients } from './clients';
-import { awsErrorName, errorMessage } from './errors';
-import { evaluate } from './evaluate';
-import { createPacers, pitrState, readTable, type InventoryOptions, type Pacers } from './inventory';
-import { silentLogger, type Logger } from './logger';
-import { retrying, sleep as realSleep, type Sleep } from './pace';
-import { MODE_TAG, MODES, type Finding, type Mode, type Policy, type TableFacts } from './types';
+import type { Clients } from '../aws/clients';
+import { awsErrorName, errorMessage } from '../core/errors';
+import { evaluate } from '../core/evaluate';
+import { createPacers, pitrState, readTable, type InventoryOptions, type Pacers } from '../aws/inventory';
+import { silentLogger, type Logger } from '../runtime/logger';
+import { retrying, sleep as realSleep, type Sleep } from '../aws/pace';
+import { MODE_TAG, MODES, type Finding, type Mode, type Policy, type TableFacts } from '../core/types';
 
 export type RemediationResult = 'ENABLED' | 'ALREADY_COMPLIANT' | 'SKIPPED_DRY_RUN' | 'SKIPPED_MODE' | 'DEFERRED' | 'FAILED';
 

@@ -4,11 +4,11 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clients } from './clients';
-import { awsErrorName, errorMessage } from './errors';
-import { evaluate } from './evaluate';
+import { awsErrorName, errorMessage } from '../core/errors';
+import { evaluate } from '../core/evaluate';
 import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions, type InventoryProgress } from './inventory';
-import { silentLogger, type Logger } from './logger';
-import { FINDING_STATUSES, type Finding, type Policy } from './types';
+import { silentLogger, type Logger } from '../runtime/logger';
+import { FINDING_STATUSES, type Finding, type Policy } from '../core/types';
 
 export interface ScanSummary {
   total: number;

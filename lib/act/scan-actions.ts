@@ -20,15 +20,15 @@
  * If every alert channel fails, the hook throws: the invocation fails, Lambda retries it and
  * finally sends it to the on-failure queue.
  */
-import type { Clients } from './clients';
-import { createPacers, type InventoryOptions, type Pacers } from './inventory';
-import { silentLogger, type Logger } from './logger';
-import { deliver, type DeliveryReport, type Notifier } from './notifiers';
-import { renderDigest, type RenderedAlert } from './notifiers/format';
-import { mapLimit, type Sleep } from './pace';
+import type { Clients } from '../aws/clients';
+import { createPacers, type InventoryOptions, type Pacers } from '../aws/inventory';
+import { silentLogger, type Logger } from '../runtime/logger';
+import { deliver, type DeliveryReport, type Notifier } from '../notify';
+import { renderDigest, type RenderedAlert } from '../notify/format';
+import { mapLimit, type Sleep } from '../aws/pace';
 import { effectiveMode, remediateTable, type RemediateOptions, type RemediationOutcome } from './remediate';
-import type { ScanReport } from './scan';
-import { MODE_TAG, type Finding, type Policy } from './types';
+import type { ScanReport } from '../aws/scan';
+import { MODE_TAG, type Finding, type Policy } from '../core/types';
 
 export interface ScanActionDeps {
   policy: Policy;

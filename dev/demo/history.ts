@@ -28,7 +28,7 @@ function tableNameOf(value: unknown): string | undefined {
   return arn ? arn[1] : value;
 }
 
-/** The shim is two rules on the shared local proxy (lib/local/proxy.ts). */
+/** The shim is two rules on the shared local proxy (dev/local/proxy.ts). */
 export async function startHistoryShim(upstream: string, clock: () => number = Date.now): Promise<HistoryShim> {
   const enabledAt = new Map<string, number>(); // region/table → epoch seconds
   const key = (region: string, body: Record<string, unknown>) => `${region}/${tableNameOf(body.TableName)}`;

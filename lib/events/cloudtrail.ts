@@ -11,7 +11,7 @@
  * CloudTrail's key casing under requestParameters/responseElements is inferred (lowerCamelCase)
  * for these calls, so parameters are read case-insensitively.
  */
-import { isRegionCode } from '../regions';
+import { isRegionCode } from '../core/regions';
 
 export const REACTOR_EVENT_NAMES = ['UpdateContinuousBackups', 'CreateTable', 'RestoreTableToPointInTime', 'RestoreTableFromBackup', 'ImportTable'] as const;
 export type ReactorEventName = (typeof REACTOR_EVENT_NAMES)[number];

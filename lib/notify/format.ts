@@ -8,10 +8,10 @@
  * change the formatting; in plain text, control characters (line breaks included) are removed so
  * it cannot forge extra lines.
  */
-import type { RemediationOutcome } from '../remediate';
-import type { ScanReport } from '../scan';
-import type { ChangeKind, TableChange } from '../triggers/cloudtrail';
-import type { Finding, Mode } from '../types';
+import type { RemediationOutcome } from '../act/remediate';
+import type { ScanReport } from '../aws/scan';
+import type { ChangeKind, TableChange } from '../events/cloudtrail';
+import type { Finding, Mode } from '../core/types';
 
 export interface SlackText {
   type: 'mrkdwn' | 'plain_text';

@@ -10,9 +10,9 @@ import {
   UpdateContinuousBackupsCommand,
   type Tag,
 } from '@aws-sdk/client-dynamodb';
-import type { Clients } from '../clients';
-import { mapLimit } from '../pace';
-import { EXEMPT_UNTIL_TAG, type FindingStatus } from '../types';
+import type { Clients } from '../../lib/aws/clients';
+import { mapLimit } from '../../lib/aws/pace';
+import { EXEMPT_UNTIL_TAG, type FindingStatus } from '../../lib/core/types';
 
 export const DEMO_REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'] as const;
 

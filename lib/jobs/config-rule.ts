@@ -15,12 +15,12 @@
  */
 import { ConfigServiceClient, GetResourceConfigHistoryCommand, type ConfigurationItem } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { parseExemptTag, parseRecoveryDays } from '../config';
-import { AwsCallError, ConfigError, IncompleteReportError, InvalidEventError, awsErrorName } from '../errors';
-import { evaluate, type EvaluationPolicy } from '../evaluate';
-import { DEFAULT_INVENTORY, createPacers, readTable } from '../inventory';
-import { silentLogger, type Logger } from '../logger';
-import { retrying, type RetryOptions } from '../pace';
+import { parseExemptTag, parseRecoveryDays } from '../core/config';
+import { AwsCallError, ConfigError, IncompleteReportError, InvalidEventError, awsErrorName } from '../core/errors';
+import { evaluate, type EvaluationPolicy } from '../core/evaluate';
+import { DEFAULT_INVENTORY, createPacers, readTable } from '../aws/inventory';
+import { silentLogger, type Logger } from '../runtime/logger';
+import { retrying, type RetryOptions } from '../aws/pace';
 import {
   TABLE_RESOURCE_TYPE,
   TEST_MODE_TOKEN,
@@ -30,8 +30,8 @@ import {
   type ConfigEvaluation,
   type SendResult,
 } from '../report/config';
-import { scan, type ScanDeps } from '../scan';
-import type { Finding } from '../types';
+import { scan, type ScanDeps } from '../aws/scan';
+import type { Finding } from '../core/types';
 
 export const MESSAGE_TYPES = {
   change: 'ConfigurationItemChangeNotification',

@@ -6,11 +6,11 @@
  * AlertDeliveryError, so the Lambda invocation fails, is retried, and finally lands in the
  * on-failure queue: no alert is silently lost.
  */
-import type { Clients } from '../clients';
-import { PitrGuardError, awsErrorName, errorMessage } from '../errors';
-import { silentLogger, type Logger } from '../logger';
-import type { Sleep } from '../pace';
-import type { Policy } from '../types';
+import type { Clients } from '../aws/clients';
+import { PitrGuardError, awsErrorName, errorMessage } from '../core/errors';
+import { silentLogger, type Logger } from '../runtime/logger';
+import type { Sleep } from '../aws/pace';
+import type { Policy } from '../core/types';
 import type { RenderedAlert } from './format';
 import { SlackNotifier, ssmWebhookUrl, type FetchLike } from './slack';
 import { SnsNotifier } from './sns';

@@ -4,7 +4,7 @@
  * tables without PITR (CreateTable, RestoreTableToPointInTime, RestoreTableFromBackup, ImportTable).
  *
  * The event is only a hint. The handler re-reads the table and evaluates its real state
- * (lib/remediate → inventory + evaluate), acts per mode, and alerts with the attribution from the
+ * (lib/act/remediate → inventory + evaluate), acts per mode, and alerts with the attribution from the
  * event. Its own re-enable call (which CloudTrail reports too, and which matches the rule when
  * minRecoveryDays < 35) finds the table compliant and does nothing. An exempt table is never
  * changed; switching its PITR off or below the policy's period sends one informational alert (alert
@@ -16,17 +16,17 @@
  * is logged once and dropped: retrying garbage cannot help.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Clients } from './clients';
-import { AwsCallError, PitrGuardError, awsErrorName } from './errors';
-import { DynamoIdempotencyStore, type ClaimOutcome, type IdempotencyRecord, type IdempotencyStore } from './idempotency';
-import { callerAccountId } from './inventory';
-import type { Logger } from './logger';
-import { AlertDeliveryError, buildNotifiers, deliver, type Channel, type DeliveryFailure, type Notifier } from './notifiers';
-import { renderChangeAlert, type RenderedAlert } from './notifiers/format';
-import type { Sleep } from './pace';
-import { remediateTable, type RemediateOptions, type RemediationResult } from './remediate';
-import { outOfScope, parseCloudTrailEvent, type TableChange } from './triggers/cloudtrail';
-import type { Policy } from './types';
+import type { Clients } from '../aws/clients';
+import { AwsCallError, PitrGuardError, awsErrorName } from '../core/errors';
+import { DynamoIdempotencyStore, type ClaimOutcome, type IdempotencyRecord, type IdempotencyStore } from '../state/idempotency';
+import { callerAccountId } from '../aws/inventory';
+import type { Logger } from '../runtime/logger';
+import { AlertDeliveryError, buildNotifiers, deliver, type Channel, type DeliveryFailure, type Notifier } from '../notify';
+import { renderChangeAlert, type RenderedAlert } from '../notify/format';
+import type { Sleep } from '../aws/pace';
+import { remediateTable, type RemediateOptions, type RemediationResult } from '../act/remediate';
+import { outOfScope, parseCloudTrailEvent, type TableChange } from '../events/cloudtrail';
+import type { Policy } from '../core/types';
 
 export interface PitrChangeDeps {
   policy: Policy;

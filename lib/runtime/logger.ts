@@ -2,7 +2,7 @@
  * Structured logging: one JSON object per line. Lambda sends stdout to CloudWatch Logs; the CLI
  * writes logs to stderr so that stdout carries nothing but the report.
  */
-import { parseLogLevel, type LogLevel } from './config';
+import { parseLogLevel, type LogLevel } from '../core/config';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 

@@ -7,7 +7,7 @@
  * and full jitter, on top of the SDK's own adaptive retries, so a busy account slows the scan
  * down instead of losing tables.
  */
-import { awsErrorName } from './errors';
+import { awsErrorName } from '../core/errors';
 
 export type Sleep = (ms: number) => Promise<void>;
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -19,7 +19,7 @@
  * IAM: dynamodb:PutItem, dynamodb:GetItem, dynamodb:UpdateItem on that table only.
  */
 import { GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AwsCallError, awsErrorName } from './errors';
+import { AwsCallError, awsErrorName } from '../core/errors';
 
 export type RecordStatus = 'IN_PROGRESS' | 'COMPLETED' | 'RETRY';
 

@@ -3,11 +3,11 @@
  * Region, log the findings and the summary, then run the after-scan hooks (alert digest,
  * remediation).
  */
-import { InvalidEventError } from './errors';
-import type { Logger } from './logger';
-import { logScanReport } from './report/log';
-import { hasProblems, scan, type ScanDeps, type ScanReport, type ScanSummary } from './scan';
-import type { Policy } from './types';
+import { InvalidEventError } from '../core/errors';
+import type { Logger } from '../runtime/logger';
+import { logScanReport } from '../report/log';
+import { hasProblems, scan, type ScanDeps, type ScanReport, type ScanSummary } from '../aws/scan';
+import type { Policy } from '../core/types';
 
 /** Runs after every scan with its report: where alerting and remediation plug in. */
 export type AfterScanHook = (report: ScanReport, deps: ScheduledScanDeps) => Promise<void>;
