@@ -10,6 +10,7 @@ import type { Clients } from '../aws/clients';
 import { PitrGuardError, awsErrorName, errorMessage } from '../core/errors';
 import { silentLogger, type Logger } from '../runtime/logger';
 import type { Sleep } from '../aws/pace';
+import type { Metrics } from '../runtime/metrics';
 import type { Policy } from '../core/types';
 import type { RenderedAlert } from './format';
 import { SlackNotifier, ssmWebhookUrl, type FetchLike } from './slack';
@@ -40,14 +41,27 @@ export class AlertDeliveryError extends PitrGuardError {
   }
 }
 
-export async function deliver(notifiers: readonly Notifier[], alert: RenderedAlert, logger: Logger = silentLogger): Promise<DeliveryReport> {
-  if (notifiers.length === 0) {
+export interface DeliverOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Send only on these channels (a retry re-sends only where the alert was not delivered yet). */
+  only?: readonly Channel[];
+  /** Milliseconds left in this invocation: channel retries (e.g. Slack's Retry-After) must fit in them. */
+  remainingMs?: () => number;
+}
+
+export async function deliver(allNotifiers: readonly Notifier[], alert: RenderedAlert, options: Logger | DeliverOptions = {}): Promise<DeliveryReport> {
+  const opts: DeliverOptions = 'info' in options ? { logger: options as Logger } : (options as DeliverOptions);
+  const logger = opts.logger ?? silentLogger;
+  const notifiers = opts.only ? allNotifiers.filter((n) => opts.only?.includes(n.channel)) : allNotifiers;
+  if (allNotifiers.length === 0) {
     logger.warn('no alert channel is configured (PITR_GUARD_ALERT_TOPIC_ARN, PITR_GUARD_SLACK_WEBHOOK_PARAM): alert only logged', {
       event: 'alert-not-sent',
       subject: alert.subject,
     });
     return { delivered: [], failed: [] };
   }
+  if (notifiers.length === 0) return { delivered: [], failed: [] }; // every channel delivered on an earlier try
   const settled = await Promise.allSettled(notifiers.map((n) => n.send(alert)));
   const report: DeliveryReport = { delivered: [], failed: [] };
   settled.forEach((s, i) => {
