@@ -311,3 +311,20 @@ function nothingToDo(finding: Finding): string {
 function days(n: number): string {
   return `${n}-day`;
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  {
+    sid: 'ReadTables',
+    actions: ['dynamodb:DescribeTable', 'dynamodb:DescribeContinuousBackups'],
+    resource: 'tables',
+    why: 're-reads the table before and after enabling PITR',
+  },
+  {
+    sid: 'Remediate',
+    actions: ['dynamodb:UpdateContinuousBackups'],
+    resource: 'tables',
+    why: 'enables PITR with the policy period (remediate mode, or a table tagged pitr-guard:mode=remediate)',
+    remediation: true,
+  },
+];

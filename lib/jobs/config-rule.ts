@@ -568,3 +568,13 @@ function plan(
   }
   return out;
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  {
+    sid: 'ReportToConfig',
+    actions: ['config:GetResourceConfigHistory'],
+    resource: '*',
+    why: 'reads an oversized configuration item',
+  },
+];

@@ -165,3 +165,8 @@ export async function sendEvaluations(
   }
   return result;
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  { sid: 'ReportToConfig', actions: ['config:PutEvaluations'], resource: '*', why: 'reports evaluations to AWS Config' },
+];
