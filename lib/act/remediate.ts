@@ -101,7 +101,17 @@ const GONE = new Set(['ResourceNotFoundException', 'TableNotFoundException']);
  * The mode for one table: the policy's mode, or the `pitr-guard:mode` tag's if that is stricter.
  * A weaker or unknown tag value is ignored and reported in `ignoredTag`.
  */
-export function effectiveMode(policyMode: Mode, tags: Readonly<Record<string, string>> | undefined): { mode: Mode; ignoredTag?: string } {
+export function effectiveMode(
+  policyMode: Mode,
+  tags: Readonly<Record<string, string>> | undefined,
+  readOnly = false,
+): { mode: Mode; ignoredTag?: string } {
+  const chosen = effectiveModeOf(policyMode, tags);
+  // A read-only stack (Policy.readOnly) cannot remediate: a remediate tag counts as alert.
+  return readOnly && chosen.mode === 'remediate' ? { mode: 'alert', ignoredTag: tags?.[MODE_TAG] ?? 'remediate' } : chosen;
+}
+
+function effectiveModeOf(policyMode: Mode, tags: Readonly<Record<string, string>> | undefined): { mode: Mode; ignoredTag?: string } {
   const raw = tags?.[MODE_TAG];
   if (raw === undefined) return { mode: policyMode };
   const value = raw.trim().toLowerCase();
@@ -166,7 +176,7 @@ export async function remediateTable(
   }
   const facts: TableFacts = read;
   const before = evaluate(facts, policy, now());
-  const { mode, ignoredTag } = effectiveMode(policy.mode, facts.tags);
+  const { mode, ignoredTag } = effectiveMode(policy.mode, facts.tags, policy.readOnly);
   if (ignoredTag !== undefined) {
     logger.warn(`ignored ${MODE_TAG}=${JSON.stringify(ignoredTag)}: a tag may only make the mode stricter than ${policy.mode}`, { event: 'mode-tag-ignored' });
   }

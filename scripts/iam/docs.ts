@@ -9,8 +9,13 @@ import { deriveFunction, type DerivedStatement, type FunctionSpec } from './deri
 
 /** The functions of serverless.yml (name, handler, on-failure destination, condition). */
 export function functionsOf(root: string): FunctionSpec[] {
-  // CloudFormation tags (!GetAtt, !Ref) are unknown to the yaml package: read them as plain values.
-  const doc = parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { logLevel: 'silent' }) as {
+  // The CloudFormation short forms serverless.yml uses, as the JSON they stand for.
+  const customTags = [
+    { tag: '!GetAtt', resolve: (v: string) => ({ 'Fn::GetAtt': v.split('.') }) },
+    { tag: '!Ref', resolve: (v: string) => ({ Ref: v }) },
+    { tag: '!Sub', resolve: (v: string) => ({ 'Fn::Sub': v }) },
+  ];
+  const doc = parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { customTags, logLevel: 'silent' }) as {
     functions: Record<string, { handler: string; condition?: string; destinations?: { onFailure?: { arn: unknown } } }>;
   };
   return Object.entries(doc.functions).map(([name, f]) => ({
