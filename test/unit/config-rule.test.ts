@@ -24,7 +24,8 @@ import { Clients } from '../../lib/aws/clients';
 import { resetPolicyCache } from '../../lib/core/config';
 import { AwsCallError, ConfigError, IncompleteReportError } from '../../lib/core/errors';
 import { createLogger } from '../../lib/runtime/logger';
-import { handleConfigInvocation, parseRuleParameters, type ConfigRuleDeps } from '../../lib/jobs/config-rule';
+import { handleConfigInvocation, type ConfigRuleDeps } from '../../lib/jobs/config-rule';
+import { parseRuleParameters } from '../../lib/events/config-invocation';
 import { handler, run } from '../../functions/config-rule';
 
 const ACCOUNT = '123456789012';
