@@ -178,7 +178,8 @@ export async function remediateTable(
   const before = evaluate(facts, policy, now());
   const { mode, ignoredTag } = effectiveMode(policy.mode, facts.tags, policy.readOnly);
   if (ignoredTag !== undefined) {
-    logger.warn(`ignored ${MODE_TAG}=${JSON.stringify(ignoredTag)}: a tag may only make the mode stricter than ${policy.mode}`, { event: 'mode-tag-ignored' });
+    const why = policy.readOnly && mode === 'alert' ? 'this stack is read-only (param readOnly), so the table is alerted on' : `a tag may only make the mode stricter than ${policy.mode}`;
+    logger.warn(`ignored ${MODE_TAG}=${JSON.stringify(ignoredTag)}: ${why}`, { event: 'mode-tag-ignored' });
   }
 
   if (facts.error) {
