@@ -17,7 +17,7 @@ import { Clients } from '../lib/aws/clients';
 import { startMoto } from '../dev/local/moto';
 import { scan } from '../lib/aws/scan';
 import { startFaultProxy } from '../dev/local/proxy';
-import { plan, seed } from '../test/helpers/seed';
+import { localClients, roundRobinPlan, seed } from '../dev/seed';
 
 const perRegion = Number(process.env.BENCH_TABLES ?? 150);
 const regions = (process.env.BENCH_REGIONS ?? 'us-east-1,eu-west-1').split(',');
@@ -45,9 +45,9 @@ async function scanBench() {
   const moto = await startMoto();
   const proxy = await startFaultProxy(moto.endpoint);
   try {
-    const tables = plan(Object.fromEntries(regions.map((r) => [r, perRegion])));
+    const tables = roundRobinPlan(Object.fromEntries(regions.map((r) => [r, perRegion])));
     const seedStart = Date.now();
-    await seed(moto.endpoint, tables, 16);
+    await seed(localClients(moto.endpoint), tables, { concurrency: 16 });
     console.log(`seeded ${tables.length} tables in ${regions.length} Regions in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
     const clients = new Clients({ endpoint: proxy.endpoint });
     const request = { policy: { regions, minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' }, homeRegion: regions[0] as string };

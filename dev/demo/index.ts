@@ -31,8 +31,8 @@ import { renderTable } from '../../lib/report/table';
 import { scan, sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
 import type { Policy } from '../../lib/core/types';
 import { startHistoryShim, type HistoryShim } from './history';
-import { DEMO_REGIONS, demoPlan, expectedSummary, seed, type SeedTable } from './seed';
-import { startWebhookSink, type ReceivedWebhook, type WebhookSink } from './webhook-sink';
+import { DEMO_REGIONS, demoPlan, expectedSummary, seed, type SeedTable } from '../seed';
+import { startWebhookSink, type SinkRequest, type WebhookSink } from '../webhook-sink';
 
 export interface DemoOptions {
   /** Where the HTML report goes (default demo-report.html in the current folder). */
@@ -66,7 +66,7 @@ export interface DemoResult {
   reactor?: PitrChangeResult;
   duplicate?: PitrChangeResult;
   sns: SnsAlert[];
-  slack: ReceivedWebhook[];
+  slack: SinkRequest[];
   durationMs: number;
 }
 
@@ -152,11 +152,11 @@ function sameCounts(report: ScanReport, expected: ReturnType<typeof expectedSumm
   const s = report.summary;
   return (
     s.total === expected.total &&
-    s.nonCompliant === expected.NON_COMPLIANT &&
-    s.compliant === expected.COMPLIANT &&
-    s.exempt === expected.EXEMPT &&
-    s.error === expected.ERROR &&
-    s.notApplicable === expected.NOT_APPLICABLE
+    s.nonCompliant === expected.nonCompliant &&
+    s.compliant === expected.compliant &&
+    s.exempt === expected.exempt &&
+    s.error === expected.error &&
+    s.notApplicable === expected.notApplicable
   );
 }
 
@@ -234,7 +234,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       endpoint = moto.endpoint;
     }
     shim = await startHistoryShim(endpoint);
-    sink = await startWebhookSink();
+    sink = await startWebhookSink('/services/T0DEMO000/B0DEMO000/pitrguarddemowebhook');
     say(`  moto on ${endpoint}; every SDK call goes through a local "history" shim on ${shim.endpoint}.\n`);
     say('  (moto starts a PITR window the moment PITR is enabled; the shim reports the windows of tables\n   that have had PITR for months the way DynamoDB would: earliest restorable = now - period.)\n');
     const clients = new Clients({ endpoint: shim.endpoint, credentials: CREDENTIALS });
@@ -332,20 +332,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     for (const a of snsAlerts) say(`  SNS (via the SQS subscription): "${a.subject}"\n${indent(a.message, '    | ')}\n`);
     check(snsAlerts.length === 1, `expected 1 SNS alert, got ${snsAlerts.length}`);
     await sink.waitFor(1, 5000);
-    result.slack.push(...sink.received);
-    for (const m of sink.received) {
-      const body = m.body as { text?: string; blocks?: unknown[] };
+    result.slack.push(...sink.requests);
+    for (const m of sink.requests) {
+      const body = m.json ?? {};
       say(`  Slack (local webhook sink, ${m.path.replace(/\/[^/]+$/, '/…')}): ${body.blocks?.length ?? 0} blocks; text: ${body.text ?? ''}\n`);
     }
-    check(sink.received.length === 1, `expected 1 Slack message, got ${sink.received.length}`);
+    check(sink.requests.length === 1, `expected 1 Slack message, got ${sink.requests.length}`);
 
     say('  EventBridge may deliver an event twice: delivering the same event again…\n');
     const again = await pitrChange(event, reactorDeps);
     result.duplicate = again;
     const extraSns = await readSnsAlerts(sqs, queueUrl, 1);
-    say(`  reactor: ${again.status}${again.result ? ` (first run's result ${again.result})` : ''}; new SNS alerts: ${extraSns.length}, new Slack messages: ${sink.received.length - result.slack.length}.\n`);
+    say(`  reactor: ${again.status}${again.result ? ` (first run's result ${again.result})` : ''}; new SNS alerts: ${extraSns.length}, new Slack messages: ${sink.requests.length - result.slack.length}.\n`);
     check(again.status === 'duplicate', `the second delivery was not recognised as a duplicate (${again.status})`);
-    check(extraSns.length === 0 && sink.received.length === result.slack.length, 'the duplicate delivery alerted again');
+    check(extraSns.length === 0 && sink.requests.length === result.slack.length, 'the duplicate delivery alerted again');
 
     step(6, 'Final scan and HTML report');
     const final = await scan({ policy, homeRegion: 'us-east-1' }, { clients, logger, inventory });

@@ -101,7 +101,17 @@ const GONE = new Set(['ResourceNotFoundException', 'TableNotFoundException']);
  * The mode for one table: the policy's mode, or the `pitr-guard:mode` tag's if that is stricter.
  * A weaker or unknown tag value is ignored and reported in `ignoredTag`.
  */
-export function effectiveMode(policyMode: Mode, tags: Readonly<Record<string, string>> | undefined): { mode: Mode; ignoredTag?: string } {
+export function effectiveMode(
+  policyMode: Mode,
+  tags: Readonly<Record<string, string>> | undefined,
+  readOnly = false,
+): { mode: Mode; ignoredTag?: string } {
+  const chosen = effectiveModeOf(policyMode, tags);
+  // A read-only stack (Policy.readOnly) cannot remediate: a remediate tag counts as alert.
+  return readOnly && chosen.mode === 'remediate' ? { mode: 'alert', ignoredTag: tags?.[MODE_TAG] ?? 'remediate' } : chosen;
+}
+
+function effectiveModeOf(policyMode: Mode, tags: Readonly<Record<string, string>> | undefined): { mode: Mode; ignoredTag?: string } {
   const raw = tags?.[MODE_TAG];
   if (raw === undefined) return { mode: policyMode };
   const value = raw.trim().toLowerCase();
@@ -166,9 +176,10 @@ export async function remediateTable(
   }
   const facts: TableFacts = read;
   const before = evaluate(facts, policy, now());
-  const { mode, ignoredTag } = effectiveMode(policy.mode, facts.tags);
+  const { mode, ignoredTag } = effectiveMode(policy.mode, facts.tags, policy.readOnly);
   if (ignoredTag !== undefined) {
-    logger.warn(`ignored ${MODE_TAG}=${JSON.stringify(ignoredTag)}: a tag may only make the mode stricter than ${policy.mode}`, { event: 'mode-tag-ignored' });
+    const why = policy.readOnly && mode === 'alert' ? 'this stack is read-only (param readOnly), so the table is alerted on' : `a tag may only make the mode stricter than ${policy.mode}`;
+    logger.warn(`ignored ${MODE_TAG}=${JSON.stringify(ignoredTag)}: ${why}`, { event: 'mode-tag-ignored' });
   }
 
   if (facts.error) {
@@ -311,3 +322,20 @@ function nothingToDo(finding: Finding): string {
 function days(n: number): string {
   return `${n}-day`;
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  {
+    sid: 'ReadTables',
+    actions: ['dynamodb:DescribeTable', 'dynamodb:DescribeContinuousBackups'],
+    resource: 'tables',
+    why: 're-reads the table before and after enabling PITR',
+  },
+  {
+    sid: 'Remediate',
+    actions: ['dynamodb:UpdateContinuousBackups'],
+    resource: 'tables',
+    why: 'enables PITR with the policy period (remediate mode, or a table tagged pitr-guard:mode=remediate)',
+    remediation: true,
+  },
+];

@@ -71,7 +71,7 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
   };
   const ignoredModeTags: { region: string; tableName: string; value: string }[] = [];
   const outcomes = await mapLimit(nonCompliant, options.concurrency ?? 3, (f) => {
-    const { mode, ignoredTag } = effectiveMode(policy.mode, f.modeTag === null ? undefined : { [MODE_TAG]: f.modeTag });
+    const { mode, ignoredTag } = effectiveMode(policy.mode, f.modeTag === null ? undefined : { [MODE_TAG]: f.modeTag }, policy.readOnly);
     if (mode === 'remediate') {
       // remediateTable re-reads the table before it acts (and logs an ignored tag itself).
       return remediateTable(

@@ -17,6 +17,7 @@ export const ENV = {
   alertTopicArn: 'PITR_GUARD_ALERT_TOPIC_ARN',
   slackWebhookParam: 'PITR_GUARD_SLACK_WEBHOOK_PARAM',
   idempotencyTable: 'PITR_GUARD_IDEMPOTENCY_TABLE',
+  readOnly: 'PITR_GUARD_READ_ONLY',
 } as const;
 
 export const DEFAULTS = {
@@ -163,6 +164,18 @@ export function parsePolicy(source: Source): Policy {
     regions: parseRegions(read(source, ENV.regions), read(source, 'AWS_REGION') ?? read(source, 'AWS_DEFAULT_REGION')),
     dryRun: parseBoolean(read(source, ENV.dryRun), ENV.dryRun, DEFAULTS.dryRun),
   };
+  // serverless param readOnly: the stack's roles hold no UpdateContinuousBackups, so remediate
+  // would fail on every table. Refused at cold start rather than downgraded behind the user's back.
+  if (parseBoolean(read(source, ENV.readOnly), ENV.readOnly, false)) {
+    if (policy.mode === 'remediate') {
+      throw new ConfigError(
+        ENV.mode,
+        'remediate',
+        `not allowed with ${ENV.readOnly}=true (serverless param readOnly): the stack cannot call dynamodb:UpdateContinuousBackups; use alert or report`,
+      );
+    }
+    policy.readOnly = true;
+  }
   const alertTopicArn = parseTopicArn(read(source, ENV.alertTopicArn));
   if (alertTopicArn) policy.alertTopicArn = alertTopicArn;
   const slackWebhookParam = parseSsmParameterName(read(source, ENV.slackWebhookParam));
@@ -181,6 +194,7 @@ const ENV_CHECKS = {
   alertTopicArn: (v, name) => parseTopicArn(v, name),
   slackWebhookParam: (v, name) => parseSsmParameterName(v, name),
   idempotencyTable: (v, name) => parseTableName(v, name),
+  readOnly: (v, name) => parseBoolean(v, name, false),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
 /**

@@ -18,6 +18,11 @@ export interface Policy {
   alertTopicArn?: string;
   /** Name of the SSM SecureString holding the Slack incoming-webhook URL; unset = no Slack alerts. */
   slackWebhookParam?: string;
+  /**
+   * Read-only deployment (serverless param readOnly): no role may change a table, so mode is
+   * report or alert, and a `pitr-guard:mode=remediate` tag counts as alert.
+   */
+  readOnly?: boolean;
 }
 
 /** The per-table tag that can make the mode stricter for one table (never weaker). */

@@ -207,3 +207,15 @@ export function checkWebhookUrl(value: string): string | undefined {
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return 'must be https:// (http:// only for a local test server)';
   return undefined;
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  { sid: 'SlackWebhookUrl', actions: ['ssm:GetParameter'], resource: 'slackWebhookParameter', why: 'reads the Slack webhook URL (only with slackWebhookParam)' },
+  {
+    sid: 'SlackWebhookKey',
+    actions: ['kms:Decrypt'],
+    resource: 'slackWebhookKey',
+    why: 'decrypts that SecureString, through SSM only (only with slackWebhookKmsKeyArn)',
+    implied: 'GetParameter WithDecryption decrypts with the parameter key; the aws/ssm key needs no grant',
+  },
+];

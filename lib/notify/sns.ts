@@ -52,3 +52,8 @@ export function fitBytes(text: string, max: number): string {
   while (Buffer.byteLength(cut, 'utf8') > max - Buffer.byteLength(marker, 'utf8')) cut = cut.slice(0, -100);
   return cut + marker;
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  { sid: 'Alert', actions: ['sns:Publish'], resource: 'alertTopic', why: 'publishes alerts to the alert topic' },
+];

@@ -16,6 +16,7 @@ import { AwsCallError } from '../core/errors';
 import { silentLogger, type Logger } from '../runtime/logger';
 import { retrying, type RetryOptions } from '../aws/pace';
 import type { Finding } from '../core/types';
+import { TEST_MODE_TOKEN, type ResourceItem } from '../events/config-invocation';
 
 export const TABLE_RESOURCE_TYPE = 'AWS::DynamoDB::Table';
 /** PutEvaluations accepts 0..100 evaluations per call. */
@@ -23,7 +24,7 @@ export const MAX_EVALUATIONS_PER_CALL = 100;
 /** Evaluation.Annotation is 1..256 characters. */
 export const MAX_ANNOTATION_LENGTH = 256;
 /** The result token of a test invocation: PutEvaluations then runs with TestMode: true. */
-export const TEST_MODE_TOKEN = 'TESTMODE';
+export { TEST_MODE_TOKEN };
 
 export type ConfigCompliance = 'COMPLIANT' | 'NON_COMPLIANT' | 'NOT_APPLICABLE';
 
@@ -165,3 +166,72 @@ export async function sendEvaluations(
   }
   return result;
 }
+
+/** An evaluation as sent, with the timestamp as ISO text (what the handler returns and logs). */
+export interface SentEvaluation {
+  ComplianceResourceType: string;
+  ComplianceResourceId: string;
+  ComplianceType: string;
+  Annotation: string;
+  OrderingTimestamp: string;
+}
+
+export function sent(e: ConfigEvaluation): SentEvaluation {
+  return { ...e, OrderingTimestamp: e.OrderingTimestamp.toISOString() };
+}
+
+/** A table the run could not evaluate (ERROR finding): no evaluation, the run fails after sending the rest. */
+export interface Unreported {
+  tableName: string;
+  message: string;
+}
+
+/** The evaluations a run sends, and the tables it could not report. */
+export interface Planned {
+  evaluations: ConfigEvaluation[];
+  unreported: Unreported[];
+}
+
+/** NOT_APPLICABLE for a resource the rule does not evaluate (left scope, not a table, deleted). */
+export function notApplicable(item: Pick<ResourceItem, 'resourceType' | 'resourceId'>, orderingTimestamp: Date, sentence: string): Planned {
+  return {
+    evaluations: [
+      {
+        ComplianceResourceType: item.resourceType,
+        ComplianceResourceId: item.resourceId,
+        ComplianceType: 'NOT_APPLICABLE',
+        Annotation: annotation(sentence),
+        OrderingTimestamp: orderingTimestamp,
+      },
+    ],
+    unreported: [],
+  };
+}
+
+/** Findings → evaluations; ERROR findings are logged and listed as unreported (Config rejects INSUFFICIENT_DATA). */
+export function plan(
+  findings: readonly Finding[],
+  target: { orderingTimestamp: Date; exemptTag: string; resourceId: (f: Finding) => string },
+  logger: Logger,
+): Planned {
+  const out: Planned = { evaluations: [], unreported: [] };
+  for (const finding of findings) {
+    const evaluation = toEvaluation(finding, { resourceId: target.resourceId(finding), orderingTimestamp: target.orderingTimestamp, exemptTag: target.exemptTag });
+    if (evaluation) {
+      out.evaluations.push(evaluation);
+      continue;
+    }
+    out.unreported.push({ tableName: finding.tableName, message: finding.message });
+    logger.error('table not evaluated: its state could not be read; no Config evaluation sent for it', {
+      table: finding.tableName,
+      region: finding.region,
+      error: finding.error,
+    });
+  }
+  return out;
+}
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  { sid: 'ReportToConfig', actions: ['config:PutEvaluations'], resource: '*', why: 'reports evaluations to AWS Config' },
+];

@@ -234,3 +234,13 @@ function fromItem(item: Record<string, AttributeValue>): IdempotencyRecord {
   if (item.pendingAlert?.S) r.pendingAlert = item.pendingAlert.S;
   return r;
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../core/iam').Permission[] = [
+  {
+    sid: 'Idempotency',
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    resource: 'idempotencyTable',
+    why: 'claims, completes and reads de-duplication records, on that table only',
+  },
+];

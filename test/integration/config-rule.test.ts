@@ -20,7 +20,7 @@ import { resetPolicyCache } from '../../lib/core/config';
 import { handler, run, type ConfigRuleDeps } from '../../functions/config-rule';
 import { startFaultProxy, type FaultProxy } from '../../dev/local/proxy';
 import { loadEvent } from '../helpers/builders';
-import { createTable as createMotoTable } from '../helpers/seed';
+import { seedTable } from '../../dev/seed';
 
 const ACCOUNT = '123456789012'; // moto's default account, as in the sample events
 const REGION = 'us-east-1';
@@ -37,7 +37,7 @@ function ddb(region = REGION): DynamoDBClient {
 /** Creates a table in moto with the given PITR state (period in days, 'off', or never touched). */
 async function createTable(name: string, pitr: number | 'off', opts: { region?: string; tags?: Record<string, string> } = {}): Promise<void> {
   const client = ddb(opts.region);
-  const arn = await createMotoTable(client, name);
+  const arn = await seedTable(client, { tableName: name, state: 'off' });
   if (opts.tags) {
     await client.send(
       new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(opts.tags).map(([Key, Value]) => ({ Key, Value })) }),

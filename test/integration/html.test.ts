@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Clients } from '../../lib/aws/clients';
-import { DEMO_REGIONS, demoPlan, seed } from '../../dev/demo/seed';
+import { DEMO_REGIONS, demoPlan, seed } from '../../dev/seed';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { renderHtml } from '../../lib/report/html';
 import { scan, type ScanReport } from '../../lib/aws/scan';

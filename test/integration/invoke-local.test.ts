@@ -2,11 +2,12 @@
  * The README's `serverless invoke local` commands, run as a user runs them (bundled by
  * serverless-esbuild, env from serverless.yml) against a moto server with real tables.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
-import { applyState, client, createTable } from '../helpers/seed';
+import { localClients, seedTable } from '../../dev/seed';
 
 const exec = promisify(execFile);
 const root = path.join(__dirname, '../..');
@@ -39,10 +40,10 @@ async function invokeLocal(fn: string, event: string): Promise<{ result: Record<
 
 beforeAll(async () => {
   moto = await startMoto();
-  const ddb = client(moto.endpoint, 'us-east-1');
-  for (const [name, state] of [['orders', 'on35'], ['payments', 'off'], ['ledger', 'on7']] as const) {
-    await applyState(ddb, name, await createTable(ddb, name), state);
-  }
+  const ddb = localClients(moto.endpoint).get(DynamoDBClient, 'us-east-1');
+  await seedTable(ddb, { tableName: 'orders', state: 'on', recoveryPeriodInDays: 35 });
+  await seedTable(ddb, { tableName: 'payments', state: 'off' });
+  await seedTable(ddb, { tableName: 'ledger', state: 'short', recoveryPeriodInDays: 7 });
 });
 
 afterAll(async () => {

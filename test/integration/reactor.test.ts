@@ -16,7 +16,7 @@ import { makeDeps, run, type PitrChangeDeps } from '../../functions/pitr-change'
 import { ACCOUNT, createIdempotencyTable, createTable, ddbClient, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
-import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink';
+import { startWebhookSink, type WebhookSink } from '../../dev/webhook-sink';
 
 let moto: MotoServer;
 let sink: WebhookSink;

@@ -8,7 +8,7 @@ import { resetWebhookCache } from '../../lib/notify/slack';
 import { createTable, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
-import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink';
+import { startWebhookSink, type WebhookSink } from '../../dev/webhook-sink';
 
 let moto: MotoServer;
 let sink: WebhookSink;

@@ -3,7 +3,7 @@
  * CLI (as a user runs it) and the scheduled-scan handler; throttling and a vanished table injected
  * by the fault proxy; DescribeContinuousBackups / ListTagsOfResource pacing measured on the wire.
  */
-import { DeleteTableCommand, DescribeContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DescribeContinuousBackupsCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,11 +13,11 @@ import { scan, type ScanReport } from '../../lib/aws/scan';
 import { startFaultProxy, type FaultProxy } from '../../dev/local/proxy';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
-import { EXPECTED, client, createTable, expectedSummary, plan, seed } from '../helpers/seed';
+import { EXPECTED_REASONS, EXPECTED_STATUS, expectedSummary, localClients, roundRobinPlan, seed, seedTable } from '../../dev/seed';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '../..');
-const tables = plan({ 'us-east-1': 130, 'eu-west-1': 120 });
+const tables = roundRobinPlan({ 'us-east-1': 130, 'eu-west-1': 120 });
 const policy = { regions: ['us-east-1', 'eu-west-1'], minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
 let moto: MotoServer;
 let proxy: FaultProxy;
@@ -25,7 +25,7 @@ let proxy: FaultProxy;
 beforeAll(async () => {
   moto = await startMoto();
   proxy = await startFaultProxy(moto.endpoint);
-  await seed(moto.endpoint, tables);
+  await seed(localClients(moto.endpoint), tables, { concurrency: 8 });
 });
 
 afterAll(async () => {
@@ -42,7 +42,7 @@ function expectMatchesSeed(report: ScanReport) {
   expect(byKey.size).toBe(250);
   for (const t of tables) {
     const f = byKey.get(`${t.region}/${t.tableName}`);
-    expect({ table: t.tableName, status: f?.status, reasons: f?.reasons }).toEqual({ table: t.tableName, ...EXPECTED[t.state] });
+    expect({ table: t.tableName, status: f?.status, reasons: f?.reasons }).toEqual({ table: t.tableName, status: EXPECTED_STATUS[t.state], reasons: EXPECTED_REASONS[t.state] });
   }
   // worst first
   const order = report.findings.map((f) => f.status);
@@ -67,8 +67,8 @@ function peakPerSecond(seen: FaultProxy['seen'], operation: string): Record<stri
 
 describe('scan on moto', () => {
   it('moto returns RecoveryPeriodInDays (a current botocore is installed)', async () => {
-    const ddb = client(moto.endpoint, 'us-east-1');
-    const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: tables.find((t) => t.state === 'on7')!.tableName }));
+    const ddb = localClients(moto.endpoint).get(DynamoDBClient, 'us-east-1');
+    const out = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: tables.find((t) => t.state === 'short')!.tableName }));
     expect(out.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.RecoveryPeriodInDays).toBe(7);
   });
 
@@ -89,8 +89,8 @@ describe('scan on moto', () => {
   });
 
   it('loses no table to throttling or 5xx, and drops only a table that was really deleted', async () => {
-    const ddb = client(moto.endpoint, 'us-east-1');
-    await createTable(ddb, 'tmp-load-test');
+    const ddb = localClients(moto.endpoint).get(DynamoDBClient, 'us-east-1');
+    await seedTable(ddb, { tableName: 'tmp-load-test', state: 'off' });
     proxy.setRules([
       { operation: 'DescribeContinuousBackups', times: 8, fail: { status: 400, type: 'ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' } },
       { operation: 'ListTagsOfResource', times: 4, fail: { status: 400, type: 'ThrottlingException' } },

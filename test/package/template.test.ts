@@ -5,6 +5,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { NO_GRANT_NEEDED, actionsInBundle } from '../../scripts/iam/commands';
+import { bundleOf, declarationsOf, reachedModules, roleName, roleResources } from '../../scripts/iam/derive';
+import { functionsOf } from '../../scripts/iam/docs';
 
 const dir = process.env.PITR_GUARD_PACKAGE_DIR ?? path.join(__dirname, '../../.serverless');
 const template = JSON.parse(readFileSync(path.join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as {
@@ -30,6 +33,12 @@ function conditionalStatement(s: unknown): { condition: string; statement: State
   return branches ? { condition: branches[0], statement: branches[1] } : undefined;
 }
 const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const root = path.join(__dirname, '../..');
+const specs = functionsOf(root);
+const readTemplate = (d: string) =>
+  JSON.parse(readFileSync(path.join(d, 'cloudformation-template-update-stack.json'), 'utf8')) as {
+    Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  };
 
 describe('packaged CloudFormation template', () => {
   it('has the scheduled scan function on nodejs22.x, arm64, each function with its own role', () => {
@@ -46,7 +55,10 @@ describe('packaged CloudFormation template', () => {
   });
 
   it('grants no wildcard action, and "*" resources only to actions that have no resource type', () => {
-    const resourceless = new Set(['dynamodb:ListTables', 'account:ListRegions', 'config:PutEvaluations', 'config:GetResourceConfigHistory']);
+    // the actions declared with resource "*" (lib/core/iam.ts: the action has no resource type)
+    const declared = specs.flatMap((f) => [...declarationsOf(root, reachedModules(root, f.handler)).values()].flat());
+    const resourceless = new Set(declared.filter((p) => p.resource === '*').flatMap((p) => p.actions));
+    expect(resourceless.size).toBeGreaterThan(0);
     for (const [, role] of roles) {
       for (const s of statements(role)) {
         for (const a of actions(s)) {
@@ -57,39 +69,26 @@ describe('packaged CloudFormation template', () => {
     }
   });
 
-  it('gives the scheduled scan exactly the read actions its code uses', () => {
-    const role = template.Resources.ScheduledScanRole;
-    expect(role).toBeDefined();
-    const granted = statements(role!).flatMap(actions).sort();
-    expect(granted).toEqual(
-      [
-        'account:ListRegions',
-        'dynamodb:DescribeContinuousBackups',
-        'dynamodb:DescribeTable',
-        'dynamodb:ListTables',
-        'dynamodb:ListTagsOfResource',
-        // remediate mode, the alert digest, the Slack webhook parameter (conditional), its KMS key
-        // (conditional), and the on-failure destination: see the reactor checks below
-        'dynamodb:UpdateContinuousBackups',
-        'kms:Decrypt',
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'sns:Publish',
-        'sqs:SendMessage',
-        'ssm:GetParameter',
-      ].sort(),
-    );
-    const read = statements(role!).find((s) => s.Sid === 'ReadTables');
-    expect(JSON.stringify(read?.Resource)).toContain(':table/*');
-    expect(JSON.stringify(read?.Resource)).toContain('${AWS::AccountId}');
+  it('gives each function the role derived from the modules its handler bundles (scripts/iam/derive.ts), nothing more', () => {
+    const derived = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: specs });
+    expect(roles.map(([name]) => name).sort()).toEqual(Object.keys(derived).sort());
+    for (const [name, role] of roles) expect([name, role]).toEqual([name, derived[name]]);
+    for (const fn of specs) {
+      expect(template.Resources[`${fn.name[0]!.toUpperCase()}${fn.name.slice(1)}LambdaFunction`]?.Properties.Role).toEqual({ 'Fn::GetAtt': [roleName(fn.name), 'Arn'] });
+    }
+    // and the derivation covers every AWS command the bundle of each handler sends (read from its text)
+    for (const fn of specs) {
+      const granted = statements(template.Resources[roleName(fn.name)]!).flatMap(actions);
+      const sent = actionsInBundle(bundleOf(root, fn.handler).text, fn.handler).filter((a) => !NO_GRANT_NEEDED.has(a));
+      expect([fn.name, sent.filter((a) => !granted.includes(a))]).toEqual([fn.name, []]);
+    }
   });
 
   it('keeps every function bundle small (only the clients it uses)', () => {
     const zips = readdirSync(dir).filter((f) => f.endsWith('.zip'));
     expect(zips.length).toBe(functions.length);
     const sizes = Object.fromEntries(zips.map((z) => [z, statSync(path.join(dir, z)).size]));
-    console.log('bundle sizes (bytes, zipped):', sizes);
-    for (const size of Object.values(sizes)) expect(size).toBeLessThan(600 * 1024);
+    for (const [zip, size] of Object.entries(sizes)) expect([zip, size < 600 * 1024]).toEqual([zip, true]);
   });
 });
 
@@ -148,27 +147,15 @@ describe('custom AWS Config rule (param configRule)', () => {
     });
   });
 
-  it('gives the rule function exactly the actions its code uses', () => {
+  it('scopes the rule function\'s reads to tables, its logs to its own group, its failures to the queue', () => {
     const role = template.Resources.ConfigRuleRole!;
-    expect(statements(role).flatMap(actions).sort()).toEqual(
-      [
-        'config:GetResourceConfigHistory',
-        'config:PutEvaluations',
-        'dynamodb:DescribeContinuousBackups',
-        'dynamodb:DescribeTable',
-        'dynamodb:ListTables',
-        'dynamodb:ListTagsOfResource',
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'sqs:SendMessage',
-      ].sort(),
-    );
     const read = statements(role).find((s) => s.Sid === 'ReadTables');
     expect(read?.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*' });
     const logs = statements(role).find((s) => s.Sid === 'Logs');
     expect(JSON.stringify(logs?.Resource)).toContain('/aws/lambda/pitr-guard-ci-configRule:*');
     const destination = statements(role).find((s) => s.Sid === 'OnFailureDestination');
     expect(destination?.Resource).toEqual({ 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] });
+    expect(statements(role).flatMap(actions)).not.toContain('dynamodb:UpdateContinuousBackups');
   });
 
   it('records failed rule runs in the failed-events queue, under the rule condition', () => {
@@ -212,26 +199,8 @@ describe('CloudTrail reactor, alerts and failed events', () => {
   const tableStar = { 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*' };
   const queueArn = { 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] };
 
-  it('gives the reactor exactly the actions its code uses, each on its own resources', () => {
-    const role = res.PitrChangeRole!;
+  it('gives the reactor each action on its own resources', () => {
     expect(res.PitrChangeLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['PitrChangeRole', 'Arn'] });
-    expect(statements(role).flatMap(actions).sort()).toEqual(
-      [
-        'dynamodb:DescribeContinuousBackups',
-        'dynamodb:DescribeTable',
-        'dynamodb:GetItem',
-        'dynamodb:ListTagsOfResource',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateContinuousBackups',
-        'dynamodb:UpdateItem',
-        'kms:Decrypt',
-        'logs:CreateLogStream',
-        'logs:PutLogEvents',
-        'sns:Publish',
-        'sqs:SendMessage',
-        'ssm:GetParameter',
-      ].sort(),
-    );
     expect(bySid('PitrChangeRole', 'ReadTables')?.Resource).toEqual(tableStar);
     expect(bySid('PitrChangeRole', 'Remediate')).toMatchObject({ Action: 'dynamodb:UpdateContinuousBackups', Resource: tableStar });
     // item-level actions only on the de-duplication table, never on table/*
@@ -239,6 +208,8 @@ describe('CloudTrail reactor, alerts and failed events', () => {
     expect(bySid('PitrChangeRole', 'Alert')).toMatchObject({ Action: 'sns:Publish', Resource: { Ref: 'AlertTopic' } });
     expect(bySid('PitrChangeRole', 'OnFailureDestination')).toMatchObject({ Action: 'sqs:SendMessage', Resource: queueArn });
     expect(JSON.stringify(bySid('PitrChangeRole', 'Logs')?.Resource)).toContain('pitrChange:*');
+    // it reads one table: no listing of tables or Regions (tree-shaken out of its bundle)
+    expect(statements(res.PitrChangeRole!).flatMap(actions)).not.toContain('dynamodb:ListTables');
   });
 
   it('grants ssm:GetParameter only on the webhook parameter, and kms:Decrypt only for a customer key, both conditionally', () => {
@@ -260,13 +231,15 @@ describe('CloudTrail reactor, alerts and failed events', () => {
     expect(full.Conditions?.HasSlackWebhook).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'SlackWebhookParameterName' }, ''] }] });
   });
 
-  it('allows UpdateContinuousBackups only to the two functions that remediate', () => {
+  it('allows UpdateContinuousBackups only to the functions whose bundle remediates', () => {
     const remediating = Object.entries(res)
       .filter(([, r]) => r.Type === 'AWS::IAM::Role')
       .filter(([, r]) => statements(r).some((s) => actions(s).includes('dynamodb:UpdateContinuousBackups')))
       .map(([name]) => name)
       .sort();
-    expect(remediating).toEqual(['PitrChangeRole', 'ScheduledScanRole']);
+    const bundlingRemediation = specs.filter((f) => reachedModules(root, f.handler).includes('lib/act/remediate.ts')).map((f) => roleName(f.name));
+    expect(remediating).toEqual(bundlingRemediation.sort());
+    expect(remediating.length).toBeGreaterThan(0);
   });
 
   it('gives the reactor a small reserved concurrency, retries and an on-failure queue; the scan an on-failure queue too', () => {
@@ -319,5 +292,27 @@ describe('CloudTrail reactor, alerts and failed events', () => {
       // the param minRecoveryDays, as a string (CloudFormation converts it)
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: '35' },
     });
+  });
+});
+
+describe('readOnly=true (npx serverless package --param="readOnly=true")', () => {
+  const readOnlyDir = process.env.PITR_GUARD_PACKAGE_DIR_READ_ONLY ?? path.join(tmpdir(), 'pitr-guard-package-read-only');
+  const ro = readTemplate(readOnlyDir);
+  const roRoles = Object.entries(ro.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role');
+
+  it('has no role that can call UpdateContinuousBackups, and the roles derived with readOnly', () => {
+    expect(roRoles.length).toBe(roles.length);
+    for (const [name, role] of roRoles) expect([name, statements(role).flatMap(actions)]).toEqual([name, expect.not.arrayContaining(['dynamodb:UpdateContinuousBackups'])]);
+    const derived = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: true, alertTopicArn: { Ref: 'AlertTopic' }, functions: specs });
+    for (const [name, role] of roRoles) expect([name, role]).toEqual([name, derived[name]]);
+  });
+
+  it('tells every function it is read-only (mode remediate is then refused at cold start)', () => {
+    for (const [name, fn] of Object.entries(ro.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
+      const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect([name, env.PITR_GUARD_READ_ONLY, env.PITR_GUARD_MODE]).toEqual([name, 'true', 'report']);
+    }
+    const full = functions.map(([, fn]) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.PITR_GUARD_READ_ONLY);
+    expect(new Set(full)).toEqual(new Set(['false']));
   });
 });

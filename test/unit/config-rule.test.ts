@@ -24,7 +24,8 @@ import { Clients } from '../../lib/aws/clients';
 import { resetPolicyCache } from '../../lib/core/config';
 import { AwsCallError, ConfigError, IncompleteReportError } from '../../lib/core/errors';
 import { createLogger } from '../../lib/runtime/logger';
-import { handleConfigInvocation, parseRuleParameters, type ConfigRuleDeps } from '../../lib/jobs/config-rule';
+import { handleConfigInvocation, type ConfigRuleDeps } from '../../lib/jobs/config-rule';
+import { parseRuleParameters } from '../../lib/events/config-invocation';
 import { handler, run } from '../../functions/config-rule';
 
 const ACCOUNT = '123456789012';
@@ -568,7 +569,10 @@ describe('rule parameters', () => {
 
 describe('rejected events (logged, nothing read or sent)', () => {
   const cases: [string, () => unknown, string][] = [
-    ['not an object', () => 'hello', 'must be an object'],
+    ['not an object', () => 'hello', 'must be an object, got string'],
+    // issue 8 item 9: null is "null", not "object"
+    ['null', () => null, 'a Config rule invocation must be an object, got null'],
+    ['an array', () => [], 'must be an object, got an array'],
     ['invokingEvent already parsed', () => ({ ...sample('config-change-compliant.json'), invokingEvent: { messageType: 'ScheduledNotification' } }), 'invokingEvent is missing or not a string'],
     ['invokingEvent not JSON', () => ({ ...sample('config-change-compliant.json'), invokingEvent: '{oops' }), 'invokingEvent is not valid JSON'],
     ['unknown message type', () => withInvoking('config-periodic.json', (inv) => (inv.messageType = 'ConfigurationSnapshotDeliveryCompleted')), 'unsupported invokingEvent.messageType'],
@@ -591,6 +595,8 @@ describe('rejected events (logged, nothing read or sent)', () => {
     expect(config.calls()).toHaveLength(0);
     expect(ddb.calls()).toHaveLength(0);
     expect(logLines).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining('rejected Config rule invocation'), reason: expect.stringContaining(reason) }));
+    // one clear line, nothing else
+    expect(logLines.filter((l) => l.level === 'error' || l.level === 'warn')).toHaveLength(1);
   });
 });
 

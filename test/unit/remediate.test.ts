@@ -127,6 +127,14 @@ describe('remediateTable', () => {
     expect(updateCalls()).toEqual([]);
   });
 
+  it('on a read-only stack, a remediate tag is alerted on: no UpdateContinuousBackups is sent', async () => {
+    table('ACTIVE', { 'pitr-guard:mode': 'remediate' });
+    ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
+    const out = await remediateTable(ref, deps(policy({ mode: 'report', readOnly: true })));
+    expect(out).toMatchObject({ mode: 'alert' });
+    expect(updateCalls()).toEqual([]);
+  });
+
   it('a pitr-guard:mode tag makes the mode stricter, never weaker', async () => {
     table('ACTIVE', { 'pitr-guard:mode': 'remediate' });
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));

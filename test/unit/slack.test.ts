@@ -9,7 +9,7 @@ import { createLogger } from '../../lib/runtime/logger';
 import type { RenderedAlert } from '../../lib/notify/format';
 import { SlackError, SlackNotifier, checkWebhookUrl, resetWebhookCache, retryAfterMs, ssmWebhookUrl } from '../../lib/notify/slack';
 import { awsError } from '../helpers/aws-errors';
-import { startWebhookSink, type WebhookSink } from '../helpers/webhook-sink';
+import { startWebhookSink, type WebhookSink } from '../../dev/webhook-sink';
 
 const alert: RenderedAlert = {
   kind: 'change',

@@ -43,3 +43,9 @@ export async function enabledRegions(clients: Clients, region: string): Promise<
   if (names.length === 0) throw new AwsCallError('ListRegions', new Error('ListRegions returned no enabled Regions'));
   return names.sort();
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../../core/iam').Permission[] = [
+  { sid: 'CallerIdentity', actions: ['sts:GetCallerIdentity'], resource: 'noGrantNeeded', why: 'the account being read (always allowed)', calledBy: ['callerAccountId'] },
+  { sid: 'EnabledRegionsForAll', actions: ['account:ListRegions'], resource: '*', why: 'the Regions enabled for the account, for regions=all', calledBy: ['enabledRegions'] },
+];

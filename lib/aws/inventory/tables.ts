@@ -261,3 +261,14 @@ export async function inventoryRegion(
   read.forEach((r, i) => (r === 'vanished' ? vanished.push(names[i] as string) : tables.push(r)));
   return { ...where, tables, vanished };
 }
+
+/** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
+export const permissions: readonly import('../../core/iam').Permission[] = [
+  { sid: 'ListTables', actions: ['dynamodb:ListTables'], resource: '*', why: 'lists the tables of each Region', calledBy: ['listTableNames'] },
+  {
+    sid: 'ReadTables',
+    actions: ['dynamodb:DescribeTable', 'dynamodb:DescribeContinuousBackups', 'dynamodb:ListTagsOfResource'],
+    resource: 'tables',
+    why: 'reads each table, its PITR state and its tags',
+  },
+];

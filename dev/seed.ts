@@ -1,7 +1,10 @@
 /**
- * The demo account: 63 tables across three Regions with the names and tags a real team would
- * have, in every state pitr-guard knows about. `expectedStatus` says what the evaluator must make
- * of each state, so the demo (and its test) can check the report against the seed.
+ * The one table seeder (tests, bench and the demo): creates DynamoDB tables through the real SDK
+ * in every state pitr-guard knows about. Two plans: `demoPlan` (63 tables across three Regions,
+ * with the names and tags a real team would have) and `roundRobinPlan` (N tables per Region,
+ * states in turn, for scale tests and the bench). `EXPECTED_STATUS` / `EXPECTED_REASONS` say what
+ * the evaluator must conclude about each state on moto (PITR enabled at seed time), so a scan can
+ * be checked against its seed.
  */
 import {
   CreateTableCommand,
@@ -10,9 +13,10 @@ import {
   UpdateContinuousBackupsCommand,
   type Tag,
 } from '@aws-sdk/client-dynamodb';
-import type { Clients } from '../../lib/aws/clients';
-import { mapLimit } from '../../lib/aws/pace';
-import { EXEMPT_UNTIL_TAG, type FindingStatus } from '../../lib/core/types';
+import { Clients } from '../lib/aws/clients';
+import { mapLimit } from '../lib/aws/pace';
+import type { ScanSummary } from '../lib/aws/scan';
+import { EXEMPT_UNTIL_TAG, type FindingStatus } from '../lib/core/types';
 
 export const DEMO_REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'] as const;
 
@@ -30,7 +34,8 @@ export interface SeedTable {
   exemptUntil?: string;
   /** restored: the table it was restored from (same Region). */
   restoredFrom?: string;
-  team: string;
+  /** Owner team: with it the table gets team, env and cost-center tags like a real one. */
+  team?: string;
   /** A table with only this partition key (e.g. the reactor's idempotency table); default pk + sk. */
   hashKey?: string;
 }
@@ -107,65 +112,112 @@ export function demoPlan(now: Date = new Date()): SeedTable[] {
   return plan;
 }
 
-/** The summary a scan of the seeded account must show. */
-export function expectedSummary(plan: readonly SeedTable[]): Record<FindingStatus, number> & { total: number } {
-  const out = { total: plan.length, NON_COMPLIANT: 0, ERROR: 0, EXEMPT: 0, COMPLIANT: 0, NOT_APPLICABLE: 0 };
-  for (const t of plan) out[EXPECTED_STATUS[t.state]]++;
-  return out;
+/**
+ * The reasons a scan on moto gives for each state: PITR was enabled seconds before the scan, so
+ * the restore window is not full yet (a warning, still compliant).
+ */
+export const EXPECTED_REASONS: Partial<Record<SeedState, string[]>> = {
+  on: ['PITR_ENABLED', 'RESTORE_WINDOW_NOT_FULL'],
+  reenabled: ['PITR_ENABLED', 'RESTORE_WINDOW_NOT_FULL'],
+  short: ['RECOVERY_PERIOD_TOO_SHORT'],
+  off: ['PITR_DISABLED'],
+  exempt: ['EXEMPT'],
+  'exempt-expired': ['PITR_DISABLED', 'EXEMPTION_EXPIRED'],
+};
+
+/** `count` tables per Region, states in turn (on, short, off, exempt, exempt-expired), names like `orders-042`. */
+export function roundRobinPlan(regions: Record<string, number>, now: Date = new Date()): SeedTable[] {
+  const services = ['orders', 'payments', 'sessions', 'inventory', 'audit-log', 'users', 'carts'];
+  const states = ['on', 'short', 'off', 'exempt', 'exempt-expired'] as const;
+  return Object.entries(regions).flatMap(([region, count]) =>
+    Array.from({ length: count }, (_, i): SeedTable => {
+      const tableName = `${services[i % services.length]}-${String(i).padStart(3, '0')}`;
+      const state = states[i % states.length]!;
+      if (state === 'on') return { region, tableName, state, recoveryPeriodInDays: 35 };
+      if (state === 'short') return { region, tableName, state, recoveryPeriodInDays: 7 };
+      if (state === 'exempt') return { region, tableName, state, exemptReason: 'cache, rebuilt from S3 nightly' };
+      if (state === 'exempt-expired') return { region, tableName, state, exemptReason: 'migration window', exemptUntil: isoDate(now, -30) };
+      return { region, tableName, state };
+    }),
+  );
 }
 
-function tagsFor(t: SeedTable, exemptTag: string): Tag[] {
+/** The summary (ScanReport.summary) a scan of the seeded tables must show. */
+export function expectedSummary(plan: readonly SeedTable[]): ScanSummary {
+  const count = (s: FindingStatus) => plan.filter((t) => EXPECTED_STATUS[t.state] === s).length;
+  return {
+    total: plan.length,
+    compliant: count('COMPLIANT'),
+    nonCompliant: count('NON_COMPLIANT'),
+    exempt: count('EXEMPT'),
+    notApplicable: count('NOT_APPLICABLE'),
+    error: count('ERROR'),
+  };
+}
+
+function tagsFor(t: Omit<SeedTable, 'region'>, exemptTag: string): Tag[] {
   const env = t.tableName.split('-')[0] ?? 'prod';
-  const tags: Tag[] = [
-    { Key: 'team', Value: t.team },
-    { Key: 'env', Value: ['prod', 'staging', 'dev', 'qa'].includes(env) ? env : 'prod' },
-    { Key: 'cost-center', Value: `cc-${(t.team.length * 137) % 900 + 100}` },
-  ];
+  const tags: Tag[] = t.team
+    ? [
+        { Key: 'team', Value: t.team },
+        { Key: 'env', Value: ['prod', 'staging', 'dev', 'qa'].includes(env) ? env : 'prod' },
+        { Key: 'cost-center', Value: `cc-${(t.team.length * 137) % 900 + 100}` },
+      ]
+    : [];
   if (t.exemptReason !== undefined) tags.push({ Key: exemptTag, Value: t.exemptReason });
   if (t.exemptUntil !== undefined) tags.push({ Key: EXEMPT_UNTIL_TAG, Value: t.exemptUntil });
   return tags;
 }
 
 export interface SeedOptions {
-  exemptTag: string;
+  /** Default pitr-guard:exempt. */
+  exemptTag?: string;
   /** Tables created at once. */
   concurrency?: number;
 }
 
-/** Creates every table of the plan (restored tables last, from their sources) and sets PITR. */
-export async function seed(clients: Clients, plan: readonly SeedTable[], options: SeedOptions): Promise<void> {
-  const concurrency = options.concurrency ?? 16;
-  const created = plan.filter((t) => t.state !== 'restored');
-  await mapLimit(created, concurrency, async (t) => {
-    const ddb = clients.get(DynamoDBClient, t.region);
+/** Creates one table in its seed state (not `restored`: that needs its source, see `seed`); returns its ARN. */
+export async function seedTable(ddb: DynamoDBClient, t: Omit<SeedTable, 'region'>, exemptTag = 'pitr-guard:exempt'): Promise<string> {
+  const tags = tagsFor(t, exemptTag);
+  const out = await ddb.send(
+    new CreateTableCommand({
+      TableName: t.tableName,
+      ...(t.hashKey
+        ? { AttributeDefinitions: [{ AttributeName: t.hashKey, AttributeType: 'S' }], KeySchema: [{ AttributeName: t.hashKey, KeyType: 'HASH' }] }
+        : {
+            AttributeDefinitions: [
+              { AttributeName: 'pk', AttributeType: 'S' },
+              { AttributeName: 'sk', AttributeType: 'S' },
+            ],
+            KeySchema: [
+              { AttributeName: 'pk', KeyType: 'HASH' },
+              { AttributeName: 'sk', KeyType: 'RANGE' },
+            ],
+          }),
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(tags.length ? { Tags: tags } : {}),
+    }),
+  );
+  if (t.state === 'on' || t.state === 'short' || t.state === 'reenabled') {
     await ddb.send(
-      new CreateTableCommand({
+      new UpdateContinuousBackupsCommand({
         TableName: t.tableName,
-        ...(t.hashKey
-          ? { AttributeDefinitions: [{ AttributeName: t.hashKey, AttributeType: 'S' }], KeySchema: [{ AttributeName: t.hashKey, KeyType: 'HASH' }] }
-          : {
-              AttributeDefinitions: [
-                { AttributeName: 'pk', AttributeType: 'S' },
-                { AttributeName: 'sk', AttributeType: 'S' },
-              ],
-              KeySchema: [
-                { AttributeName: 'pk', KeyType: 'HASH' },
-                { AttributeName: 'sk', KeyType: 'RANGE' },
-              ],
-            }),
-        BillingMode: 'PAY_PER_REQUEST',
-        Tags: tagsFor(t, options.exemptTag),
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: t.recoveryPeriodInDays ?? 35 },
       }),
     );
-    if (t.state === 'on' || t.state === 'short' || t.state === 'reenabled') {
-      await ddb.send(
-        new UpdateContinuousBackupsCommand({
-          TableName: t.tableName,
-          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: t.recoveryPeriodInDays },
-        }),
-      );
-    }
-  });
+  }
+  return out.TableDescription?.TableArn as string;
+}
+
+/** Creates every table of the plan (restored tables last, from their sources) and sets PITR. */
+export async function seed(clients: Clients, plan: readonly SeedTable[], options: SeedOptions = {}): Promise<void> {
+  const concurrency = options.concurrency ?? 16;
+  const exemptTag = options.exemptTag ?? 'pitr-guard:exempt';
+  await mapLimit(
+    plan.filter((t) => t.state !== 'restored'),
+    concurrency,
+    (t) => seedTable(clients.get(DynamoDBClient, t.region), t, exemptTag),
+  );
   await mapLimit(
     plan.filter((t) => t.state === 'restored'),
     concurrency,
@@ -175,4 +227,9 @@ export async function seed(clients: Clients, plan: readonly SeedTable[], options
       );
     },
   );
+}
+
+/** Clients for a local emulator (moto): its endpoint and the dummy credentials it accepts. */
+export function localClients(endpoint: string): Clients {
+  return new Clients({ endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
 }

@@ -1,0 +1,47 @@
+/**
+ * The vocabulary of IAM declarations. Every lib/ module that sends an AWS command ends with
+ * `export const permissions: readonly Permission[] = [...]`: the actions it calls and on what.
+ * scripts/iam/derive.ts turns the declarations of the modules a handler reaches into that
+ * function's role (serverless.yml), into docs/iam.md, and checks both in tests. Data only.
+ */
+
+/**
+ * What a statement applies to, by name; scripts/iam/derive.ts maps each to CloudFormation.
+ * - `*`: the action has no resource type (IAM accepts only "*").
+ * - `tables`: every DynamoDB table of the account, any Region.
+ * - `idempotencyTable`: the reactor's de-duplication table (the stack's own).
+ * - `alertTopic`: the SNS topic alerts go to (serverless param alertTopicArn).
+ * - `slackWebhookParameter`: the SSM parameter named by param slackWebhookParam (granted only when set).
+ * - `slackWebhookKey`: the KMS key of param slackWebhookKmsKeyArn, through SSM only (granted only when set).
+ * - `noGrantNeeded`: the action is always allowed (sts:GetCallerIdentity); listed, never granted.
+ */
+export type ResourceScope =
+  | '*'
+  | 'tables'
+  | 'idempotencyTable'
+  | 'alertTopic'
+  | 'slackWebhookParameter'
+  | 'slackWebhookKey'
+  | 'noGrantNeeded';
+
+export interface Permission {
+  /** Statement id in the role; declarations with the same sid are merged (same scope required). */
+  sid: string;
+  /** `service:Action`, exactly as IAM spells it; never a wildcard. */
+  actions: readonly string[];
+  resource: ResourceScope;
+  /** Why the code calls it, for docs/iam.md: one short clause. */
+  why: string;
+  /**
+   * The functions of the module that send the calls. A bundle that keeps none of them (esbuild
+   * tree-shakes unused functions) does not get the statement; absent = any use of the module.
+   */
+  calledBy?: readonly string[];
+  /** Changes a user's table: left out of every role when the serverless param readOnly is true. */
+  remediation?: true;
+  /**
+   * Granted without an SDK command of its own in the module (kms:Decrypt behind a decrypting
+   * GetParameter): the command-coverage test accepts it only when this says why.
+   */
+  implied?: string;
+}

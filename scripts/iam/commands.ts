@@ -1,0 +1,52 @@
+/**
+ * The AWS calls code really makes, read from the text (independent of the `permissions`
+ * declarations): `new XxxCommand(` with the client package it comes from, as IAM actions.
+ * The tests compare these with the declarations and with the packaged roles.
+ */
+
+/** IAM service prefix of each AWS SDK v3 client package pitr-guard may use. */
+export const SERVICE_PREFIX: Readonly<Record<string, string>> = {
+  'client-account': 'account',
+  'client-config-service': 'config',
+  'client-dynamodb': 'dynamodb',
+  'client-sns': 'sns',
+  'client-sqs': 'sqs',
+  'client-ssm': 'ssm',
+  'client-sts': 'sts',
+};
+
+/** Actions that need no grant: STS GetCallerIdentity works for every principal (aws-facts, IAM docs). */
+export const NO_GRANT_NEEDED = new Set(['sts:GetCallerIdentity']);
+
+function action(pkg: string, command: string, where: string): string {
+  const prefix = SERVICE_PREFIX[pkg];
+  if (!prefix) throw new Error(`${where}: ${command}Command comes from @aws-sdk/${pkg}, which has no IAM prefix in scripts/iam/commands.ts`);
+  return `${prefix}:${command}`;
+}
+
+/** The actions a TypeScript module sends: each `new XxxCommand(` resolved through its imports. */
+export function actionsInSource(text: string, where: string): string[] {
+  const from = new Map<string, string>();
+  for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z-]+)'/g)) {
+    for (const name of m[1]!.split(',')) {
+      const clean = name.replace(/\btype\b/, '').trim().split(/\s+as\s+/).pop()!.trim();
+      if (clean) from.set(clean, m[2]!);
+    }
+  }
+  const out = new Set<string>();
+  for (const m of text.matchAll(/\bnew\s+([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
+    const pkg = from.get(`${m[1]}Command`);
+    if (!pkg) throw new Error(`${where}: new ${m[1]}Command( without an import from @aws-sdk/*`);
+    out.add(action(pkg, m[1]!, where));
+  }
+  return [...out].sort();
+}
+
+/** The actions a bundle (esbuild, cjs, packages external) sends: `new import_client_x2.XxxCommand(`. */
+export function actionsInBundle(text: string, where: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/\bnew\s+import_(client_[a-z_]+?)\d*\.([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
+    out.add(action(m[1]!.replace(/_/g, '-'), m[2]!, where));
+  }
+  return [...out].sort();
+}

@@ -1,0 +1,120 @@
+/**
+ * IAM derived from the code (scripts/iam/): every AWS command a lib/ module sends is declared next
+ * to it, the derivation follows what each handler bundles, readOnly leaves remediation out, and
+ * docs/iam.md is what the declarations say.
+ */
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { actionsInBundle, actionsInSource } from '../../scripts/iam/commands';
+import { bundleOf, declarationsOf, deriveFunction, parseReadOnly, roleResources } from '../../scripts/iam/derive';
+import { functionsOf, renderIamDoc } from '../../scripts/iam/docs';
+import { effectiveMode } from '../../lib/act/remediate';
+import { parsePolicy } from '../../lib/core/config';
+
+const root = path.join(__dirname, '../..');
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
+}
+const libModules = filesUnder('lib').sort();
+const declared = declarationsOf(root, libModules);
+
+describe('every AWS command in lib/ is declared by its module', () => {
+  const sending = libModules.map((m) => [m, actionsInSource(readFileSync(path.join(root, m), 'utf8'), m)] as const).filter(([, a]) => a.length > 0);
+
+  it('finds the modules that call AWS', () => {
+    expect(sending.map(([m]) => m)).toEqual(expect.arrayContaining(['lib/aws/inventory/tables.ts', 'lib/act/remediate.ts', 'lib/report/config.ts']));
+  });
+
+  it.each(sending)('%s declares every action it sends', (module, actions) => {
+    const mine = (declared.get(module) ?? []).flatMap((p) => p.actions);
+    expect(actions.filter((a) => !mine.includes(a))).toEqual([]);
+  });
+
+  it.each([...declared].filter(([, p]) => p.length > 0))('%s declares nothing it does not send (or says why)', (module, permissions) => {
+    const sent = actionsInSource(readFileSync(path.join(root, module), 'utf8'), module);
+    for (const p of permissions) {
+      for (const a of p.actions) if (!sent.includes(a)) expect([module, a, p.implied]).toEqual([module, a, expect.any(String)]);
+      // calledBy names real functions of the module
+      for (const name of p.calledBy ?? []) expect([module, name, readFileSync(path.join(root, module), 'utf8')]).toEqual([module, name, expect.stringMatching(new RegExp(`function ${name}\\(`))]);
+    }
+  });
+
+  it('rejects a module that sends a command without a declaration', () => {
+    const tmp = mkdtempSync(path.join(tmpdir(), 'pitr-guard-iam-'));
+    mkdirSync(path.join(tmp, 'lib'));
+    writeFileSync(
+      path.join(tmp, 'lib/new-call.ts'),
+      "import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport const drop = (d: DynamoDBClient) => d.send(new DeleteTableCommand({ TableName: 't' }));\n",
+    );
+    expect(() => declarationsOf(tmp, ['lib/new-call.ts'])).toThrow('lib/new-call.ts sends AWS commands but declares no `export const permissions`');
+  });
+
+  it('reads the service prefix from the import, in source and in bundles', () => {
+    expect(actionsInSource("import { PutEvaluationsCommand } from '@aws-sdk/client-config-service';\nnew PutEvaluationsCommand({})", 'x')).toEqual(['config:PutEvaluations']);
+    expect(actionsInBundle('c.send(new import_client_dynamodb3.UpdateContinuousBackupsCommand(x))', 'x')).toEqual(['dynamodb:UpdateContinuousBackups']);
+  });
+});
+
+describe('roles follow what each handler bundles', () => {
+  const fns = functionsOf(root);
+
+  it.each(fns.map((f) => [f.name, f] as const))('%s: the role grants every command its bundle sends, and nothing else but logs, its queue and kms', (_name, fn) => {
+    const d = deriveFunction(root, fn, false);
+    const granted = d.statements.flatMap((s) => s.actions);
+    const sent = actionsInBundle(bundleOf(root, fn.handler).text, fn.handler).filter((a) => a !== 'sts:GetCallerIdentity');
+    expect(sent.filter((a) => !granted.includes(a))).toEqual([]);
+    const extra = granted.filter((a) => !sent.includes(a));
+    expect(extra.filter((a) => !['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'kms:Decrypt'].includes(a))).toEqual([]);
+  });
+
+  it('leaves a calledBy statement out when the bundle drops that function: the reactor lists no tables', () => {
+    const reactor = deriveFunction(root, fns.find((f) => f.name === 'pitrChange')!, false);
+    const actions = reactor.statements.flatMap((s) => s.actions);
+    expect(actions).not.toContain('dynamodb:ListTables');
+    expect(actions).not.toContain('account:ListRegions');
+    expect(actions).toContain('dynamodb:UpdateContinuousBackups');
+  });
+
+  it('with readOnly, no role holds dynamodb:UpdateContinuousBackups', () => {
+    const roles = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: true, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
+    expect(Object.keys(roles).sort()).toEqual(['ConfigRuleRole', 'PitrChangeRole', 'ScheduledScanRole']);
+    expect(JSON.stringify(roles)).not.toContain('UpdateContinuousBackups');
+    const full = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
+    expect(JSON.stringify(full)).toContain('UpdateContinuousBackups');
+  });
+});
+
+describe('readOnly', () => {
+  it('refuses mode=remediate at package time, and anything but true or false', () => {
+    expect(parseReadOnly('false', 'remediate')).toBe(false);
+    expect(parseReadOnly('true', 'alert')).toBe(true);
+    expect(() => parseReadOnly('true', 'remediate')).toThrow('serverless params readOnly=true and mode=remediate contradict each other');
+    expect(() => parseReadOnly('yes', 'report')).toThrow('serverless param readOnly="yes": must be true or false');
+  });
+
+  it('refuses mode=remediate at cold start, with one line naming both variables', () => {
+    const env = { AWS_REGION: 'us-east-1', PITR_GUARD_READ_ONLY: 'true' };
+    expect(() => parsePolicy({ ...env, PITR_GUARD_MODE: 'remediate' })).toThrow(
+      'Invalid PITR_GUARD_MODE="remediate": not allowed with PITR_GUARD_READ_ONLY=true (serverless param readOnly)',
+    );
+    expect(parsePolicy({ ...env, PITR_GUARD_MODE: 'alert' })).toMatchObject({ mode: 'alert', readOnly: true });
+    expect(parsePolicy({ AWS_REGION: 'us-east-1', PITR_GUARD_MODE: 'remediate' }).readOnly).toBeUndefined();
+    expect(() => parsePolicy({ ...env, PITR_GUARD_READ_ONLY: 'maybe' })).toThrow('Invalid PITR_GUARD_READ_ONLY="maybe": must be true or false.');
+  });
+
+  it('counts a pitr-guard:mode=remediate tag as alert on a read-only stack', () => {
+    expect(effectiveMode('report', { 'pitr-guard:mode': 'remediate' }, true)).toEqual({ mode: 'alert', ignoredTag: 'remediate' });
+    expect(effectiveMode('alert', { 'pitr-guard:mode': 'remediate' }, false)).toEqual({ mode: 'remediate' });
+    expect(effectiveMode('report', { 'pitr-guard:mode': 'alert' }, true)).toEqual({ mode: 'alert' });
+  });
+});
+
+describe('docs/iam.md', () => {
+  it('is what the declarations say (run npm run docs:iam after changing one)', () => {
+    expect(readFileSync(path.join(root, 'docs/iam.md'), 'utf8')).toBe(renderIamDoc(root));
+  });
+});
