@@ -160,7 +160,7 @@ export function parsePolicy(source: Source): Policy {
     mode: parseMode(read(source, ENV.mode)),
     minRecoveryDays: parseRecoveryDays(read(source, ENV.minRecoveryDays)),
     exemptTag: parseExemptTag(read(source, ENV.exemptTag)),
-    regions: parseRegions(read(source, ENV.regions), read(source, 'AWS_REGION') ?? read(source, 'AWS_DEFAULT_REGION')),
+    regions: parseRegions(read(source, ENV.regions), envRegion(source)),
     dryRun: parseBoolean(read(source, ENV.dryRun), ENV.dryRun, DEFAULTS.dryRun),
   };
   const alertTopicArn = parseTopicArn(read(source, ENV.alertTopicArn));
@@ -193,6 +193,18 @@ export function validateEnvironment(source: Source): void {
     const value = read(source, ENV[key]);
     if (value !== undefined) ENV_CHECKS[key](value, ENV[key]);
   }
+}
+
+/** The Region the environment names, as the SDK reads it: AWS_REGION, then AWS_DEFAULT_REGION (blank = unset). */
+export function envRegion(source: Source = process.env): string | undefined {
+  return read(source, 'AWS_REGION') ?? read(source, 'AWS_DEFAULT_REGION');
+}
+
+/** The Lambda function's own Region (Lambda sets AWS_REGION): where it calls SSM, STS and its own tables. */
+export function functionRegionFromEnv(source: Source = process.env): string {
+  const region = envRegion(source);
+  if (!region) throw new ConfigError('AWS_REGION', '', 'must name the Region the function runs in (Lambda sets it)');
+  return region;
 }
 
 /** PITR_GUARD_IDEMPOTENCY_TABLE: the reactor's de-duplication table, or undefined (no de-duplication). */

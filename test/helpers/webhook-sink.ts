@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface SinkResponse {
   status: number;
+  /** Never answer this request (a hanging webhook); the connection is dropped at stop(). */
+  hang?: boolean;
   body?: string;
   headers?: Record<string, string>;
 }
@@ -45,6 +47,7 @@ export async function startWebhookSink(path = '/services/T0000TEST/B0000TEST/s3c
       }
       requests.push({ path: req.url ?? '', headers: req.headers, body, ...(json ? { json } : {}), at: Date.now() });
       const next = queue.shift() ?? (req.url === path ? { status: 200, body: 'ok' } : { status: 404, body: 'no_service' });
+      if (next.hang) return;
       res.writeHead(next.status, { 'content-type': 'text/plain', ...next.headers });
       res.end(next.body ?? '');
     });
