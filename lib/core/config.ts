@@ -4,6 +4,7 @@
  * allowed. An empty value counts as unset, so a blank serverless param gives the default.
  */
 import { ConfigError } from './errors';
+import { isTableName, TABLE_NAME_RULE, TOPIC_ARN } from './ids';
 import { KNOWN_REGIONS } from './regions';
 import { MODES, type Mode, type Policy } from './types';
 
@@ -117,7 +118,6 @@ export function parseLogLevel(value: string | undefined, variable: string = ENV.
 }
 
 // Standard (not FIFO) SNS topic ARN: Publish to a FIFO topic would need a MessageGroupId.
-const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2,4}(-[a-z]+)+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 export function parseTopicArn(value: string | undefined, variable: string = ENV.alertTopicArn): string | undefined {
   if (value === undefined) return undefined;
@@ -144,12 +144,10 @@ export function parseSsmParameterName(value: string | undefined, variable: strin
   return value;
 }
 
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-
 export function parseTableName(value: string | undefined, variable: string): string | undefined {
   if (value === undefined) return undefined;
-  if (!TABLE_NAME.test(value)) {
-    throw new ConfigError(variable, value, 'must be a DynamoDB table name of 3-255 letters, digits, _ . or -');
+  if (!isTableName(value)) {
+    throw new ConfigError(variable, value, `must be a DynamoDB table name of ${TABLE_NAME_RULE}`);
   }
   return value;
 }

@@ -25,8 +25,11 @@ export function isAccountId(value: string): boolean {
 const PARTITION = 'aws[a-z-]*';
 const REGION_PART = '[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}';
 
-/** A DynamoDB table ARN: arn:<partition>:dynamodb:<region>:<account>:table/<name>. */
-export const TABLE_ARN = new RegExp(`^arn:(${PARTITION}):dynamodb:(${REGION_PART}):(\\d{12}):table\\/([A-Za-z0-9_.-]{3,255})$`);
+/**
+ * A DynamoDB table ARN: arn:<partition>:dynamodb:<region>:<account>:table/<name>. The Region field
+ * is only shape-checked loosely here, so a caller can say "unknown Region" rather than "not an ARN".
+ */
+export const TABLE_ARN = /^arn:(aws[a-z-]*):dynamodb:([a-z0-9-]+):(\d{12}):table\/([A-Za-z0-9_.-]{3,255})$/;
 
 export interface TableArn {
   partition: string;

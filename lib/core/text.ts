@@ -14,11 +14,18 @@
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u2028\u2029]+/g;
 const FORMAT = /\p{Cf}/gu;
 
-/** Untrusted text made safe to show: one line, no control characters, format characters visible. */
-export function sanitise(value: string): string {
-  return value.replace(CONTROL, ' ').replace(FORMAT, (c) => `[U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}]`);
+/**
+ * Untrusted text made safe to show: one line, no control characters, format characters visible.
+ * `multiline` keeps tab, CR and LF (for a CSV cell, where quoting makes line breaks data).
+ */
+export function sanitise(value: string, options: { multiline?: boolean } = {}): string {
+  return value
+    .replace(options.multiline ? CONTROL_BUT_LINES : CONTROL, ' ')
+    .replace(FORMAT, (c) => `[U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
 
 /** `sanitise`, then trimmed: one line of plain text. */

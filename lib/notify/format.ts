@@ -3,15 +3,19 @@
  * remediation outcome, or a scheduled-scan digest → one RenderedAlert that every channel sends
  * its own way (SNS subject + plain text for email, Slack Block Kit + text fallback).
  *
- * Event-derived text (table names, ARNs, user agents, error messages) is untrusted: in Slack it is
+ * Event-derived text (table names, ARNs, user agents, error messages) is untrusted. Everywhere it
+ * goes through lib/core/text.ts `sanitise`: control characters (line breaks included) become spaces
+ * so it cannot forge extra lines, and Unicode format characters (bidi overrides such as U+202E,
+ * zero-width characters) are shown as [U+202E] so it cannot disguise itself. In Slack it is also
  * escaped (& < >), @here/@channel/@everyone are defused, and it sits in code spans so it cannot
- * change the formatting; in plain text, control characters (line breaks included) are removed so
- * it cannot forge extra lines.
+ * change the formatting.
  */
 import type { RemediationOutcome } from '../act/remediate';
 import type { ScanReport } from '../aws/scan';
-import type { ChangeKind, TableChange } from '../events/cloudtrail';
-import type { Finding, Mode } from '../core/types';
+import { days, oneLine, truncate } from '../core/text';
+import type { ChangeKind, Finding, Mode, TableChange } from '../core/types';
+
+export { oneLine, truncate } from '../core/text';
 
 export interface SlackText {
   type: 'mrkdwn' | 'plain_text';
@@ -60,19 +64,9 @@ export function slackCode(value: string, max = FIELD_MAX): string {
   return '`' + slackEscape(truncate(value, max)).replace(/`/g, "'") + '`';
 }
 
-/** One line of plain text: control characters (line breaks included) become spaces. */
-export function oneLine(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-}
-
-export function truncate(value: string, max: number): string {
-  return value.length > max ? `${value.slice(0, Math.max(0, max - 1))}…` : value;
-}
-
 /** An SNS subject: printable ASCII only, one line, under 100 characters. */
 export function snsSubject(value: string): string {
-  const ascii = value
+  const ascii = oneLine(value)
     .replace(/[\u2013\u2014]/g, '-')
     .replace(/\u2026/g, '...')
     .replace(/[^\x20-\x7e]+/g, ' ')
@@ -87,7 +81,6 @@ export function consoleUrl(region: string, tableName: string): string {
 }
 
 const plain = (label: string, value: string) => `${`${label}:`.padEnd(16)}${value}`;
-const days = (n: number) => `${n} day${n === 1 ? '' : 's'}`;
 const dayPeriod = (n: number) => `${n}-day`;
 
 // ---------------------------------------------------------------- one change (the reactor)
@@ -203,12 +196,12 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAl
     plain('Region', change.region),
     plain('Table', t),
     plain('What happened', oneLine(happened)),
-    plain('Who', oneLine(a.arn)),
-    ...(a.sessionIssuer ? [plain('Role', oneLine(a.sessionIssuer))] : []),
-    ...(a.invokedBy ? [plain('Via', oneLine(a.invokedBy))] : []),
-    plain('Source IP', oneLine(a.sourceIp ?? 'unknown')),
+    plain('Who', truncate(oneLine(a.arn), FIELD_MAX)),
+    ...(a.sessionIssuer ? [plain('Role', truncate(oneLine(a.sessionIssuer), FIELD_MAX))] : []),
+    ...(a.invokedBy ? [plain('Via', truncate(oneLine(a.invokedBy), FIELD_MAX))] : []),
+    plain('Source IP', truncate(oneLine(a.sourceIp ?? 'unknown'), FIELD_MAX)),
     plain('User agent', truncate(oneLine(a.userAgent ?? 'unknown'), 500)),
-    plain('Event time', oneLine(a.eventTime ?? 'unknown')),
+    plain('Event time', truncate(oneLine(a.eventTime ?? 'unknown'), FIELD_MAX)),
     plain('pitr-guard did', oneLine(did)),
     plain('State now', oneLine(state.message)),
     plain('Console', url),
