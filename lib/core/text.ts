@@ -67,3 +67,8 @@ export function forLog(value: unknown, max = LOG_VALUE_MAX, quote = false): stri
 export function days(n: number): string {
   return `${n} day${n === 1 ? '' : 's'}`;
 }
+
+/** `35-day` (a recovery period as an adjective). */
+export function dayPeriod(n: number): string {
+  return `${n}-day`;
+}

@@ -12,7 +12,7 @@
  */
 import type { RemediationOutcome } from '../act/remediate';
 import type { ScanReport } from '../aws/scan';
-import { days, oneLine, truncate } from '../core/text';
+import { dayPeriod, days, oneLine, truncate } from '../core/text';
 import type { ChangeKind, Finding, Mode, TableChange } from '../core/types';
 
 export { oneLine, truncate } from '../core/text';
@@ -81,7 +81,6 @@ export function consoleUrl(region: string, tableName: string): string {
 }
 
 const plain = (label: string, value: string) => `${`${label}:`.padEnd(16)}${value}`;
-const dayPeriod = (n: number) => `${n}-day`;
 
 // ---------------------------------------------------------------- one change (the reactor)
 

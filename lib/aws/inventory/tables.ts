@@ -10,6 +10,7 @@
  * evaluator makes it an ERROR finding); only a table that was deleted between listing and reading
  * is dropped, and it is named in `vanished` and in a log line.
  */
+import { DEFAULT_RATE_PER_SECOND } from '../rates';
 import {
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
@@ -51,7 +52,7 @@ export interface InventoryProgress {
 }
 
 export const DEFAULT_INVENTORY: InventoryOptions = {
-  ratePerSecond: 10,
+  ratePerSecond: DEFAULT_RATE_PER_SECOND,
   concurrency: 10,
   retry: {},
   vanishRecheckMs: 1500,
