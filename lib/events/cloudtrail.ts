@@ -134,15 +134,26 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
   if (missing.length > 0) return invalid(missing);
 
   const table = splitTableRef(rawTable as string);
-  // A table ARN names where the table lives.
-  accountId = table.accountId ?? accountId;
-  region = table.region ?? region;
   const bad: string[] = [];
   // The idempotency key must be a real CloudTrail event ID: a 200 KB "ID" would switch de-duplication off.
   if (!isEventId(eventId as string)) bad.push(`event ID ${quoted(eventId, 60)} is not a CloudTrail event ID (a UUID)`);
   if (!isTableName(table.tableName)) bad.push(`table name ${quoted(table.tableName)} is not a valid DynamoDB table name`);
-  if (!isAccountId(accountId as string)) bad.push(`account ${quoted(accountId, 40)} is not a 12-digit account ID`);
-  if (!isRegionCode(region as string)) bad.push(`region ${quoted(region, 40)} is not a Region code`);
+  // The event's own account and Region are checked even when a table ARN names others: a malformed field is rejected, never skipped.
+  for (const [what, value] of [
+    ['account', accountId],
+    ['table ARN account', table.accountId],
+  ] as const) {
+    if (value !== undefined && !isAccountId(value)) bad.push(`${what} ${quoted(value, 40)} is not a 12-digit account ID`);
+  }
+  for (const [what, value] of [
+    ['region', region],
+    ['table ARN region', table.region],
+  ] as const) {
+    if (value !== undefined && !isRegionCode(value)) bad.push(`${what} ${quoted(value, 40)} is not a Region code`);
+  }
+  // A table ARN names where the table lives.
+  accountId = table.accountId ?? accountId;
+  region = table.region ?? region;
   if (bad.length > 0) return { status: 'invalid', reason: bad.join('; '), missing: [] };
 
   const change: TableChange = {

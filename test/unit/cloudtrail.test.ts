@@ -114,6 +114,21 @@ describe('parseCloudTrailEvent', () => {
     }
   });
 
+  it('checks the event’s own account and Region even when a table ARN names the table (found by the fuzz test)', () => {
+    const account = loadEvent<Ev>('cloudtrail-period-shortened.json'); // tableName is a table ARN
+    account.detail.recipientAccountId = 'not-an-account';
+    expect(parseCloudTrailEvent(account)).toEqual({ status: 'invalid', reason: 'account "not-an-account" is not a 12-digit account ID', missing: [] });
+    const region = loadEvent<Ev>('cloudtrail-period-shortened.json');
+    region.detail.awsRegion = 'us-east-1\n';
+    expect(parseCloudTrailEvent(region)).toMatchObject({ status: 'invalid', reason: 'region "us-east-1\\n" is not a Region code' });
+    const arn = loadEvent<Ev>('cloudtrail-period-shortened.json');
+    (arn.detail.requestParameters as Record<string, unknown>).tableName = 'arn:aws:dynamodb:moon-1x:12345:table/orders';
+    expect(parseCloudTrailEvent(arn)).toMatchObject({
+      status: 'invalid',
+      reason: 'table ARN account "12345" is not a 12-digit account ID; table ARN region "moon-1x" is not a Region code',
+    });
+  });
+
   it('caps event-sourced values it quotes: a 200 KB eventName or errorCode gives a short reason', () => {
     const name = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
     name.detail.eventName = 'Describe' + 'X'.repeat(200_000);
