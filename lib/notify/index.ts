@@ -125,9 +125,13 @@ export async function deliver(allNotifiers: readonly Notifier[], alert: Rendered
     } else {
       const failure: DeliveryFailure = { channel, errorName: awsErrorName(s.reason), message: errorMessage(s.reason), permanent: isPermanentFailure(s.reason) };
       report.failed.push(failure);
+      // (The failure's message goes in errorMessage: a `message` field would replace the line's own.)
       logger.error(`alert not delivered on ${channel}${failure.permanent ? ' (permanent: fix the channel)' : ' (after retries)'}`, {
         event: 'alert-failed',
-        ...failure,
+        channel,
+        errorName: failure.errorName,
+        errorMessage: failure.message,
+        permanent: failure.permanent,
         subject: alert.subject,
       });
       (opts.metrics ?? notifier.metrics ?? silentMetrics).count('AlertDeliveryFailed', 1, { channel, errorName: failure.errorName, permanent: String(failure.permanent) }, ['channel']);

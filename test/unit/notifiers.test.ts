@@ -41,6 +41,15 @@ describe('deliver (fan-out)', () => {
     });
     expect(slack.sent).toEqual([alert]);
     expect(lines.map((l) => JSON.parse(l).event)).toEqual(['alert-failed', 'alert-sent']);
+    // The line keeps its own message; the channel's error is in errorMessage.
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'error',
+      message: 'alert not delivered on sns (permanent: fix the channel)',
+      channel: 'sns',
+      errorName: 'AuthorizationErrorException',
+      errorMessage: 'AuthorizationErrorException (test)',
+      permanent: true,
+    });
   });
 
   it('throws when every configured channel fails, so the invocation is retried', async () => {
