@@ -27,6 +27,7 @@ import type { Sleep } from '../aws/pace';
 import { remediateTable, type RemediateOptions, type RemediationResult } from '../act/remediate';
 import { outOfScope, parseCloudTrailEvent, type TableChange } from '../events/cloudtrail';
 import type { Policy } from '../core/types';
+import { forLog } from '../core/text';
 
 export interface PitrChangeDeps {
   policy: Policy;
@@ -81,7 +82,7 @@ const CREATES = new Set(['TABLE_CREATED', 'TABLE_RESTORED', 'TABLE_IMPORTED']);
 export async function run(event: unknown, deps: PitrChangeDeps): Promise<PitrChangeResult> {
   const { logger, policy } = deps;
   const parsed = parseCloudTrailEvent(event);
-  const envelopeId = typeof (event as { id?: unknown } | null)?.id === 'string' ? (event as { id: string }).id : undefined;
+  const envelopeId = typeof (event as { id?: unknown } | null)?.id === 'string' ? forLog((event as { id: string }).id, 80) : undefined;
   if (parsed.status === 'invalid') {
     logger.warn(`rejected malformed event: ${parsed.reason}`, { event: 'event-rejected', missing: parsed.missing, eventBridgeId: envelopeId });
     return { status: 'rejected', reason: parsed.reason };

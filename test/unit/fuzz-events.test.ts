@@ -115,7 +115,7 @@ interface Case {
   event: unknown;
 }
 
-const cases: fc.Arbitrary<Case> = fc.oneof(
+const malformed: fc.Arbitrary<Case> = fc.oneof(
   // The envelope: one of the three fields, forged or mangled.
   fc.tuple(fc.nat(), fc.constantFrom('source', 'detail-type', 'detail.eventSource'), fc.constant(null)).chain(([i, field]) => {
     const expected = field === 'source' ? EXPECTED_SOURCE : field === 'detail-type' ? EXPECTED_DETAIL_TYPE : EXPECTED_EVENT_SOURCE;
@@ -205,6 +205,14 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
     return { kind: 'detail-not-an-object', event: e };
   }),
 );
+
+/** Any of the above; one in five also carries a huge or mangled EventBridge envelope id (logged as eventBridgeId). */
+const cases: fc.Arbitrary<Case> = fc
+  .tuple(malformed, fc.option(fc.oneof(fc.integer({ min: 150_000, max: 250_000 }).map((n) => 'i'.repeat(n)), junk.map((j) => `id${j}\u202e`)), { freq: 4 }))
+  .map(([c, id]) => {
+    if (id !== null && c.event !== null && typeof c.event === 'object' && !Array.isArray(c.event)) (c.event as Json).id = id;
+    return c;
+  });
 
 // ---------------------------------------------------------------- the reactor, mocked
 
