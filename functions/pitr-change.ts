@@ -9,6 +9,7 @@ import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
 import { functionRegionFromEnv, idempotencyTableFromEnv, policyFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
+import { createMetrics } from '../lib/runtime/metrics';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { makeDeps, run, type PitrChangeDeps, type PitrChangeResult } from '../lib/jobs/pitr-change';
 
@@ -24,6 +25,7 @@ export function buildDeps(context: Context): PitrChangeDeps {
     clients: new Clients(),
     logger,
     homeRegion,
+    metrics: createMetrics({ functionName: 'pitrChange' }),
     ...(accountFromContext(context) ? { accountId: accountFromContext(context) } : {}),
     ...(idempotencyTable ? { idempotencyTable } : {}),
   });

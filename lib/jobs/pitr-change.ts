@@ -21,6 +21,7 @@ import { AwsCallError, PitrGuardError, awsErrorName } from '../core/errors';
 import { DynamoIdempotencyStore, type ClaimOutcome, type IdempotencyRecord, type IdempotencyStore } from '../state/idempotency';
 import { callerAccountId } from '../aws/inventory';
 import type { Logger } from '../runtime/logger';
+import type { Metrics } from '../runtime/metrics';
 import { AlertDeliveryError, buildNotifiers, deliver, type Channel, type DeliveryFailure, type Notifier } from '../notify';
 import { renderChangeAlert, type RenderedAlert } from '../notify/format';
 import type { Sleep } from '../aws/pace';
@@ -237,6 +238,8 @@ export interface PitrChangeSettings {
   idempotencyTable?: string;
   /** Use this Slack webhook URL instead of reading the SSM parameter (demo). */
   slackWebhookUrl?: string;
+  /** Where alert channel failures are counted (AlertDeliveryFailed); none: not counted (demo, tests). */
+  metrics?: Metrics;
   remediate?: RemediateOptions;
 }
 
@@ -248,7 +251,7 @@ export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
     clients,
     logger,
     homeRegion,
-    notifiers: buildNotifiers({ policy, clients, logger, homeRegion, ...(settings.slackWebhookUrl ? { slackWebhookUrl: settings.slackWebhookUrl } : {}) }),
+    notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics: settings.metrics, ...(settings.slackWebhookUrl ? { slackWebhookUrl: settings.slackWebhookUrl } : {}) }),
   };
   if (settings.accountId) deps.accountId = settings.accountId;
   if (settings.idempotencyTable) deps.idempotency = new DynamoIdempotencyStore(clients.get(DynamoDBClient, homeRegion), settings.idempotencyTable);
