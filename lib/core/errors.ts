@@ -76,6 +76,13 @@ export class IncompleteReportError extends PitrGuardError {
   }
 }
 
+/** A table was listed (or named) but no longer exists when read: deleted meanwhile, not an error of the read. */
+export class TableVanishedError extends PitrGuardError {
+  constructor(readonly tableName?: string) {
+    super('TABLE_VANISHED', `${tableName ?? 'the table'} was deleted while it was being read`);
+  }
+}
+
 /** Slack did not take the alert. `slackError` is Slack's error string (or what went wrong). */
 export class SlackError extends PitrGuardError {
   constructor(

@@ -20,7 +20,7 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { AwsCallError, awsErrorName, errorMessage } from '../../core/errors';
+import { AwsCallError, TableVanishedError, awsErrorName, errorMessage } from '../../core/errors';
 import { silentLogger, type Logger } from '../../runtime/logger';
 import { RateLimiter, isThrottle, mapLimit, retrying, sleep, type RetryOptions, type Sleep } from '../pace';
 import type { PitrState, TableFacts } from '../../core/types';
@@ -109,7 +109,7 @@ export function createPacers(ratePerSecond: number): Pacers {
   };
 }
 
-class Vanished extends Error {}
+const Vanished = TableVanishedError;
 
 /** Reads everything about one table. Resolves to 'vanished' when the table no longer exists. */
 export async function readTable(
