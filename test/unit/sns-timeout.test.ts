@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Clients } from '../../lib/aws/clients';
-import { DELIVERY_RESERVE_MS, deliver, type Notifier } from '../../lib/notify';
+import { DELIVERY_RESERVE_MS, deliver, isPermanentFailure, type Notifier } from '../../lib/notify';
 import type { RenderedAlert } from '../../lib/notify/format';
 import { SnsNotifier } from '../../lib/notify/sns';
 import { createMetrics } from '../../lib/runtime/metrics';
@@ -49,4 +49,14 @@ it('a hanging Publish is abandoned within the time left, counted as a transient 
   expect(report.failed).toMatchObject([{ channel: 'sns', permanent: false }]);
   expect(sent).toEqual([alert]);
   expect(written.map((l) => JSON.parse(l) as Record<string, unknown>)).toMatchObject([{ channel: 'sns', permanent: 'false', AlertDeliveryFailed: 1 }]);
+});
+
+it('without a known time left, a hanging Publish is abandoned after the Publish timeout', async () => {
+  const clients = new Clients({ endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 2 });
+  const sns = new SnsNotifier(clients, 'arn:aws:sns:us-east-1:123456789012:alerts', undefined, 500);
+  const started = Date.now();
+  const error = (await sns.send(alert).catch((e: unknown) => e)) as Error;
+  expect(Date.now() - started).toBeLessThan(3_000);
+  expect(error.message).toMatch(/^Publish on arn:aws:sns:us-east-1:123456789012:alerts failed: /);
+  expect(isPermanentFailure(error)).toBe(false);
 });
