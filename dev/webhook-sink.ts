@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface SinkResponse {
   status: number;
+  /** Never answer this request (a hanging webhook); the connection is dropped at stop(). */
+  hang?: boolean;
   body?: string;
   headers?: Record<string, string>;
 }
@@ -63,6 +65,10 @@ export async function startWebhookSink(path: string = DEFAULT_WEBHOOK_PATH): Pro
           : req.url === path
             ? { status: 200, body: 'ok' }
             : { status: 404, body: 'no_service' });
+      if (next.hang) {
+        waiters.splice(0).forEach((w) => w());
+        return;
+      }
       res.writeHead(next.status, { 'content-type': 'text/plain', ...next.headers });
       res.end(next.body ?? '');
       waiters.splice(0).forEach((w) => w());

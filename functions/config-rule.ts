@@ -6,8 +6,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
-import { policyFromEnv } from '../lib/core/config';
-import { ConfigError } from '../lib/core/errors';
+import { functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { handleConfigInvocation, type ConfigRuleDeps, type ConfigRuleResult } from '../lib/jobs/config-rule';
@@ -21,8 +20,7 @@ export function run(event: unknown, deps: ConfigRuleDeps): Promise<ConfigRuleRes
 export function buildDeps(context: Context): ConfigRuleDeps {
   const logger = createLogger({ base: { function: 'configRule' } });
   // The rule's Region: where its tables are read and its evaluations reported (Lambda sets it).
-  const homeRegion = process.env.AWS_REGION?.trim() || process.env.AWS_DEFAULT_REGION?.trim();
-  if (!homeRegion) throw new ConfigError('AWS_REGION', '', 'must name the Region of the Config rule');
+  const homeRegion = functionRegionFromEnv();
   return {
     policy: policyFromEnv(),
     clients: new Clients(),

@@ -7,8 +7,9 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
-import { idempotencyTableFromEnv, policyFromEnv } from '../lib/core/config';
+import { functionRegionFromEnv, idempotencyTableFromEnv, policyFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
+import { createMetrics } from '../lib/runtime/metrics';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { makeDeps, run, type PitrChangeDeps, type PitrChangeResult } from '../lib/jobs/pitr-change';
 
@@ -17,13 +18,14 @@ export type { PitrChangeDeps, PitrChangeResult, PitrChangeSettings } from '../li
 
 export function buildDeps(context: Context): PitrChangeDeps {
   const logger = createLogger({ base: { function: 'pitrChange' } });
-  const homeRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '';
+  const homeRegion = functionRegionFromEnv();
   const idempotencyTable = idempotencyTableFromEnv();
   return makeDeps({
     policy: policyFromEnv(),
     clients: new Clients(),
     logger,
     homeRegion,
+    metrics: createMetrics({ functionName: 'pitrChange' }),
     ...(accountFromContext(context) ? { accountId: accountFromContext(context) } : {}),
     ...(idempotencyTable ? { idempotencyTable } : {}),
   });

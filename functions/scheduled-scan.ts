@@ -6,10 +6,11 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
-import { policyFromEnv } from '../lib/core/config';
+import { functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { buildNotifiers } from '../lib/notify';
+import { createMetrics } from '../lib/runtime/metrics';
 import { scanActionsHook } from '../lib/act/scan-actions';
 import { run, type RejectedEvent, type ScheduledScanDeps, type ScheduledScanResult } from '../lib/jobs/scheduled-scan';
 
@@ -18,9 +19,8 @@ export type { AfterScanHook, RejectedEvent, ScheduledScanDeps, ScheduledScanResu
 
 export function buildDeps(context: Context): ScheduledScanDeps {
   const logger = createLogger({ base: { function: 'scheduledScan' } });
-  const homeRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? '';
-  const policy = policyFromEnv();
-  const clients = new Clients();
+  const homeRegion = functionRegionFromEnv();
+  const [policy, clients, metrics] = [policyFromEnv(), new Clients(), createMetrics({ functionName: 'scheduledScan' })];
   return {
     policy,
     clients,
@@ -28,7 +28,7 @@ export function buildDeps(context: Context): ScheduledScanDeps {
     homeRegion,
     accountId: accountFromContext(context),
     // Alert digest and remediation (per mode); SNS/Slack from PITR_GUARD_ALERT_TOPIC_ARN / _SLACK_WEBHOOK_PARAM.
-    afterScan: [scanActionsHook({ notifiers: buildNotifiers({ policy, clients, logger, homeRegion }) })],
+    afterScan: [scanActionsHook({ notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics }) })],
   };
 }
 

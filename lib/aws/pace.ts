@@ -2,6 +2,7 @@
  * Pacing and retry for AWS control-plane calls.
  *
  * RateLimiter spaces calls evenly at `perSecond` (a token bucket of size 1): DynamoDB documents
+ * (lib/aws/rates.ts)
  * 10 calls/s for DescribeContinuousBackups and ListTagsOfResource, and going faster only buys
  * ThrottlingExceptions. `retrying` answers throttling and server errors with exponential backoff
  * and full jitter, on top of the SDK's own adaptive retries, so a busy account slows the scan

@@ -5,7 +5,7 @@
  */
 import { STSClient } from '@aws-sdk/client-sts';
 import { Clients } from '../aws/clients';
-import { ENV, parseExemptTag, parseRecoveryDays, parseRegions, validateEnvironment } from '../core/config';
+import { ENV, envRegion, parseExemptTag, parseRecoveryDays, parseRegions, validateEnvironment } from '../core/config';
 import { UsageError } from '../core/errors';
 import { createLogger, silentLogger, type Logger } from '../runtime/logger';
 import type { CliIo } from './io';
@@ -43,7 +43,7 @@ export async function profileRegion(profile: string | undefined): Promise<string
 
 /** The Region the SDK would use by default (AWS_REGION, then the profile's config), if any. */
 export async function defaultRegion(profile: string | undefined, env: CliIo['env'], sdkRegion: SdkRegion = profileRegion): Promise<string | undefined> {
-  const fromEnv = envValue(env, 'AWS_REGION') ?? envValue(env, 'AWS_DEFAULT_REGION');
+  const fromEnv = envRegion(env);
   if (fromEnv) return fromEnv;
   return sdkRegion(profile);
 }

@@ -8,9 +8,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { UsageError } from '../core/errors';
 import { evaluate } from '../core/evaluate';
 import { callerAccountId, createPacers, readTable } from '../aws/inventory';
+import { isTableName, parseTableArn, TABLE_NAME_RULE } from '../core/ids';
 import { KNOWN_REGIONS } from '../core/regions';
+import { sanitise } from '../core/text';
 import { EXEMPT_UNTIL_TAG, type Finding, type ReasonCode, type TableFacts } from '../core/types';
-import { colourFor, statusColour, type Palette } from './colour';
+import { colourFor, statusColour, type Palette } from '../report/colour';
 import { checkOneRegion, resolveCommon, resolveOneRegion, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { fixCommand } from './fix';
 import type { CliIo } from './io';
@@ -45,21 +47,18 @@ const REASON_TEXT: Record<ReasonCode, string> = {
   READ_FAILED: 'the table could not be read, so its state is unknown',
 };
 
-const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
-const TABLE_ARN = /^arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})$/;
-
 /** A table name, or a table ARN (which also names the Region and the account). */
 export function parseTableArgument(value: string): { tableName: string; region?: string; accountId?: string } {
-  const arn = TABLE_ARN.exec(value);
+  const arn = parseTableArn(value);
   if (arn) {
-    const region = arn[1] as string;
+    const { region } = arn;
     if (!KNOWN_REGIONS.includes(region)) {
       throw new UsageError(`Invalid TABLE=${JSON.stringify(value)}: ${JSON.stringify(region)} is not a known AWS Region code`);
     }
-    return { tableName: arn[3] as string, region, accountId: arn[2] as string };
+    return { tableName: arn.tableName, region, accountId: arn.accountId };
   }
-  if (!TABLE_NAME.test(value)) {
-    throw new UsageError(`Invalid TABLE=${JSON.stringify(value)}: a DynamoDB table name is 3-255 letters, digits, _ . or -, or a table ARN`);
+  if (!isTableName(value)) {
+    throw new UsageError(`Invalid TABLE=${JSON.stringify(value)}: a DynamoDB table name is ${TABLE_NAME_RULE}, or a table ARN`);
   }
   return { tableName: value };
 }
@@ -111,10 +110,8 @@ function iso(d: Date | undefined): string {
   return d ? d.toISOString() : '-';
 }
 
-function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-}
+/** Control and format characters (from tag values, error messages) must not reach the terminal. */
+const clean = sanitise;
 
 export function renderExplanation(e: Explanation, p: Palette): string {
   const { facts, finding: f, policy } = e;

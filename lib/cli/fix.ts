@@ -13,7 +13,7 @@ import { mapLimit } from '../aws/pace';
 import type { RemediationResult, remediateTable } from '../act/remediate';
 import { sortFindings, summarize, type ScanReport } from '../aws/scan';
 import type { Finding, Policy } from '../core/types';
-import type { Palette } from './colour';
+import type { Palette } from '../report/colour';
 import type { CliIo } from './io';
 
 export type Remediate = typeof remediateTable;

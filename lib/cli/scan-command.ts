@@ -10,7 +10,7 @@ import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
 import { regionErrorLine, renderTable } from '../report/table';
 import { scan, type ScanReport } from '../aws/scan';
-import { colourFor } from './colour';
+import { colourFor } from '../report/colour';
 import { parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { applyFixes, type Remediate } from './fix';
 import type { CliIo } from './io';

@@ -4,6 +4,7 @@
  * allowed. An empty value counts as unset, so a blank serverless param gives the default.
  */
 import { ConfigError } from './errors';
+import { isTableName, TABLE_NAME_RULE, TOPIC_ARN } from './ids';
 import { KNOWN_REGIONS } from './regions';
 import { MODES, type Mode, type Policy } from './types';
 
@@ -118,7 +119,6 @@ export function parseLogLevel(value: string | undefined, variable: string = ENV.
 }
 
 // Standard (not FIFO) SNS topic ARN: Publish to a FIFO topic would need a MessageGroupId.
-const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2,4}(-[a-z]+)+-\d{1,2}:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
 export function parseTopicArn(value: string | undefined, variable: string = ENV.alertTopicArn): string | undefined {
   if (value === undefined) return undefined;
@@ -145,12 +145,10 @@ export function parseSsmParameterName(value: string | undefined, variable: strin
   return value;
 }
 
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-
 export function parseTableName(value: string | undefined, variable: string): string | undefined {
   if (value === undefined) return undefined;
-  if (!TABLE_NAME.test(value)) {
-    throw new ConfigError(variable, value, 'must be a DynamoDB table name of 3-255 letters, digits, _ . or -');
+  if (!isTableName(value)) {
+    throw new ConfigError(variable, value, `must be a DynamoDB table name of ${TABLE_NAME_RULE}`);
   }
   return value;
 }
@@ -161,7 +159,7 @@ export function parsePolicy(source: Source): Policy {
     mode: parseMode(read(source, ENV.mode)),
     minRecoveryDays: parseRecoveryDays(read(source, ENV.minRecoveryDays)),
     exemptTag: parseExemptTag(read(source, ENV.exemptTag)),
-    regions: parseRegions(read(source, ENV.regions), read(source, 'AWS_REGION') ?? read(source, 'AWS_DEFAULT_REGION')),
+    regions: parseRegions(read(source, ENV.regions), envRegion(source)),
     dryRun: parseBoolean(read(source, ENV.dryRun), ENV.dryRun, DEFAULTS.dryRun),
   };
   // serverless param readOnly: the stack's roles hold no UpdateContinuousBackups, so remediate
@@ -207,6 +205,18 @@ export function validateEnvironment(source: Source): void {
     const value = read(source, ENV[key]);
     if (value !== undefined) ENV_CHECKS[key](value, ENV[key]);
   }
+}
+
+/** The Region the environment names, as the SDK reads it: AWS_REGION, then AWS_DEFAULT_REGION (blank = unset). */
+export function envRegion(source: Source = process.env): string | undefined {
+  return read(source, 'AWS_REGION') ?? read(source, 'AWS_DEFAULT_REGION');
+}
+
+/** The Lambda function's own Region (Lambda sets AWS_REGION): where it calls SSM, STS and its own tables. */
+export function functionRegionFromEnv(source: Source = process.env): string {
+  const region = envRegion(source);
+  if (!region) throw new ConfigError('AWS_REGION', '', 'must name the Region the function runs in (Lambda sets it)');
+  return region;
 }
 
 /** PITR_GUARD_IDEMPOTENCY_TABLE: the reactor's de-duplication table, or undefined (no de-duplication). */

@@ -76,6 +76,46 @@ export class IncompleteReportError extends PitrGuardError {
   }
 }
 
+/** A table was listed (or named) but no longer exists when read: deleted meanwhile, not an error of the read. */
+export class TableVanishedError extends PitrGuardError {
+  constructor(readonly tableName?: string) {
+    super('TABLE_VANISHED', `${tableName ?? 'the table'} was deleted while it was being read`);
+  }
+}
+
+/** Slack did not take the alert. `slackError` is Slack's error string (or what went wrong). */
+export class SlackError extends PitrGuardError {
+  constructor(
+    readonly status: number | undefined,
+    readonly slackError: string,
+    readonly permanent: boolean,
+    attempts: number,
+    /** Why pitr-guard stopped retrying early (e.g. a Retry-After longer than the time left). */
+    readonly note?: string,
+  ) {
+    super(
+      permanent ? 'SLACK_REJECTED' : 'SLACK_UNAVAILABLE',
+      `Slack webhook ${status !== undefined ? `answered HTTP ${status}` : 'could not be reached'} (${slackError})${permanent ? '' : ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`}${note ? `: ${note}` : ''}`,
+    );
+  }
+}
+
+/** One alert channel's failure, as `deliver` reports it. */
+export interface DeliveryFailure {
+  channel: 'sns' | 'slack';
+  errorName: string;
+  message: string;
+  /** Retrying later cannot help (topic missing, access denied, webhook revoked…) until someone fixes the setup. */
+  permanent: boolean;
+}
+
+/** Every configured alert channel failed: the alert was not delivered anywhere. */
+export class AlertDeliveryError extends PitrGuardError {
+  constructor(readonly failures: DeliveryFailure[]) {
+    super('ALERT_DELIVERY_FAILED', `alert delivery failed on every channel: ${failures.map((f) => `${f.channel}: ${f.errorName}: ${f.message}`).join('; ')}`);
+  }
+}
+
 /** The AWS error name (`ThrottlingException`, `AccessDeniedException`, …) of anything thrown. */
 export function awsErrorName(error: unknown): string {
   if (error instanceof AwsCallError) return error.errorName;

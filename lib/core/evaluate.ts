@@ -3,6 +3,7 @@
  * No I/O, no clock of its own: the scheduled scan, the CloudTrail reactor, the Config rule and the
  * CLI all call it, so they can never disagree about a table.
  */
+import { days } from './text';
 import { EXEMPT_UNTIL_TAG, MODE_TAG, type Exemption, type Finding, type PitrSummary, type Policy, type ReasonCode, type TableFacts } from './types';
 
 export type EvaluationPolicy = Pick<Policy, 'minRecoveryDays' | 'exemptTag'>;
@@ -99,10 +100,6 @@ function disabledSentence(status: string | null): string {
   if (status === 'DISABLED') return 'PITR is disabled.';
   if (status === 'MISSING' || status === null) return 'PITR is not enabled (DynamoDB returned no point-in-time recovery description).';
   return `PITR is not enabled yet (status ${status}).`;
-}
-
-function days(n: number): string {
-  return `${n} day${n === 1 ? '' : 's'}`;
 }
 
 export function pitrSummary(facts: TableFacts, now: Date): PitrSummary {

@@ -135,3 +135,42 @@ export interface Finding {
   /** Set when status is ERROR: which call failed and how. */
   error?: ReadFailure;
 }
+
+// ---------------------------------------------------------------- a change to one table (CloudTrail)
+
+export const REACTOR_EVENT_NAMES = ['UpdateContinuousBackups', 'CreateTable', 'RestoreTableToPointInTime', 'RestoreTableFromBackup', 'ImportTable'] as const;
+export type ReactorEventName = (typeof REACTOR_EVENT_NAMES)[number];
+
+/** What the call did, as far as the event tells. */
+export type ChangeKind = 'PITR_DISABLED' | 'PERIOD_SET' | 'PITR_UPDATED' | 'TABLE_CREATED' | 'TABLE_RESTORED' | 'TABLE_IMPORTED';
+
+/** Who made the call, from the CloudTrail record. Every field is event-derived (untrusted text). */
+export interface Actor {
+  /** userIdentity.arn; for AWS services / accounts without an ARN, a readable stand-in. */
+  arn: string;
+  type?: string;
+  accountId?: string;
+  /** The service that made the call on the principal's behalf (userIdentity.invokedBy). */
+  invokedBy?: string;
+  /** The role behind an assumed-role session (sessionContext.sessionIssuer.arn). */
+  sessionIssuer?: string;
+  sourceIp?: string;
+  userAgent?: string;
+  /** detail.eventTime (ISO 8601). */
+  eventTime?: string;
+}
+
+export interface TableChange {
+  /** The idempotency key: addendum.originalEventID for a re-delivery, else detail.eventID. */
+  eventId: string;
+  eventName: ReactorEventName;
+  kind: ChangeKind;
+  accountId: string;
+  region: string;
+  tableName: string;
+  /** UpdateContinuousBackups: what the caller asked for. */
+  requested?: { enabled?: boolean; recoveryPeriodInDays?: number };
+  /** Restores: the source table or backup. */
+  source?: string;
+  actor: Actor;
+}

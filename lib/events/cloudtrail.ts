@@ -4,51 +4,24 @@
  * The event is only a hint: the reactor re-reads the table and evaluates its real state. This
  * module validates the envelope (it must carry source `aws.dynamodb`, detail-type `AWS API Call via
  * CloudTrail` and detail.eventSource `dynamodb.amazonaws.com`: missing is malformed, anything else
- * is rejected as not ours), finds the table the call created or changed (the *target* table
+ * is rejected as not ours; values are compared exactly, as EventBridge does, never trimmed), requires
+ * a CloudTrail event ID that is a UUID (it is the de-duplication key), finds the table the call
+ * created or changed (the *target* table
  * of a restore or import), normalises a table ARN to its name, and extracts the attribution
  * (userIdentity ARN, source IP, user agent, event time).
+ *
+ * Every event-sourced value quoted in a reason is capped (lib/core/text.ts `forLog`), so a reason
+ * is always a short, safe log line.
  *
  * CloudTrail's key casing under requestParameters/responseElements is inferred (lowerCamelCase)
  * for these calls, so parameters are read case-insensitively.
  */
-import { isRegionCode } from '../core/regions';
+import { isAccountId, isEventId, isRegionCode, isTableName, splitTableRef } from '../core/ids';
+import { forLog } from '../core/text';
+import { REACTOR_EVENT_NAMES, type Actor, type ReactorEventName, type TableChange } from '../core/types';
 
-export const REACTOR_EVENT_NAMES = ['UpdateContinuousBackups', 'CreateTable', 'RestoreTableToPointInTime', 'RestoreTableFromBackup', 'ImportTable'] as const;
-export type ReactorEventName = (typeof REACTOR_EVENT_NAMES)[number];
-
-/** What the call did, as far as the event tells. */
-export type ChangeKind = 'PITR_DISABLED' | 'PERIOD_SET' | 'PITR_UPDATED' | 'TABLE_CREATED' | 'TABLE_RESTORED' | 'TABLE_IMPORTED';
-
-/** Who made the call, from the CloudTrail record. Every field is event-derived (untrusted text). */
-export interface Actor {
-  /** userIdentity.arn; for AWS services / accounts without an ARN, a readable stand-in. */
-  arn: string;
-  type?: string;
-  accountId?: string;
-  /** The service that made the call on the principal's behalf (userIdentity.invokedBy). */
-  invokedBy?: string;
-  /** The role behind an assumed-role session (sessionContext.sessionIssuer.arn). */
-  sessionIssuer?: string;
-  sourceIp?: string;
-  userAgent?: string;
-  /** detail.eventTime (ISO 8601). */
-  eventTime?: string;
-}
-
-export interface TableChange {
-  /** The idempotency key: addendum.originalEventID for a re-delivery, else detail.eventID. */
-  eventId: string;
-  eventName: ReactorEventName;
-  kind: ChangeKind;
-  accountId: string;
-  region: string;
-  tableName: string;
-  /** UpdateContinuousBackups: what the caller asked for. */
-  requested?: { enabled?: boolean; recoveryPeriodInDays?: number };
-  /** Restores: the source table or backup. */
-  source?: string;
-  actor: Actor;
-}
+export { REACTOR_EVENT_NAMES } from '../core/types';
+export type { Actor, ChangeKind, ReactorEventName, TableChange } from '../core/types';
 
 export type ParseResult =
   | { status: 'ok'; change: TableChange }
@@ -59,9 +32,6 @@ export type ParseResult =
 export const EXPECTED_SOURCE = 'aws.dynamodb';
 export const EXPECTED_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 export const EXPECTED_EVENT_SOURCE = 'dynamodb.amazonaws.com';
-
-const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-const ACCOUNT = /^\d{12}$/;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -85,19 +55,21 @@ export function pathCI(obj: unknown, path: string): unknown {
   return cur;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+/**
+ * A string field as sent: never trimmed (EventBridge compares exactly, and so does pitr-guard: a
+ * value with a stray space or line break is not the value it resembles). Empty counts as absent.
+ */
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+/** A field present at all (a non-string or blank value is present, and wrong). */
+const present = (v: unknown): boolean => v !== undefined && v !== null && v !== '';
+/** An event-sourced value quoted for a reason or a log line: JSON-quoted (whitespace visible), capped. */
+const quoted = (v: unknown, max = 80): string => forLog(v, max, true);
 
 /**
  * A table name, or the name inside a table ARN (text after `:table/`, without any `/…` suffix
  * such as `/stream/…` or `/index/…`). Also returns the ARN's Region and account when it is one.
  */
-export function normaliseTableName(raw: string): { tableName: string; region?: string; accountId?: string } {
-  const at = raw.indexOf(':table/');
-  if (at < 0) return { tableName: raw };
-  const tableName = raw.slice(at + ':table/'.length).split('/')[0] ?? '';
-  const parts = raw.slice(0, at).split(':'); // arn, partition, dynamodb, region, account
-  return { tableName, region: parts[3] || undefined, accountId: parts[4] || undefined };
-}
+export const normaliseTableName = splitTableRef;
 
 /** Where each call names the table it created or changed: request first, then the response. */
 const TABLE_PATHS: Record<ReactorEventName, string[]> = {
@@ -116,30 +88,34 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
   // on. A missing field is malformed; a different value is not an event our rules deliver (a
   // misrouted or forged event): both are rejected, nothing is read or changed.
   const detail = event.detail;
-  const source = str(event.source);
-  const detailType = str(event['detail-type']);
-  const eventSource = isObj(detail) ? str(detail.eventSource) : undefined;
+  const source: unknown = event.source;
+  const detailType: unknown = event['detail-type'];
+  const eventSource: unknown = isObj(detail) ? detail.eventSource : undefined;
   const absent = [
-    ...(source === undefined ? ['source'] : []),
-    ...(detailType === undefined ? ['detail-type'] : []),
-    ...(!isObj(detail) ? ['detail'] : eventSource === undefined ? ['detail.eventSource'] : []),
+    ...(!present(source) ? ['source'] : []),
+    ...(!present(detailType) ? ['detail-type'] : []),
+    ...(!isObj(detail) ? ['detail'] : !present(eventSource) ? ['detail.eventSource'] : []),
   ];
   if (absent.length > 0) return invalid(absent);
+  // Exact comparison, as EventBridge's rules do: "aws.dynamodb " or a trailing newline is not ours.
   const wrong = [
-    ...(source !== EXPECTED_SOURCE ? [`source ${JSON.stringify(truncate(source as string, 60))} is not ${EXPECTED_SOURCE}`] : []),
-    ...(detailType !== EXPECTED_DETAIL_TYPE ? [`detail-type ${JSON.stringify(truncate(detailType as string, 60))} is not ${EXPECTED_DETAIL_TYPE}`] : []),
-    ...(eventSource !== EXPECTED_EVENT_SOURCE ? [`detail.eventSource ${JSON.stringify(truncate(eventSource as string, 60))} is not ${EXPECTED_EVENT_SOURCE}`] : []),
+    ...(source !== EXPECTED_SOURCE ? [`source ${quoted(source)} is not ${EXPECTED_SOURCE}`] : []),
+    ...(detailType !== EXPECTED_DETAIL_TYPE ? [`detail-type ${quoted(detailType)} is not ${EXPECTED_DETAIL_TYPE}`] : []),
+    ...(eventSource !== EXPECTED_EVENT_SOURCE ? [`detail.eventSource ${quoted(eventSource)} is not ${EXPECTED_EVENT_SOURCE}`] : []),
   ];
   if (wrong.length > 0) return { status: 'invalid', reason: `not a DynamoDB API call recorded by CloudTrail: ${wrong.join('; ')}`, missing: [] };
   if (!isObj(detail)) return invalid(['detail']); // (narrows the type; checked above)
-  const eventName = str(detail.eventName);
-  if (!eventName) return invalid(['detail.eventName']);
-  if (!(REACTOR_EVENT_NAMES as readonly string[]).includes(eventName)) {
-    return { status: 'ignored', reason: `eventName ${eventName} is not one pitr-guard reacts to` };
+  if (!present(detail.eventName)) return invalid(['detail.eventName']);
+  const eventName = detail.eventName;
+  if (typeof eventName !== 'string' || !(REACTOR_EVENT_NAMES as readonly string[]).includes(eventName)) {
+    // Close to a name we react to (spaces, a line break, another case)? Then it is forged or mangled, not someone else's call.
+    const near = typeof eventName === 'string' && REACTOR_EVENT_NAMES.some((n) => n.toLowerCase() === eventName.trim().toLowerCase());
+    if (near) return { status: 'invalid', reason: `detail.eventName ${quoted(eventName)} is not exactly an API name`, missing: [] };
+    return { status: 'ignored', reason: `eventName ${quoted(eventName)} is not one pitr-guard reacts to` };
   }
   const name = eventName as ReactorEventName;
   if (detail.errorCode !== undefined && detail.errorCode !== null) {
-    return { status: 'ignored', reason: `the ${name} call failed (${String(detail.errorCode)}): nothing changed` };
+    return { status: 'ignored', reason: `the ${name} call failed (${forLog(detail.errorCode, 120)}): nothing changed` };
   }
 
   const missing: string[] = [];
@@ -157,14 +133,27 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
   if (!region) missing.push('region (detail.awsRegion or region)');
   if (missing.length > 0) return invalid(missing);
 
-  const table = normaliseTableName(rawTable as string);
+  const table = splitTableRef(rawTable as string);
+  const bad: string[] = [];
+  // The idempotency key must be a real CloudTrail event ID: a 200 KB "ID" would switch de-duplication off.
+  if (!isEventId(eventId as string)) bad.push(`event ID ${quoted(eventId, 60)} is not a CloudTrail event ID (a UUID)`);
+  if (!isTableName(table.tableName)) bad.push(`table name ${quoted(table.tableName)} is not a valid DynamoDB table name`);
+  // The event's own account and Region are checked even when a table ARN names others: a malformed field is rejected, never skipped.
+  for (const [what, value] of [
+    ['account', accountId],
+    ['table ARN account', table.accountId],
+  ] as const) {
+    if (value !== undefined && !isAccountId(value)) bad.push(`${what} ${quoted(value, 40)} is not a 12-digit account ID`);
+  }
+  for (const [what, value] of [
+    ['region', region],
+    ['table ARN region', table.region],
+  ] as const) {
+    if (value !== undefined && !isRegionCode(value)) bad.push(`${what} ${quoted(value, 40)} is not a Region code`);
+  }
   // A table ARN names where the table lives.
   accountId = table.accountId ?? accountId;
   region = table.region ?? region;
-  const bad: string[] = [];
-  if (!TABLE_NAME.test(table.tableName)) bad.push(`table name ${JSON.stringify(truncate(table.tableName, 80))} is not a valid DynamoDB table name`);
-  if (!ACCOUNT.test(accountId as string)) bad.push(`account ${JSON.stringify(truncate(accountId as string, 40))} is not a 12-digit account ID`);
-  if (!isRegionCode(region as string)) bad.push(`region ${JSON.stringify(truncate(region as string, 40))} is not a Region code`);
   if (bad.length > 0) return { status: 'invalid', reason: bad.join('; '), missing: [] };
 
   const change: TableChange = {
@@ -222,10 +211,6 @@ function asNumber(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
   return undefined;
-}
-
-function truncate(s: string, n: number): string {
-  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
 export function actorOf(detail: Obj): Actor {

@@ -21,12 +21,14 @@ import { AwsCallError, PitrGuardError, awsErrorName } from '../core/errors';
 import { DynamoIdempotencyStore, type ClaimOutcome, type IdempotencyRecord, type IdempotencyStore } from '../state/idempotency';
 import { callerAccountId } from '../aws/inventory';
 import type { Logger } from '../runtime/logger';
+import type { Metrics } from '../runtime/metrics';
 import { AlertDeliveryError, buildNotifiers, deliver, type Channel, type DeliveryFailure, type Notifier } from '../notify';
 import { renderChangeAlert, type RenderedAlert } from '../notify/format';
 import type { Sleep } from '../aws/pace';
 import { remediateTable, type RemediateOptions, type RemediationResult } from '../act/remediate';
 import { outOfScope, parseCloudTrailEvent, type TableChange } from '../events/cloudtrail';
 import type { Policy } from '../core/types';
+import { forLog } from '../core/text';
 
 export interface PitrChangeDeps {
   policy: Policy;
@@ -81,7 +83,7 @@ const CREATES = new Set(['TABLE_CREATED', 'TABLE_RESTORED', 'TABLE_IMPORTED']);
 export async function run(event: unknown, deps: PitrChangeDeps): Promise<PitrChangeResult> {
   const { logger, policy } = deps;
   const parsed = parseCloudTrailEvent(event);
-  const envelopeId = typeof (event as { id?: unknown } | null)?.id === 'string' ? (event as { id: string }).id : undefined;
+  const envelopeId = typeof (event as { id?: unknown } | null)?.id === 'string' ? forLog((event as { id: string }).id, 80) : undefined;
   if (parsed.status === 'invalid') {
     logger.warn(`rejected malformed event: ${parsed.reason}`, { event: 'event-rejected', missing: parsed.missing, eventBridgeId: envelopeId });
     return { status: 'rejected', reason: parsed.reason };
@@ -236,6 +238,8 @@ export interface PitrChangeSettings {
   idempotencyTable?: string;
   /** Use this Slack webhook URL instead of reading the SSM parameter (demo). */
   slackWebhookUrl?: string;
+  /** Where alert channel failures are counted (AlertDeliveryFailed); none: not counted (demo, tests). */
+  metrics?: Metrics;
   remediate?: RemediateOptions;
 }
 
@@ -247,7 +251,7 @@ export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
     clients,
     logger,
     homeRegion,
-    notifiers: buildNotifiers({ policy, clients, logger, homeRegion, ...(settings.slackWebhookUrl ? { slackWebhookUrl: settings.slackWebhookUrl } : {}) }),
+    notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics: settings.metrics, ...(settings.slackWebhookUrl ? { slackWebhookUrl: settings.slackWebhookUrl } : {}) }),
   };
   if (settings.accountId) deps.accountId = settings.accountId;
   if (settings.idempotencyTable) deps.idempotency = new DynamoIdempotencyStore(clients.get(DynamoDBClient, homeRegion), settings.idempotencyTable);

@@ -3,8 +3,15 @@
  * global fetch.
  *
  * - 2xx: delivered. 429: waits for Retry-After (seconds or an HTTP date) and tries again.
- *   5xx and network errors: retried with exponential backoff. Any other 4xx is permanent
- *   (invalid_payload, channel_not_found, no_service, …): logged with Slack's error string, not retried.
+ *   5xx, network errors and timeouts (a webhook that hangs): retried with exponential backoff. Any
+ *   other 4xx is permanent (invalid_payload, channel_not_found, no_service, …): logged with Slack's
+ *   error string, not retried.
+ * - Every wait and every request fits in the time the caller has left (`timeLeftMs`): a Retry-After
+ *   longer than that is not waited for; the delivery fails as transient, so the invocation's retry
+ *   (or the failed-events queue) carries it. Without a known time left, Retry-After is honoured up
+ *   to `maxRetryAfterMs` (30 s).
+ * - The webhook URL cannot be read (SSM GetParameter denied, parameter missing or not a URL): the
+ *   channel fails (permanent, except throttling or an SSM outage), and the other channels still send.
  * - The webhook URL is a secret. It lives in an SSM SecureString (PITR_GUARD_SLACK_WEBHOOK_PARAM),
  *   is read once per cold start, and is never logged or put in an error message.
  *
@@ -12,11 +19,14 @@
  */
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Clients } from '../aws/clients';
-import { AwsCallError, PitrGuardError, errorMessage } from '../core/errors';
+import { AwsCallError, PitrGuardError, SlackError, errorMessage } from '../core/errors';
+import type { Metrics } from '../runtime/metrics';
 import { silentLogger, type Logger } from '../runtime/logger';
 import { sleep as realSleep, type Sleep } from '../aws/pace';
 import type { RenderedAlert } from './format';
-import type { Notifier } from '.';
+import type { Notifier, SendOptions } from './channel';
+
+export { SlackError } from '../core/errors';
 
 export interface FetchResponseLike {
   status: number;
@@ -24,21 +34,6 @@ export interface FetchResponseLike {
   text(): Promise<string>;
 }
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal?: AbortSignal }) => Promise<FetchResponseLike>;
-
-/** Slack did not take the alert. `slackError` is Slack's error string (or what went wrong). */
-export class SlackError extends PitrGuardError {
-  constructor(
-    readonly status: number | undefined,
-    readonly slackError: string,
-    readonly permanent: boolean,
-    attempts: number,
-  ) {
-    super(
-      permanent ? 'SLACK_REJECTED' : 'SLACK_UNAVAILABLE',
-      `Slack webhook ${status !== undefined ? `answered HTTP ${status}` : 'could not be reached'} (${slackError})${permanent ? '' : ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`}`,
-    );
-  }
-}
 
 export interface SlackOptions {
   /** Resolves the webhook URL (cached by the caller: see ssmWebhookUrl). */
@@ -48,38 +43,57 @@ export interface SlackOptions {
   sleep?: Sleep;
   /** Attempts in all, first included (default 4). */
   maxAttempts?: number;
-  /** Longest Retry-After honoured; a longer one fails the delivery (Lambda retries later). Default 30 s. */
+  /**
+   * Longest Retry-After honoured; a longer one fails the delivery (Lambda retries later). Default:
+   * the time the caller has left, or 30 s when that is not known.
+   */
   maxRetryAfterMs?: number;
   /** First backoff for 5xx / network errors; doubles each time. Default 1 s. */
   baseDelayMs?: number;
-  /** Per-request timeout. Default 10 s. */
+  /** Per-request timeout (a hanging webhook is abandoned after it). Default 10 s. */
   timeoutMs?: number;
+  /** Where failures are counted when deliver is given no metrics. */
+  metrics?: Metrics;
 }
+
+/** A request is not started with less time than this left. */
+const MIN_ATTEMPT_MS = 1_000;
+const DEFAULT_RETRY_AFTER_MAX_MS = 30_000;
 
 export class SlackNotifier implements Notifier {
   readonly channel = 'slack' as const;
-  private readonly o: Required<Omit<SlackOptions, 'logger'>> & { logger: Logger };
+  readonly metrics?: Metrics;
+  private readonly o: Required<Omit<SlackOptions, 'logger' | 'metrics' | 'maxRetryAfterMs'>> & { logger: Logger; maxRetryAfterMs?: number };
 
   constructor(options: SlackOptions) {
+    const { metrics, ...rest } = options;
+    if (metrics) this.metrics = metrics;
     this.o = {
       fetch: (url, init) => fetch(url, init),
       sleep: realSleep,
       maxAttempts: 4,
-      maxRetryAfterMs: 30_000,
       baseDelayMs: 1_000,
       timeoutMs: 10_000,
       logger: silentLogger,
-      ...stripUndefined(options),
-    } as Required<Omit<SlackOptions, 'logger'>> & { logger: Logger };
+      ...stripUndefined(rest),
+    } as SlackNotifier['o'];
   }
 
-  async send(alert: RenderedAlert): Promise<void> {
-    const { logger } = this.o;
+  async send(alert: RenderedAlert, options: SendOptions = {}): Promise<void> {
+    const logger = this.o.logger === silentLogger && options.logger ? options.logger : this.o.logger;
+    const timeLeft = options.timeLeftMs ?? (() => Number.POSITIVE_INFINITY);
     const url = await this.o.webhookUrl();
     const body = JSON.stringify({ text: alert.slack.text, blocks: alert.slack.blocks });
     let delay = this.o.baseDelayMs;
     let last: SlackError | undefined;
-    for (let attempt = 1; attempt <= this.o.maxAttempts; attempt++) {
+    let attempt = 0;
+    while (attempt < this.o.maxAttempts) {
+      const left = timeLeft();
+      if (left < MIN_ATTEMPT_MS) {
+        last = new SlackError(last?.status, last?.slackError ?? 'no attempt made', false, attempt, `stopped with ${Math.max(0, Math.round(left))} ms left in the invocation`);
+        break;
+      }
+      attempt++;
       let status: number | undefined;
       let answer: string;
       let retryAfter: string | null = null;
@@ -88,7 +102,7 @@ export class SlackNotifier implements Notifier {
           method: 'POST',
           headers: { 'content-type': 'application/json; charset=utf-8' },
           body,
-          signal: AbortSignal.timeout(this.o.timeoutMs),
+          signal: AbortSignal.timeout(Math.min(this.o.timeoutMs, left)),
         });
         status = res.status;
         retryAfter = res.headers.get('retry-after');
@@ -107,16 +121,25 @@ export class SlackNotifier implements Notifier {
       }
       last = new SlackError(status, slackError, false, attempt);
       if (attempt >= this.o.maxAttempts) break;
+      // The longest wait that still leaves room for one more request.
+      const room = timeLeft() - MIN_ATTEMPT_MS;
       let wait = delay;
       if (status === 429) {
         const asked = retryAfterMs(retryAfter, Date.now());
-        if (asked !== undefined && asked > this.o.maxRetryAfterMs) {
-          logger.warn('Slack rate limit: Retry-After is longer than pitr-guard waits', { event: 'slack-rate-limited', retryAfterMs: asked });
+        const limit = Math.min(this.o.maxRetryAfterMs ?? (Number.isFinite(room) ? room : DEFAULT_RETRY_AFTER_MAX_MS), room);
+        if (asked !== undefined && asked > limit) {
+          const note = `Retry-After ${Math.ceil(asked / 1000)} s is longer than pitr-guard can wait (${Math.max(0, Math.floor(limit / 1000))} s)`;
+          logger.warn(`Slack rate limit: ${note}`, { event: 'slack-rate-limited', retryAfterMs: asked, limitMs: Math.max(0, Math.round(limit)) });
+          last = new SlackError(status, slackError, false, attempt, note);
           break;
         }
         wait = asked ?? delay;
       } else {
         delay = Math.min(delay * 2, 30_000);
+      }
+      if (wait > room) {
+        last = new SlackError(status, slackError, false, attempt, `no time left for another attempt (${Math.max(0, Math.round(room + MIN_ATTEMPT_MS))} ms left)`);
+        break;
       }
       logger.warn('Slack did not take the alert; retrying', { event: 'slack-retry', status, slackError, attempt, waitMs: wait });
       await this.o.sleep(wait);

@@ -3,12 +3,15 @@
  * scan could not evaluate is left out: each Region whose tables could not be listed gets a row with
  * status REGION_NOT_SCANNED first (Region and error columns filled, table columns empty), and each
  * table deleted while the scan ran gets a row with status DELETED_DURING_SCAN at the end.
+ * Text cells go through lib/core/text.ts `sanitise` (control characters other than tab and line
+ * breaks, and Unicode format characters such as U+202E, made harmless).
  * RFC 4180: fields quoted by csv-stringify when they hold a comma, quote or line break, quotes
  * doubled, CRLF line ends. Free-text fields that come from tags or AWS error messages (message,
  * exemption reason and expiry, error message) and start with = + - @ or a tab are prefixed with a
  * single quote, so a spreadsheet shows them as text instead of running them as a formula.
  */
 import { stringify } from 'csv-stringify/sync';
+import { sanitise } from '../core/text';
 import type { RegionError, ScanReport } from '../aws/scan';
 import type { Finding } from '../core/types';
 import { regionErrorMessage } from './table';
@@ -68,9 +71,13 @@ function vanishedRow(report: ScanReport, v: ScanReport['vanished'][number]): Cel
   });
 }
 
-/** Neutralises spreadsheet formulas in free text (CSV injection). */
+/**
+ * Free text made safe for a spreadsheet: control and format characters handled as everywhere
+ * (lib/core/text.ts), then formulas neutralised (CSV injection).
+ */
 export function text(value: string): string {
-  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  const clean = sanitise(value, { multiline: true });
+  return /^[=+\-@\t\r]/.test(clean) ? `'${clean}` : clean;
 }
 
 export function renderCsv(report: ScanReport): string {
@@ -83,6 +90,7 @@ export function renderCsv(report: ScanReport): string {
     header: true,
     columns: CSV_COLUMNS.map((c) => c.header),
     record_delimiter: 'windows',
-    cast: { boolean: (v) => (v ? 'true' : 'false') },
+    // Every text cell (table names and ARNs too) goes through the one sanitiser; quoted line breaks stay data.
+    cast: { boolean: (v) => (v ? 'true' : 'false'), string: (v) => sanitise(v, { multiline: true }) },
   });
 }

@@ -9,6 +9,7 @@
  * Every value from the report is HTML-escaped; the page works without JavaScript (sorting and filtering need it).
  */
 import { createHash } from 'node:crypto';
+import { sanitise } from '../core/text';
 import type { ScanReport } from '../aws/scan';
 import { regionErrorMessage } from './table';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../core/types';
@@ -37,8 +38,9 @@ const COLOUR: Record<FindingStatus, string> = {
   NOT_APPLICABLE: '#78909c',
 };
 
+/** HTML-escaped, after the one sanitiser (control and bidi/format characters, lib/core/text.ts). */
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
+  return sanitise(String(value ?? ''))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -3,7 +3,8 @@
  * a summary line and anything that was not evaluated (Regions that could not be listed, tables
  * deleted during the scan). Colour is optional and never changes the alignment.
  */
-import { plain, statusColour, visibleLength, type Palette } from '../cli/colour';
+import { sanitise } from '../core/text';
+import { plain, statusColour, visibleLength, type Palette } from './colour';
 import type { RegionError, ScanReport } from '../aws/scan';
 import type { Finding } from '../core/types';
 
@@ -28,11 +29,8 @@ function exemptionNote(f: Finding): string {
   return f.exemption.active ? ` (${oneLine(f.exemption.reason)}${until})` : '';
 }
 
-/** Control characters (from tag values, error messages) must not reach the terminal. */
-function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
-}
+/** Control and format characters (from tag values, error messages) must not reach the terminal. */
+const oneLine = sanitise;
 
 export function renderTable(report: ScanReport, options: TableOptions = {}): string {
   const p = options.palette ?? plain;

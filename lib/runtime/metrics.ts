@@ -13,7 +13,12 @@ export type MetricName =
   | 'DeduplicationUnavailable';
 
 export interface Metrics {
-  count(name: MetricName, value?: number, fields?: Record<string, string>): void;
+  /**
+   * Counts `value` (default 1) of `name`, dimension `function`. `fields` go into the line (searchable
+   * in CloudWatch Logs Insights); those named in `dimensions` also make a second dimension set
+   * (`function` + them), so e.g. AlertDeliveryFailed exists per function and per function and channel.
+   */
+  count(name: MetricName, value?: number, fields?: Record<string, string>, dimensions?: readonly string[]): void;
 }
 
 export interface MetricsOptions {
@@ -28,12 +33,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const write = options.write ?? ((line: string) => process.stdout.write(line + '\n'));
   const now = options.now ?? (() => new Date());
   return {
-    count(name, value = 1, fields = {}) {
+    count(name, value = 1, fields = {}, dimensions = []) {
+      const extra = dimensions.filter((d) => d !== 'function' && fields[d] !== undefined);
+      const sets = extra.length ? [['function'], ['function', ...extra]] : [['function']];
       write(
         JSON.stringify({
           _aws: {
             Timestamp: now().getTime(),
-            CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: [['function']], Metrics: [{ Name: name, Unit: 'Count' }] }],
+            CloudWatchMetrics: [{ Namespace: METRIC_NAMESPACE, Dimensions: sets, Metrics: [{ Name: name, Unit: 'Count' }] }],
           },
           ...fields,
           function: options.functionName,

@@ -9,6 +9,7 @@
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { arnAccount } from '../core/ids';
 import type { Logger } from './logger';
 
 /** The Lambda context with the function's dependencies (set by injectDeps before the handler runs). */
@@ -50,6 +51,5 @@ export function logErrors<E, R, C extends Context>(logger: () => Logger): Middle
 
 /** The account ID in a Lambda function ARN (arn:aws:lambda:region:ACCOUNT:function:name). */
 export function accountFromContext(context: Pick<Context, 'invokedFunctionArn'> | undefined): string | undefined {
-  const account = context?.invokedFunctionArn?.split(':')[4];
-  return account && /^\d{12}$/.test(account) ? account : undefined;
+  return arnAccount(context?.invokedFunctionArn);
 }

@@ -6,6 +6,7 @@
  * still handled); dry run and alert mode leave moto's state unchanged; an exempt table is left off
  * with one informational alert; the handler as Lambda runs it (middy, env, SSM) does the same.
  */
+import { createHash } from 'node:crypto';
 import { TagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../../lib/aws/clients';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -58,10 +59,10 @@ function deps(policy: Partial<Policy> = {}, idempotencyTable = DEDUP): PitrChang
   });
 }
 
-/** The sample event, for `table`, with its own eventID. */
-function event(name: string, table: string, eventId: string) {
+/** The sample event, for `table`, with its own eventID (a UUID, as CloudTrail's are, derived from `label`). */
+function event(name: string, table: string, label: string) {
   const e = loadEvent<{ detail: Record<string, unknown> }>(name);
-  e.detail.eventID = eventId;
+  e.detail.eventID = createHash('sha256').update(label).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5');
   const req = e.detail.requestParameters as Record<string, unknown>;
   if ('tableName' in req) req.tableName = table;
   return e;

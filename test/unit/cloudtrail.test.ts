@@ -72,8 +72,75 @@ describe('parseCloudTrailEvent', () => {
 
   it('uses addendum.originalEventID as the key of a re-delivered event', () => {
     const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
-    event.detail.addendum = { reason: 'DELIVERY_DELAY', originalEventID: 'first-delivery-id' };
-    expect(ok(event).eventId).toBe('first-delivery-id');
+    event.detail.addendum = { reason: 'DELIVERY_DELAY', originalEventID: '5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d' };
+    expect(ok(event).eventId).toBe('5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
+  });
+
+  it('rejects an event ID that is not a CloudTrail event ID (a UUID), quoting it capped', () => {
+    for (const [where, set] of [
+      ['detail.eventID', (e: Ev, v: string) => (e.detail.eventID = v)],
+      ['addendum.originalEventID', (e: Ev, v: string) => (e.detail.addendum = { reason: 'DELIVERY_DELAY', originalEventID: v })],
+    ] as const) {
+      for (const id of ['first-delivery-id', 'x'.repeat(200_000), '0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f ', '0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3']) {
+        const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+        set(event, id);
+        const parsed = parseCloudTrailEvent(event);
+        expect({ where, parsed }).toMatchObject({ where, parsed: { status: 'invalid', reason: expect.stringMatching(/^event ID ".*"(…\(\d+ chars\))? is not a CloudTrail event ID \(a UUID\)$/) } });
+        expect((parsed as { reason: string }).reason.length).toBeLessThan(200);
+      }
+    }
+    const long = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    long.detail.eventID = 'x'.repeat(200_000);
+    expect((parseCloudTrailEvent(long) as { reason: string }).reason).toContain('…(200000 chars)');
+  });
+
+  it('compares the envelope and eventName exactly, as EventBridge does: no trimming', () => {
+    const cases: [string, (e: Ev) => void, RegExp][] = [
+      ['source', (e) => (e.source = 'aws.dynamodb '), /source "aws\.dynamodb " is not aws\.dynamodb/],
+      ['source', (e) => (e.source = '\taws.dynamodb'), /source "\\taws\.dynamodb" is not/],
+      ['detail-type', (e) => (e['detail-type'] = 'AWS API Call via CloudTrail\n'), /detail-type "AWS API Call via CloudTrail\\n" is not/],
+      ['eventSource', (e) => (e.detail.eventSource = 'dynamodb.amazonaws.com '), /detail\.eventSource "dynamodb\.amazonaws\.com " is not/],
+      ['eventSource', (e) => (e.detail.eventSource = '  '), /detail\.eventSource " {2}" is not/],
+      ['eventName', (e) => (e.detail.eventName = 'UpdateContinuousBackups '), /detail\.eventName "UpdateContinuousBackups " is not exactly an API name/],
+      ['eventName', (e) => (e.detail.eventName = 'updatecontinuousbackups'), /is not exactly an API name/],
+      ['table', (e) => ((e.detail.requestParameters as Record<string, unknown>).tableName = 'orders\n'), /table name "orders\\n" is not a valid/],
+      ['account', (e) => (e.detail.recipientAccountId = ' 123456789012'), /account " 123456789012" is not a 12-digit/],
+      ['region', (e) => (e.detail.awsRegion = 'us-east-1\r'), /region "us-east-1\\r" is not a Region code/],
+    ];
+    for (const [field, mutate, reason] of cases) {
+      const event = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+      mutate(event);
+      expect({ field, parsed: parseCloudTrailEvent(event) }).toMatchObject({ field, parsed: { status: 'invalid', reason: expect.stringMatching(reason) } });
+    }
+  });
+
+  it('checks the event’s own account and Region even when a table ARN names the table (found by the fuzz test)', () => {
+    const account = loadEvent<Ev>('cloudtrail-period-shortened.json'); // tableName is a table ARN
+    account.detail.recipientAccountId = 'not-an-account';
+    expect(parseCloudTrailEvent(account)).toEqual({ status: 'invalid', reason: 'account "not-an-account" is not a 12-digit account ID', missing: [] });
+    const region = loadEvent<Ev>('cloudtrail-period-shortened.json');
+    region.detail.awsRegion = 'us-east-1\n';
+    expect(parseCloudTrailEvent(region)).toMatchObject({ status: 'invalid', reason: 'region "us-east-1\\n" is not a Region code' });
+    const arn = loadEvent<Ev>('cloudtrail-period-shortened.json');
+    (arn.detail.requestParameters as Record<string, unknown>).tableName = 'arn:aws:dynamodb:moon-1x:12345:table/orders';
+    expect(parseCloudTrailEvent(arn)).toMatchObject({
+      status: 'invalid',
+      reason: 'table ARN account "12345" is not a 12-digit account ID; table ARN region "moon-1x" is not a Region code',
+    });
+  });
+
+  it('caps event-sourced values it quotes: a 200 KB eventName or errorCode gives a short reason', () => {
+    const name = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    name.detail.eventName = 'Describe' + 'X'.repeat(200_000);
+    const ignored = parseCloudTrailEvent(name) as { status: string; reason: string };
+    expect(ignored.status).toBe('ignored');
+    expect(ignored.reason.length).toBeLessThan(400);
+    expect(ignored.reason).toContain('…(200008 chars)');
+    const code = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
+    code.detail.errorCode = 'E'.repeat(200_000) + '\u202e';
+    const failed = parseCloudTrailEvent(code) as { reason: string };
+    expect(failed.reason.length).toBeLessThan(400);
+    expect(failed.reason).toMatch(/^the UpdateContinuousBackups call failed \(E+…\(200001 chars\)\): nothing changed$/);
   });
 
   it('ignores failed calls and other DynamoDB event names', () => {
@@ -97,7 +164,7 @@ describe('parseCloudTrailEvent', () => {
     const bare = loadEvent<Ev>('cloudtrail-pitr-disabled.json');
     delete bare.source;
     delete bare['detail-type'];
-    bare.detail.eventSource = '  ';
+    bare.detail.eventSource = '';
     expect(parseCloudTrailEvent(bare)).toMatchObject({ status: 'invalid', missing: ['source', 'detail-type', 'detail.eventSource'] });
   });
 

@@ -614,7 +614,7 @@ describe('handler wiring (middy)', () => {
     const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
       const context = { invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:pitr-guard-dev-configRule`, awsRequestId: 'req-0' } as Context;
-      await expect(handler(sample('config-change-compliant.json'), context)).rejects.toThrow('Invalid AWS_REGION="": must name the Region of the Config rule.');
+      await expect(handler(sample('config-change-compliant.json'), context)).rejects.toThrow('Invalid AWS_REGION="": must name the Region the function runs in (Lambda sets it).');
     } finally {
       write.mockRestore();
     }

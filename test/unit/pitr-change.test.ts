@@ -327,7 +327,7 @@ describe('pitrChange run', () => {
     await expect(run(fresh, deps())).rejects.toThrow('invoices: the new table is not visible to DescribeTable yet');
     expect(store.records.get('cd8e9f0a-1b2c-4d34-a5f6-a7b8c9d0e1f2')).toMatchObject({ status: 'RETRY' });
     const old = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-create-table.json');
-    old.detail.eventID = 'old-create';
+    old.detail.eventID = '0ddc7ea7-0000-4000-8000-000000000001';
     old.detail.eventTime = '2026-11-20T09:00:00Z';
     expect(await run(old, deps())).toMatchObject({ status: 'handled', result: 'FAILED' });
     expect(sns.sent).toHaveLength(0);

@@ -1,6 +1,6 @@
 /** The four report formats, all rendered from the same ScanReport. */
 import { createHash } from 'node:crypto';
-import { ansi } from '../../lib/cli/colour';
+import { ansi } from '../../lib/report/colour';
 import { evaluate } from '../../lib/core/evaluate';
 import { AwsCallError } from '../../lib/core/errors';
 import { CSV_COLUMNS, DELETED_DURING_SCAN, REGION_NOT_SCANNED, renderCsv } from '../../lib/report/csv';

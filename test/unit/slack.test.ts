@@ -8,6 +8,8 @@ import { Clients } from '../../lib/aws/clients';
 import { createLogger } from '../../lib/runtime/logger';
 import type { RenderedAlert } from '../../lib/notify/format';
 import { SlackError, SlackNotifier, checkWebhookUrl, resetWebhookCache, retryAfterMs, ssmWebhookUrl } from '../../lib/notify/slack';
+import { deliver, type Notifier } from '../../lib/notify';
+import { createMetrics } from '../../lib/runtime/metrics';
 import { awsError } from '../helpers/aws-errors';
 import { startWebhookSink, type WebhookSink } from '../../dev/webhook-sink';
 
@@ -103,6 +105,65 @@ describe('SlackNotifier', () => {
   });
 });
 
+describe('SlackNotifier within the time the invocation has left', () => {
+  it('429 with a long Retry-After that fits in the time left: waits for it (beyond the 30 s default), then delivers', async () => {
+    sink.script([{ status: 429, body: 'rate_limited', headers: { 'Retry-After': '45' } }]);
+    await notifier().send(alert, { timeLeftMs: () => 120_000 });
+    expect(slept).toEqual([45_000]);
+    expect(sink.requests).toHaveLength(2);
+  });
+
+  it('429 with a Retry-After longer than the time left: fails at once as transient, saying why, without waiting', async () => {
+    sink.script([{ status: 429, body: 'rate_limited', headers: { 'Retry-After': '600' } }]);
+    const error = (await notifier()
+      .send(alert, { timeLeftMs: () => 60_000 })
+      .catch((e: unknown) => e)) as SlackError;
+    expect(error).toBeInstanceOf(SlackError);
+    expect(error).toMatchObject({ status: 429, permanent: false });
+    expect(error.message).toBe('Slack webhook answered HTTP 429 (rate_limited) after 1 attempt: Retry-After 600 s is longer than pitr-guard can wait (59 s)');
+    expect(slept).toEqual([]);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === 'slack-rate-limited')).toMatchObject({ level: 'warn', retryAfterMs: 600_000 });
+  });
+
+  it('5xx: no backoff longer than the time left; no request started with less than a second left', async () => {
+    sink.script([{ status: 500 }, { status: 500 }, { status: 500 }]);
+    const error = (await notifier({ baseDelayMs: 2_000 })
+      .send(alert, { timeLeftMs: () => 2_500 })
+      .catch((e: unknown) => e)) as SlackError;
+    expect(error.message).toBe('Slack webhook answered HTTP 500 (HTTP 500) after 1 attempt: no time left for another attempt (2500 ms left)');
+    expect(sink.requests).toHaveLength(1);
+    expect(slept).toEqual([]);
+    const none = (await notifier()
+      .send(alert, { timeLeftMs: () => 400 })
+      .catch((e: unknown) => e)) as SlackError;
+    expect(none).toMatchObject({ permanent: false, message: 'Slack webhook could not be reached (no attempt made) after 0 attempts: stopped with 400 ms left in the invocation' });
+    expect(sink.requests).toHaveLength(1);
+  });
+
+  it('a hanging webhook: each request is abandoned at the timeout, retried, then fails as transient', async () => {
+    sink.script([{ status: 0, hang: true }, { status: 0, hang: true }]);
+    const started = Date.now();
+    const error = (await notifier({ timeoutMs: 300, maxAttempts: 2 })
+      .send(alert)
+      .catch((e: unknown) => e)) as SlackError;
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(error).toMatchObject({ status: undefined, permanent: false });
+    expect(error.message).toMatch(/^Slack webhook could not be reached \(.*(timeout|aborted).*\) after 2 attempts$/i);
+    expect(sink.requests).toHaveLength(2);
+    expect(slept).toEqual([100]);
+  });
+
+  it('a hanging webhook never outlasts the time left, even with a longer per-request timeout', async () => {
+    sink.script([{ status: 0, hang: true }]);
+    const started = Date.now();
+    const error = (await notifier({ timeoutMs: 10_000 })
+      .send(alert, { timeLeftMs: () => 1_200 - (Date.now() - started) })
+      .catch((e: unknown) => e)) as SlackError;
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(error).toMatchObject({ status: undefined, permanent: false });
+  });
+});
+
 describe('retryAfterMs', () => {
   it('reads delta-seconds and HTTP dates', () => {
     expect(retryAfterMs('3', 0)).toBe(3000);
@@ -137,6 +198,28 @@ describe('the webhook URL from SSM', () => {
     const second = await read().catch((e: Error) => e);
     expect((second as Error).message).toBe('SSM parameter slack-webhook does not hold a usable Slack webhook URL: must be https:// (http:// only for a local test server)');
     expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
+  });
+
+  it('GetParameter denied: the Slack channel fails (permanent, named), SNS still delivers, the failure is counted', async () => {
+    ssm.on(GetParameterCommand).rejects(awsError('AccessDeniedException', 400, 'User is not authorized to perform ssm:GetParameter'));
+    const written: string[] = [];
+    const slack = new SlackNotifier({ webhookUrl: ssmWebhookUrl(new Clients(), 'us-east-1', '/pitr-guard/slack-webhook') });
+    const sent: RenderedAlert[] = [];
+    const sns: Notifier = { channel: 'sns', send: async (a) => void sent.push(a) };
+    const report = await deliver([sns, slack], alert, { metrics: createMetrics({ functionName: 'pitrChange', write: (l) => written.push(l) }) });
+    expect(report).toEqual({
+      delivered: ['sns'],
+      failed: [
+        {
+          channel: 'slack',
+          errorName: 'AccessDeniedException',
+          message: 'GetParameter on /pitr-guard/slack-webhook failed: AccessDeniedException: User is not authorized to perform ssm:GetParameter',
+          permanent: true,
+        },
+      ],
+    });
+    expect(sent).toEqual([alert]);
+    expect(written.map((l) => JSON.parse(l) as Record<string, unknown>)).toMatchObject([{ channel: 'slack', errorName: 'AccessDeniedException', AlertDeliveryFailed: 1 }]);
   });
 
   it('checkWebhookUrl accepts https and loopback http only', () => {

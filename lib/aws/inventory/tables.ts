@@ -10,6 +10,7 @@
  * evaluator makes it an ERROR finding); only a table that was deleted between listing and reading
  * is dropped, and it is named in `vanished` and in a log line.
  */
+import { DEFAULT_RATE_PER_SECOND } from '../rates';
 import {
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
@@ -19,7 +20,7 @@ import {
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import { AwsCallError, awsErrorName, errorMessage } from '../../core/errors';
+import { AwsCallError, TableVanishedError, awsErrorName, errorMessage } from '../../core/errors';
 import { silentLogger, type Logger } from '../../runtime/logger';
 import { RateLimiter, isThrottle, mapLimit, retrying, sleep, type RetryOptions, type Sleep } from '../pace';
 import type { PitrState, TableFacts } from '../../core/types';
@@ -51,7 +52,7 @@ export interface InventoryProgress {
 }
 
 export const DEFAULT_INVENTORY: InventoryOptions = {
-  ratePerSecond: 10,
+  ratePerSecond: DEFAULT_RATE_PER_SECOND,
   concurrency: 10,
   retry: {},
   vanishRecheckMs: 1500,
@@ -108,7 +109,7 @@ export function createPacers(ratePerSecond: number): Pacers {
   };
 }
 
-class Vanished extends Error {}
+const Vanished = TableVanishedError;
 
 /** Reads everything about one table. Resolves to 'vanished' when the table no longer exists. */
 export async function readTable(

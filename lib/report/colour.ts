@@ -1,5 +1,5 @@
 /**
- * Terminal colour, only where it helps: on a terminal, and never when NO_COLOR is set to a
+ * Terminal colour (in report/, so the table renderer and the CLI can both use it), only where it helps: on a terminal, and never when NO_COLOR is set to a
  * non-empty value (https://no-color.org). Everything else (files, pipes, CI logs) gets plain text.
  */
 import type { FindingStatus } from '../core/types';
