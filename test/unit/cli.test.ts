@@ -15,7 +15,7 @@ import { createProgressBar, renderBar } from '../../lib/cli/progress';
 import { exitCodeFor } from '../../lib/cli/scan-command';
 import { dropNodeVersionSupportWarning, isNodeVersionSupportWarning } from '../../lib/cli/warnings';
 import { disableEvent } from '../../dev/demo';
-import { remediateTable } from '../../lib/act/remediate';
+import { actOnFindings } from '../../lib/act/remediate';
 import { parseCloudTrailEvent } from '../../lib/events/cloudtrail';
 import type { ScanReport } from '../../lib/aws/scan';
 import { awsError } from '../helpers/aws-errors';
@@ -85,7 +85,7 @@ function io(options: { env?: Record<string, string>; tty?: boolean; answer?: str
 }
 
 const fast = { ratePerSecond: 10_000, sleep: async () => undefined, retry: { sleep: async () => undefined } };
-const deps = { remediate: remediateTable, inventory: fast };
+const deps = { remediate: actOnFindings, inventory: fast };
 const run = (args: string[], cio: CliIo) => main(['node', 'pitr-guard', ...args], cio, deps);
 
 beforeEach(() => {
