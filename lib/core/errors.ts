@@ -84,6 +84,10 @@ export function awsErrorName(error: unknown): string {
     for (const candidate of [e.name, e.code, e.Code]) {
       if (typeof candidate === 'string' && candidate && candidate !== 'Error') return candidate;
     }
+    // The SDK's retry layer wraps a throwable it does not recognise as an Error (e.g. one from another
+    // realm) as "AWS SDK error wrapper for TimeoutError: socket hang up": keep the name it carried.
+    const wrapped = /^AWS SDK error wrapper for ([A-Za-z][\w.]*)(?::|$)/.exec(String((error as { message?: unknown }).message ?? ''));
+    if (wrapped?.[1]) return wrapped[1];
   }
   return 'UnknownError';
 }

@@ -250,6 +250,14 @@ describe('act (the one remediation path)', () => {
     expect(out).toMatchObject({ result: 'FAILED', errorName: name, transient });
   });
 
+  it('FAILED, transient, for a network error the SDK could only wrap ("AWS SDK error wrapper for TimeoutError: socket hang up")', async () => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
+    ddb.on(UpdateContinuousBackupsCommand).rejects(new Error('AWS SDK error wrapper for TimeoutError: socket hang up'));
+    const out = await act(ref, deps(policy()));
+    expect(out).toMatchObject({ result: 'FAILED', errorName: 'TimeoutError', transient: true });
+  });
+
   it('FAILED, transient, when every read of the table is throttled or answered 500', async () => {
     for (const [name, status] of [['ThrottlingException', 400], ['InternalServerError', 500]] as const) {
       ddb.reset();
