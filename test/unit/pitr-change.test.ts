@@ -510,6 +510,25 @@ describe('pitrChange handler', () => {
     expect(logged[0]).toMatchObject({ function: 'pitrChange', event: 'event-rejected' });
   });
 
+  it('without PITR_GUARD_IDEMPOTENCY_TABLE: a warning and a DeduplicationUnavailable metric at cold start (once), events still handled', async () => {
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.PITR_GUARD_MODE = 'report';
+    delete process.env.PITR_GUARD_IDEMPOTENCY_TABLE;
+    let handler!: (typeof import('../../functions/pitr-change'))['handler'];
+    jest.isolateModules(() => {
+      handler = (require('../../functions/pitr-change') as typeof import('../../functions/pitr-change')).handler;
+    });
+    const first = await captureLogs(() => handler({ hello: 'world' }, lambdaContext('pitr-guard-dev-pitrChange')));
+    expect(first.lines.filter((l) => l.event === 'deduplication-unavailable')).toEqual([
+      expect.objectContaining({ level: 'warn', function: 'pitrChange', message: 'no de-duplication table (PITR_GUARD_IDEMPOTENCY_TABLE is not set): every copy of an event is acted on and alerted' }),
+    ]);
+    expect(first.lines.filter((l) => 'DeduplicationUnavailable' in l)).toEqual([
+      expect.objectContaining({ function: 'pitrChange', DeduplicationUnavailable: 1, _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'pitr-guard' })] }) }),
+    ]);
+    const second = await captureLogs(() => handler({ hello: 'world' }, lambdaContext('pitr-guard-dev-pitrChange')));
+    expect(second.lines.filter((l) => l.event === 'deduplication-unavailable' || 'DeduplicationUnavailable' in l)).toEqual([]);
+  });
+
   it('fails on a bad PITR_GUARD_IDEMPOTENCY_TABLE with one line naming it', async () => {
     process.env.AWS_REGION = 'us-east-1';
     process.env.PITR_GUARD_IDEMPOTENCY_TABLE = 'no';
