@@ -47,6 +47,8 @@ export interface PitrChangeDeps {
   /** De-duplication by CloudTrail eventID (used by the middleware); without it every delivery is acted on. */
   idempotency?: IdempotencyStore;
   metrics?: Metrics;
+  /** Pacers per (account, Region), for the life of the container (default: one set per invocation). */
+  pacers?: PacerPool;
   now?: () => Date;
   sleep?: Sleep;
   /** Remediation timing (waitForActiveMs: how long a CREATING table is waited for). */
@@ -121,7 +123,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
     clients: deps.clients,
     policy,
     logger: log,
-    pacers: new PacerPool(),
+    pacers: deps.pacers ?? new PacerPool(),
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.retry ? { inventory: { retry: deps.retry } } : {}),
@@ -211,6 +213,7 @@ export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
     logger,
     homeRegion,
     metrics,
+    pacers: new PacerPool(),
     notifiers: buildNotifiers({ policy, clients, logger, homeRegion, ...(settings.slackWebhookUrl ? { slackWebhookUrl: settings.slackWebhookUrl } : {}) }),
   };
   if (settings.accountId) deps.accountId = settings.accountId;
