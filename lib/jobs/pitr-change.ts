@@ -137,6 +137,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   const plan = alertPlan(change, outcome, policy, memory, retry, channels);
   if (plan.log) log[plan.log.level](plan.log.message, plan.log.fields);
   let alert: PitrChangeResult['alert'];
+  let undelivered = '';
   if (plan.alert) {
     const sent = await deliverPlan({ alert: plan.alert, final: !retry, only: plan.only ?? channels, ...(plan.already ? { already: plan.already } : {}), result: outcome.result }, memory, delivery);
     alert = sent.summary;
@@ -144,12 +145,13 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
       remember();
       throw new AlertNotDeliveredError(sent.missing, sent.detail);
     }
+    if (sent.missing.length > 0) undelivered = ` The alert was not delivered on ${sent.missing.join(', ')} (${sent.detail}).`;
   }
   remember();
 
   // finish: a passing failure goes back to Lambda for a retry
-  if (outcome.result === 'DEFERRED') throw new RemediationDeferredError(`${change.tableName}: ${outcome.message}`);
-  if (retry) throw new RemediationRetryError(`${change.tableName}: ${outcome.message} ${outcome.nextStep ?? ''}`.trim(), outcome.errorName ?? 'UnknownError');
+  if (outcome.result === 'DEFERRED') throw new RemediationDeferredError(`${change.tableName}: ${outcome.message}${undelivered}`);
+  if (retry) throw new RemediationRetryError(`${change.tableName}: ${outcome.message} ${outcome.nextStep ?? ''}`.trim() + undelivered, outcome.errorName ?? 'UnknownError');
   return alert ? { ...result, alert } : result;
 }
 
