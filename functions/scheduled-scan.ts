@@ -1,11 +1,12 @@
 /**
  * Scheduled scan: every table in every configured Region, evaluated against the policy.
  * Trigger: EventBridge schedule (serverless.yml param `scanSchedule`). Thin handler: the job is
- * lib/jobs/scheduled-scan.ts (`run`).
+ * lib/jobs/scheduled-scan.ts (`run`); alert digest and remediation per mode are its afterScan hook.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
+import { PacerPool } from '../lib/aws/inventory';
 import { functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
@@ -18,18 +19,11 @@ export { checkEvent, run } from '../lib/jobs/scheduled-scan';
 export type { AfterScanHook, RejectedEvent, ScheduledScanDeps, ScheduledScanResult } from '../lib/jobs/scheduled-scan';
 
 export function buildDeps(context: Context): ScheduledScanDeps {
-  const logger = createLogger({ base: { function: 'scheduledScan' } });
+  const [logger, policy, clients] = [createLogger({ base: { function: 'scheduledScan' } }), policyFromEnv(), new Clients()];
   const homeRegion = functionRegionFromEnv();
-  const [policy, clients, metrics] = [policyFromEnv(), new Clients(), createMetrics({ functionName: 'scheduledScan' })];
-  return {
-    policy,
-    clients,
-    logger,
-    homeRegion,
-    accountId: accountFromContext(context),
-    // Alert digest and remediation (per mode); SNS/Slack from PITR_GUARD_ALERT_TOPIC_ARN / _SLACK_WEBHOOK_PARAM.
-    afterScan: [scanActionsHook({ notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics }) })],
-  };
+  const notifiers = buildNotifiers({ policy, clients, logger, homeRegion, metrics: createMetrics({ functionName: 'scheduledScan' }) });
+  const pacers = new PacerPool(); // one budget per (account, Region): the scan's reads, then remediation
+  return { pacers, policy, clients, logger, homeRegion, accountId: accountFromContext(context), afterScan: [scanActionsHook({ notifiers })] };
 }
 
 const fallbackLogger = createLogger({ base: { function: 'scheduledScan' } });

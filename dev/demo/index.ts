@@ -21,7 +21,14 @@ import { DescribeContinuousBackupsCommand, DynamoDBClient, UpdateContinuousBacku
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { run as pitrChange, makeDeps as pitrChangeDeps, type PitrChangeResult } from '../../lib/jobs/pitr-change';
+import { reactorHandler, makeDeps as pitrChangeDeps, type PitrChangeDeps, type PitrChangeResult, type ReactorContext } from '../../lib/jobs/pitr-change';
+
+/** One reactor invocation as Lambda makes it (de-duplication middleware included), with 5 minutes left. */
+function pitrChange(event: unknown, deps: PitrChangeDeps): Promise<PitrChangeResult> {
+  const deadline = Date.now() + 300_000;
+  const context = { functionName: 'pitrChange', awsRequestId: 'demo', getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as ReactorContext;
+  return reactorHandler(() => deps)(event, context);
+}
 import { run as scheduledScan, type ScheduledScanDeps } from '../../lib/jobs/scheduled-scan';
 import { Clients } from '../../lib/aws/clients';
 import { createLogger, silentLogger } from '../../lib/runtime/logger';

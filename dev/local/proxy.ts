@@ -6,7 +6,10 @@
  *    ContinuousBackupsUnavailableException, …) without forwarding them;
  *  - `rewrite`: forward, then change the JSON answer of the first `times` matching calls (e.g.
  *    DescribeTable answering TableStatus CREATING);
- *  - `observe`: forward unchanged, but tell the rule about the call.
+ *  - `observe`: forward unchanged, but tell the rule about the call;
+ *  - `before`: forward once this (async) hook is done (e.g. delete the table the call is about);
+ *  - `hang`: never answer (the client's request timeout must end the call);
+ *  - `reset`: close the connection without an answer (ECONNRESET at the client).
  * Calls are matched by operation (the X-Amz-Target suffix for JSON protocols, or the `Action`
  * parameter for query protocols) and optionally by request body. Every call is counted.
  */
@@ -31,6 +34,9 @@ export interface FaultRule {
   fail?: { status: number; type: string; message?: string; headers?: Record<string, string> };
   rewrite?: (answer: Record<string, unknown>, call: ProxyCall) => Record<string, unknown>;
   observe?: (call: ProxyCall) => void;
+  before?: (call: ProxyCall) => Promise<void>;
+  hang?: boolean;
+  reset?: boolean;
 }
 
 export interface FaultProxy {
@@ -39,8 +45,8 @@ export interface FaultProxy {
   calls: Record<string, number>;
   /** Calls answered by a `fail` rule, per operation. */
   injected: Record<string, number>;
-  /** Every call in arrival order: operation, Region (from the SigV4 credential scope), time (ms). */
-  seen: { operation: string; region: string; at: number }[];
+  /** Every call in arrival order: operation, Region (from the SigV4 credential scope), time (ms), parsed body. */
+  seen: { operation: string; region: string; at: number; body: Record<string, unknown> }[];
   /** Replaces the rules (counts of applications restart). */
   setRules(rules: FaultRule[]): void;
   stop(): Promise<void>;
@@ -69,17 +75,26 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
       const op = operationOf(req.headers, text);
       calls[op] = (calls[op] ?? 0) + 1;
       const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'unknown';
-      seen.push({ operation: op, region, at: Date.now() });
       let parsed: Record<string, unknown> = {};
       try {
         parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       } catch {
         parsed = Object.fromEntries(new URLSearchParams(text));
       }
+      seen.push({ operation: op, region, at: Date.now(), body: parsed });
       const hit = rules.find((r) => r.rule.operation === op && (r.rule.times === undefined || r.used < r.rule.times) && (!r.rule.match || r.rule.match(parsed)));
       if (hit) hit.used++;
       const call: ProxyCall = { operation: op, region, body: parsed };
       hit?.rule.observe?.(call);
+      if (hit?.rule.hang) {
+        injected[op] = (injected[op] ?? 0) + 1;
+        return; // the socket stays open, unanswered, until the client gives up or the proxy stops
+      }
+      if (hit?.rule.reset) {
+        injected[op] = (injected[op] ?? 0) + 1;
+        req.socket.destroy();
+        return;
+      }
       if (hit?.rule.fail) {
         const f = hit.rule.fail;
         injected[op] = (injected[op] ?? 0) + 1;
@@ -90,30 +105,33 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
       }
       const headers = { ...req.headers, host: up.host };
       delete headers['content-length'];
-      const fwd = httpRequest(
-        { hostname: up.hostname, port: up.port, path: req.url, method: req.method, headers: { ...headers, 'content-length': String(raw.length) } },
-        (answer) => {
-          const out: Buffer[] = [];
-          answer.on('data', (c: Buffer) => out.push(c));
-          answer.on('end', () => {
-            let body = Buffer.concat(out);
-            const responseHeaders = { ...answer.headers };
-            if (hit?.rule.rewrite && (answer.statusCode ?? 500) < 300) {
-              body = Buffer.from(JSON.stringify(hit.rule.rewrite(JSON.parse(body.toString('utf8')) as Record<string, unknown>, call)));
-              delete responseHeaders['x-amz-crc32']; // the checksum no longer matches the body
-            }
-            delete responseHeaders['transfer-encoding'];
-            responseHeaders['content-length'] = String(body.length);
-            res.writeHead(answer.statusCode ?? 502, responseHeaders);
-            res.end(body);
-          });
-        },
-      );
-      fwd.on('error', (error) => {
-        res.writeHead(502);
-        res.end(String(error));
-      });
-      fwd.end(raw);
+      const forward = () => {
+        const fwd = httpRequest(
+          { hostname: up.hostname, port: up.port, path: req.url, method: req.method, headers: { ...headers, 'content-length': String(raw.length) } },
+          (answer) => {
+            const out: Buffer[] = [];
+            answer.on('data', (c: Buffer) => out.push(c));
+            answer.on('end', () => {
+              let body = Buffer.concat(out);
+              const responseHeaders = { ...answer.headers };
+              if (hit?.rule.rewrite && (answer.statusCode ?? 500) < 300) {
+                body = Buffer.from(JSON.stringify(hit.rule.rewrite(JSON.parse(body.toString('utf8')) as Record<string, unknown>, call)));
+                delete responseHeaders['x-amz-crc32']; // the checksum no longer matches the body
+              }
+              delete responseHeaders['transfer-encoding'];
+              responseHeaders['content-length'] = String(body.length);
+              res.writeHead(answer.statusCode ?? 502, responseHeaders);
+              res.end(body);
+            });
+          },
+        );
+        fwd.on('error', (error) => {
+          res.writeHead(502);
+          res.end(String(error));
+        });
+        fwd.end(raw);
+      };
+      void (hit?.rule.before ? hit.rule.before(call) : Promise.resolve()).then(forward, forward);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

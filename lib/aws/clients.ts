@@ -5,7 +5,9 @@
  *
  * Endpoints: the SDK itself honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>; an explicit
  * `endpoint` (the CLI's --endpoint-url) wins over both. Retries use the SDK's adaptive mode, which
- * adds client-side rate limiting when AWS throttles.
+ * adds client-side rate limiting when AWS throttles. Every request has a deadline (connection 3 s,
+ * answer 10 s by default, throwOnRequestTimeout): a hanging endpoint is a TimeoutError the retry
+ * logic sees, never an invocation that waits until Lambda kills it.
  */
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
@@ -18,6 +20,10 @@ export interface ClientSettings {
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** SDK attempts per call, first included (default 5). */
   maxAttempts?: number;
+  /** Longest wait for an answer to one request, ms (default 10 s). */
+  requestTimeoutMs?: number;
+  /** Longest wait for a connection, ms (default 3 s). */
+  connectionTimeoutMs?: number;
 }
 
 /** The subset of SDK client config pitr-guard sets. Every v3 client accepts it. */
@@ -28,6 +34,7 @@ export interface BaseClientConfig {
   endpoint?: string;
   profile?: string;
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  requestHandler: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: true };
 }
 
 export type ClientClass<C> = new (config: BaseClientConfig) => C;
@@ -56,7 +63,12 @@ export class Clients {
   }
 
   config(region: string): BaseClientConfig {
-    const config: BaseClientConfig = { region, retryMode: 'adaptive', maxAttempts: this.settings.maxAttempts ?? 5 };
+    const config: BaseClientConfig = {
+      region,
+      retryMode: 'adaptive',
+      maxAttempts: this.settings.maxAttempts ?? 5,
+      requestHandler: { requestTimeout: this.settings.requestTimeoutMs ?? 10_000, connectionTimeout: this.settings.connectionTimeoutMs ?? 3_000, throwOnRequestTimeout: true },
+    };
     if (this.settings.endpoint) config.endpoint = this.settings.endpoint;
     if (this.settings.profile) config.profile = this.settings.profile;
     if (this.settings.credentials) config.credentials = this.settings.credentials;

@@ -6,7 +6,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clients } from './clients';
 import { awsErrorName, errorMessage } from '../core/errors';
 import { evaluate } from '../core/evaluate';
-import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions, type InventoryProgress } from './inventory';
+import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions, type InventoryProgress, type PacerPool } from './inventory';
 import { silentLogger, type Logger } from '../runtime/logger';
 import { FINDING_STATUSES, type Finding, type Policy } from '../core/types';
 
@@ -45,6 +45,8 @@ export interface ScanDeps {
   logger?: Logger;
   now?: () => Date;
   inventory?: Partial<InventoryOptions>;
+  /** Pacers per (account, Region), shared with whatever acts on the report afterwards (default: the scan's own). */
+  pacers?: PacerPool;
   /** Progress over all Regions (e.g. for a progress bar): called as Regions are listed and tables read. */
   onProgress?: (progress: ScanProgress) => void;
 }
@@ -79,7 +81,7 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     regions.map(async (region) => {
       try {
         const options = { logger, ...deps.inventory, ...(progress ? { onProgress: progress.update } : {}) };
-        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region), { accountId, region }, options);
+        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region), { accountId, region }, options, deps.pacers?.for(accountId, region));
         return { region, inv };
       } catch (error) {
         progress?.failed(region);

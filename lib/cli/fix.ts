@@ -1,6 +1,8 @@
 /**
- * `scan --fix`: remediate the NON_COMPLIANT tables of a report with lib/act/remediate (which re-reads
- * each table, only ever enables PITR, and honours dry-run). The policy mode is remediate, the
+ * `scan --fix`: remediate the NON_COMPLIANT tables of a report through the one act path
+ * (lib/act/remediate `actOnFindings`: decided from what the scan read, paced by the scan's own
+ * pacers, one fresh PITR read right before each update, only ever enables PITR, honours dry-run).
+ * The policy mode is remediate, the
  * strictest, so a per-table pitr-guard:mode tag (which may only make a mode stricter) never holds
  * a table back; an exemption does, but exempt tables are not NON_COMPLIANT. It lists the plan on
  * stderr first and, on a terminal without --yes, asks for confirmation. Returns the report as
@@ -8,20 +10,25 @@
  * change, so the report and the exit code describe the account as it is now.
  */
 import type { Clients } from '../aws/clients';
+import type { InventoryOptions, PacerPool } from '../aws/inventory';
 import type { Logger } from '../runtime/logger';
-import { mapLimit } from '../aws/pace';
-import type { RemediationResult, remediateTable } from '../act/remediate';
+import type { actOnFindings } from '../act/remediate';
+import { isBad, type RemediationResult } from '../act/outcome';
 import { sortFindings, summarize, type ScanReport } from '../aws/scan';
 import type { Finding, Policy } from '../core/types';
+import { manualFixCommand } from '../act/outcome';
 import type { Palette } from '../report/colour';
 import type { CliIo } from './io';
 
-export type Remediate = typeof remediateTable;
+export type Remediate = typeof actOnFindings;
 
 export interface FixContext {
   remediate: Remediate;
   clients: Clients;
   logger: Logger;
+  /** The scan's pacers: the fix draws on the same per-(account, Region) budget. */
+  pacers?: PacerPool;
+  inventory?: Partial<InventoryOptions>;
   /** mode 'remediate'; dryRun from --dry-run. */
   policy: Policy;
   /** Asks for confirmation; undefined when --yes or --dry-run. */
@@ -34,11 +41,7 @@ export interface FixContext {
 const CONCURRENCY = 4;
 
 export function fixCommand(f: Pick<Finding, 'region' | 'tableName'>, days: number): string {
-  return `aws dynamodb update-continuous-backups --region ${f.region} --table-name ${shellQuote(f.tableName)} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=${days}`;
-}
-
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_.:/=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  return manualFixCommand(f.region, f.tableName, days);
 }
 
 export async function applyFixes(report: ScanReport, ctx: FixContext): Promise<ScanReport> {
@@ -62,11 +65,13 @@ export async function applyFixes(report: ScanReport, ctx: FixContext): Promise<S
     }
   }
 
-  const outcomes = await mapLimit(targets, CONCURRENCY, (f) =>
-    ctx.remediate({ accountId: f.accountId, region: f.region, tableName: f.tableName }, { clients: ctx.clients, policy, logger: ctx.logger }),
+  const outcomes = await ctx.remediate(
+    targets,
+    { clients: ctx.clients, policy, logger: ctx.logger, ...(ctx.pacers ? { pacers: ctx.pacers } : {}), ...(ctx.inventory ? { inventory: ctx.inventory } : {}) },
+    { concurrency: CONCURRENCY },
   );
   for (const o of outcomes) {
-    const paint = o.result === 'ENABLED' || o.result === 'ALREADY_COMPLIANT' ? p.green : o.result === 'FAILED' ? p.red : p.yellow;
+    const paint = o.result === 'ENABLED' || o.result === 'ALREADY_COMPLIANT' ? p.green : isBad(o.result) ? p.red : p.yellow;
     io.stderr(`  ${paint(o.result.padEnd(17))} ${o.region}  ${o.tableName}  ${o.message}\n`);
   }
   const count = (r: RemediationResult) => outcomes.filter((o) => o.result === r).length;
@@ -74,6 +79,8 @@ export async function applyFixes(report: ScanReport, ctx: FixContext): Promise<S
     policy.dryRun
       ? `pitr-guard: dry run: nothing was changed (${count('SKIPPED_DRY_RUN')} would be enabled).\n`
       : `pitr-guard: ${count('ENABLED')} enabled, ${count('ALREADY_COMPLIANT')} already compliant, ${count('FAILED')} failed, ${count('DEFERRED')} deferred` +
+          (count('UNVERIFIED') ? `, ${count('UNVERIFIED')} enabled but NOT verified` : '') +
+          (count('GONE') ? `, ${count('GONE')} deleted meanwhile` : '') +
           // --fix runs in mode remediate, the strictest, so a pitr-guard:mode tag cannot skip a table; say so only if it ever did.
           (count('SKIPPED_MODE') ? `, ${count('SKIPPED_MODE')} skipped by mode` : '') +
           '.\n',

@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { version } from '../../package.json';
 import { ENV } from '../core/config';
 import { PitrGuardError, errorMessage } from '../core/errors';
-import { remediateTable } from '../act/remediate';
+import { actOnFindings } from '../act/remediate';
 import { runDemoCommand } from './demo-command';
 import { runExplain, type ExplainFlags } from './explain';
 import { processIo, type CliIo } from './io';
@@ -137,7 +137,7 @@ Examples:
 }
 
 /** Runs the CLI; resolves to the exit code instead of exiting, so tests can call it. */
-export async function main(argv: string[], io: CliIo = processIo(), deps: MainDeps = { remediate: remediateTable }): Promise<number> {
+export async function main(argv: string[], io: CliIo = processIo(), deps: MainDeps = { remediate: actOnFindings }): Promise<number> {
   let exitCode: number = EXIT.OK;
   const program = buildProgram(io, (code) => (exitCode = code), deps);
   try {

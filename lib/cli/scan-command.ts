@@ -4,7 +4,7 @@
  * bar, the fix plan and its results go to stderr.
  */
 import { UsageError } from '../core/errors';
-import type { InventoryOptions } from '../aws/inventory';
+import { PacerPool, type InventoryOptions } from '../aws/inventory';
 import { renderCsv } from '../report/csv';
 import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
@@ -34,7 +34,7 @@ export interface ScanFlags extends CommonFlags {
 }
 
 export interface ScanCommandDeps {
-  /** lib/act/remediate's remediateTable (injected so the CLI bundle and tests can choose). */
+  /** lib/act/remediate's actOnFindings (injected so the CLI bundle and tests can choose). */
   remediate?: Remediate;
   /** Inventory pacing (tests speed it up; the CLI keeps AWS's documented 10 calls/s). */
   inventory?: Partial<InventoryOptions>;
@@ -102,10 +102,12 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
 
   const bar = createProgressBar({ write: io.stderr, enabled: io.isTTY?.stderr === true && !flags.verbose });
   let report: ScanReport;
+  // One budget per (account, Region) for the scan's reads and --fix's after it.
+  const pacers = new PacerPool(deps.inventory?.ratePerSecond);
   try {
     report = await scan(
       { policy: { regions, minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag }, homeRegion },
-      { clients: common.clients, logger: common.logger, onProgress: bar.update, ...(deps.inventory ? { inventory: deps.inventory } : {}) },
+      { clients: common.clients, logger: common.logger, pacers, onProgress: bar.update, ...(deps.inventory ? { inventory: deps.inventory } : {}) },
     );
   } finally {
     bar.done();
@@ -116,6 +118,8 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
       remediate: deps.remediate,
       clients: common.clients,
       logger: common.logger,
+      pacers,
+      ...(deps.inventory ? { inventory: deps.inventory } : {}),
       policy: { mode: 'remediate', dryRun: flags.dryRun === true, minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag, regions },
       confirm: flags.dryRun || flags.yes ? undefined : io.prompt,
       io,

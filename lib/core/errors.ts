@@ -124,6 +124,10 @@ export function awsErrorName(error: unknown): string {
     for (const candidate of [e.name, e.code, e.Code]) {
       if (typeof candidate === 'string' && candidate && candidate !== 'Error') return candidate;
     }
+    // The SDK's retry layer wraps a throwable it does not recognise as an Error (e.g. one from another
+    // realm) as "AWS SDK error wrapper for TimeoutError: socket hang up": keep the name it carried.
+    const wrapped = /^AWS SDK error wrapper for ([A-Za-z][\w.]*)(?::|$)/.exec(String((error as { message?: unknown }).message ?? ''));
+    if (wrapped?.[1]) return wrapped[1];
   }
   return 'UnknownError';
 }
@@ -147,4 +151,41 @@ const CREDENTIAL_ERRORS = new Set([
 
 export function isCredentialError(error: unknown): boolean {
   return CREDENTIAL_ERRORS.has(awsErrorName(error));
+}
+
+// ---- the reactor's failure paths (each makes the invocation fail, so Lambda retries the event;
+// after the last retry it lands in the failed-events queue, whose alarm fires)
+
+/** The table is not ready for PITR yet (still CREATING, backups not available): try again later. */
+export class RemediationDeferredError extends PitrGuardError {
+  constructor(message: string) {
+    super('REMEDIATION_DEFERRED', message);
+  }
+}
+
+/** Remediation failed for a reason that passes (throttling, 5xx, timeout, network): try again later. */
+export class RemediationRetryError extends PitrGuardError {
+  constructor(
+    message: string,
+    readonly errorName: string,
+  ) {
+    super('REMEDIATION_RETRY', message);
+  }
+}
+
+/** Another invocation holds this event right now: fail, so Lambda retries once it is done. */
+export class EventInProgressError extends PitrGuardError {
+  constructor(eventId: string) {
+    super('EVENT_IN_PROGRESS', `event ${eventId} is being handled by another invocation; will look again on retry`);
+  }
+}
+
+/** An alert reached some channels but not all: the retry re-sends it to `channels` only. */
+export class AlertNotDeliveredError extends PitrGuardError {
+  constructor(
+    readonly channels: string[],
+    detail: string,
+  ) {
+    super('ALERT_NOT_DELIVERED', `alert not delivered on ${channels.join(', ')}: ${detail}`);
+  }
 }

@@ -128,7 +128,7 @@ export interface Finding {
   /**
    * The raw value of the table's `pitr-guard:mode` tag (MODE_TAG), as read; null when the table has
    * no such tag (or its tags could not be read). Not validated here: `effectiveMode` in
-   * lib/act/remediate.ts decides what it means (it may only make the policy's mode stricter), so a
+   * lib/core/decide.ts decides what it means (it may only make the policy's mode stricter), so a
    * scan can tell which tables to remediate without reading them again.
    */
   modeTag: string | null;

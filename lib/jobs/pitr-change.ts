@@ -1,34 +1,40 @@
 /**
- * The CloudTrail reactor's logic (Lambda handler: functions/pitr-change.ts): EventBridge delivers DynamoDB
- * UpdateContinuousBackups calls that disable PITR or shorten its period, and the calls that create
- * tables without PITR (CreateTable, RestoreTableToPointInTime, RestoreTableFromBackup, ImportTable).
+ * The CloudTrail reactor (Lambda handler: functions/pitr-change.ts). EventBridge delivers DynamoDB
+ * calls that disable PITR or shorten its period, and the calls that create tables without it. The
+ * event is only a hint: the table is read again and goes through the one act path
+ * (lib/act/remediate), and the alert carries the attribution from the event.
  *
- * The event is only a hint. The handler re-reads the table and evaluates its real state
- * (lib/act/remediate → inventory + evaluate), acts per mode, and alerts with the attribution from the
- * event. Its own re-enable call (which CloudTrail reports too, and which matches the rule when
- * minRecoveryDays < 35) finds the table compliant and does nothing. An exempt table is never
- * changed; switching its PITR off or below the policy's period sends one informational alert (alert
- * and remediate mode). Duplicates are dropped by the idempotency table (CloudTrail eventID); if that
- * table cannot be used, the event is handled without de-duplication (logged), never dropped.
+ * `run` is a straight sequence: parse → scope → act → say → finish. De-duplication is middleware
+ * around it (lib/state/idempotent.ts, `reactorHandler`); `run` only reads which attempt this is
+ * and what an earlier attempt remembered (which channel got which alert).
  *
- * Fails the invocation (so Lambda retries it, then sends it to the on-failure queue) when the table
- * is not ready yet (DEFERRED) or when every alert channel failed. A malformed or out-of-scope event
- * is logged once and dropped: retrying garbage cannot help.
+ * What fails the invocation (Lambda retries it twice, after 1 and 2 minutes, then the event lands in
+ * the failed-events queue, whose alarm fires): a transient AWS failure (throttling, 5xx, timeout,
+ * network), a table not ready yet (DEFERRED), an alert channel that did not deliver. A permanent
+ * failure (AccessDenied, ValidationException, a table in a state PITR cannot be enabled in) alerts
+ * once and completes. A table that does not exist is GONE: logged, no alert, no retry. A malformed
+ * or out-of-scope event is logged once and dropped: retrying garbage cannot help.
  */
+import middy, { type MiddlewareObj } from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clients } from '../aws/clients';
-import { AwsCallError, PitrGuardError, awsErrorName } from '../core/errors';
-import { DynamoIdempotencyStore, type ClaimOutcome, type IdempotencyRecord, type IdempotencyStore } from '../state/idempotency';
-import { callerAccountId } from '../aws/inventory';
+import { AlertNotDeliveredError, RemediationDeferredError, RemediationRetryError } from '../core/errors';
+import { DynamoIdempotencyStore, type IdempotencyStore } from '../state/idempotency';
+import { idempotent, type ContextWithIdempotency, type IdempotencyHandle } from '../state/idempotent';
+import { callerAccountId, PacerPool } from '../aws/inventory';
 import type { Logger } from '../runtime/logger';
-import type { Metrics } from '../runtime/metrics';
-import { AlertDeliveryError, buildNotifiers, deliver, type Channel, type DeliveryFailure, type Notifier } from '../notify';
-import { renderChangeAlert, type RenderedAlert } from '../notify/format';
+import { silentMetrics, type Metrics } from '../runtime/metrics';
+import { depsOf, injectDeps, type ContextWithDeps } from '../runtime/middleware';
+import { buildNotifiers, type Channel, type DeliveryFailure, type Notifier } from '../notify';
 import type { Sleep } from '../aws/pace';
-import { remediateTable, type RemediateOptions, type RemediationResult } from '../act/remediate';
-import { outOfScope, parseCloudTrailEvent, type TableChange } from '../events/cloudtrail';
+import { act, type RemediateOptions } from '../act/remediate';
+import type { RemediationOutcome, RemediationResult } from '../act/outcome';
+import { outOfScope, parseCloudTrailEvent } from '../events/cloudtrail';
 import type { Policy } from '../core/types';
 import { forLog } from '../core/text';
+import { alertPlan, deliverPlan, eventAge, nextStep, type EventMemory } from './pitr-change-alerts';
+
+export { REACTOR_MAX_ATTEMPTS, eventAge, weakensPitr } from './pitr-change-alerts';
 
 export interface PitrChangeDeps {
   policy: Policy;
@@ -39,14 +45,17 @@ export interface PitrChangeDeps {
   /** This deployment's account; asked of STS on first use when not known. */
   accountId?: string;
   notifiers: Notifier[];
-  /** De-duplication by CloudTrail eventID; without it every delivery is acted on. */
+  /** De-duplication by CloudTrail eventID (used by the middleware); without it every delivery is acted on. */
   idempotency?: IdempotencyStore;
+  metrics?: Metrics;
+  /** Pacers per (account, Region), for the life of the container (default: one set per invocation). */
+  pacers?: PacerPool;
   now?: () => Date;
   sleep?: Sleep;
   /** Remediation timing (waitForActiveMs: how long a CREATING table is waited for). */
   remediate?: RemediateOptions;
-  /** How long a claim on an event is held before another invocation may take it over (ms). */
-  leaseMs?: number;
+  /** Read retries (tests shorten them). */
+  retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
 }
 
 export interface PitrChangeResult {
@@ -60,28 +69,18 @@ export interface PitrChangeResult {
   alert?: { subject: string; lines: string[]; delivered: Channel[]; failed: DeliveryFailure[] };
 }
 
-/** The table is not ready for PITR yet: the invocation fails so Lambda retries it later. */
-export class RemediationDeferredError extends PitrGuardError {
-  constructor(message: string) {
-    super('REMEDIATION_DEFERRED', message);
-  }
+/** What the middleware hands the run: the attempt and memory of this event, the time left. */
+export interface Invocation {
+  idempotency?: IdempotencyHandle;
+  remainingMs?: () => number;
 }
 
-/** Another invocation holds this event right now: fail, so Lambda retries once it is done. */
-export class EventInProgressError extends PitrGuardError {
-  constructor(eventId: string) {
-    super('EVENT_IN_PROGRESS', `event ${eventId} is being handled by another invocation; will look again on retry`);
-  }
-}
-
-export const DEFAULT_LEASE_MS = 330_000; // the function timeout (300 s) plus a margin
-const GONE = new Set(['ResourceNotFoundException', 'TableNotFoundException']);
-/** DescribeTable is eventually consistent: a table created this recently may not be visible yet. */
-export const NEW_TABLE_GRACE_MS = 15 * 60_000;
-const CREATES = new Set(['TABLE_CREATED', 'TABLE_RESTORED', 'TABLE_IMPORTED']);
-
-export async function run(event: unknown, deps: PitrChangeDeps): Promise<PitrChangeResult> {
+export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invocation = {}): Promise<PitrChangeResult> {
   const { logger, policy } = deps;
+  const now = deps.now ?? (() => new Date());
+  const receivedAt = now();
+
+  // parse
   const parsed = parseCloudTrailEvent(event);
   const envelopeId = typeof (event as { id?: unknown } | null)?.id === 'string' ? forLog((event as { id: string }).id, 80) : undefined;
   if (parsed.status === 'invalid') {
@@ -94,138 +93,109 @@ export async function run(event: unknown, deps: PitrChangeDeps): Promise<PitrCha
   }
   const change = parsed.change;
   const table = { accountId: change.accountId, region: change.region, tableName: change.tableName };
+
+  // scope
   deps.accountId ??= await callerAccountId(deps.clients, deps.homeRegion);
   const scope = outOfScope(change, { accountId: deps.accountId, regions: policy.regions });
   if (scope) {
     logger.info(`ignored event: ${scope}`, { event: 'event-ignored', eventId: change.eventId, eventName: change.eventName, ...table });
     return { status: 'ignored', reason: scope, eventId: change.eventId, table };
   }
-  const log = logger.child({ eventId: change.eventId, eventName: change.eventName, ...table });
+  const age = eventAge(change.actor.eventTime, receivedAt);
+  const attempt = invocation.idempotency?.attempt;
+  const log = logger.child({ eventId: change.eventId, eventName: change.eventName, ...table, eventAgeMs: age.ageMs, ...(attempt ? { attempt } : {}) });
+  if (age.problem) log.warn(`event time ${age.problem}: the event's age is taken from the time it was received`, { event: 'event-time-invalid' });
+  const memory: EventMemory = { ...(invocation.idempotency?.memory as EventMemory | undefined) };
+  const remember = () => invocation.idempotency?.remember(memory as Record<string, unknown>);
+  const delivery = { deps, log, remainingMs: invocation.remainingMs };
+  const base = { status: 'handled' as const, eventId: change.eventId, table };
 
-  // De-duplication is a convenience, never a precondition: if the table cannot be used (throttled,
-  // access denied, missing…), act without it. Remediation is idempotent, and a duplicate alert is
-  // better than PITR left off.
-  let record: IdempotencyRecord | undefined;
-  let store: IdempotencyStore | undefined;
-  if (deps.idempotency) {
-    let claim: ClaimOutcome | undefined;
-    try {
-      claim = await deps.idempotency.claim(change.eventId, deps.leaseMs ?? DEFAULT_LEASE_MS);
-    } catch (error) {
-      log.warn('de-duplication unavailable: handling the event without it (a copy of this event may alert again)', {
-        event: 'idempotency-unavailable',
-        operation: error instanceof AwsCallError ? error.operation : 'claim',
-        errorName: awsErrorName(error),
-      });
-    }
-    if (claim?.state === 'completed') {
-      log.info('duplicate event: already handled', { event: 'event-duplicate', result: claim.record.result });
-      return { status: 'duplicate', eventId: change.eventId, table, ...(claim.record.result ? { result: claim.record.result as RemediationResult } : {}) };
-    }
-    if (claim?.state === 'in-progress') throw new EventInProgressError(change.eventId);
-    if (claim) {
-      record = claim.record;
-      store = deps.idempotency;
-    }
-  }
-  /** Marks the event handled. The work and its alert are done by now: a failure here is logged, never thrown. */
-  const complete = async (result: string) => {
-    try {
-      await store?.complete(change.eventId, { result });
-    } catch (error) {
-      log.error('could not mark the event COMPLETED (a copy of it may be handled again)', {
-        event: 'idempotency-complete-failed',
-        errorName: awsErrorName(error),
-        result,
-      });
-    }
-  };
-  const release = async (fields: { deferredAlertSent?: boolean; pendingAlert?: string | null }) => {
-    try {
-      await store?.release(change.eventId, fields);
-    } catch (error) {
-      log.error('could not release the event for retry', { event: 'idempotency-release-failed', errorName: awsErrorName(error) }); // the lease expires anyway
-    }
-  };
-  /** Delivers; if every channel fails, releases the event for its retry (keeping a final alert to resend) and throws. */
-  const send = async (alert: RenderedAlert, final: boolean) => {
-    try {
-      return await deliver(deps.notifiers, alert, log);
-    } catch (error) {
-      // Only a final alert is kept for the retry: a "deferred" one is not, or the retry would
-      // resend it and complete the event without remediating.
-      if (error instanceof AlertDeliveryError) await release(final ? { pendingAlert: JSON.stringify(alert) } : {});
-      throw error;
-    }
-  };
-  const alertResult = (alert: RenderedAlert, report: { delivered: Channel[]; failed: DeliveryFailure[] }) => ({
-    subject: alert.subject,
-    lines: alert.text.trimEnd().split('\n'),
-    delivered: report.delivered,
-    failed: report.failed,
-  });
-
-  // A previous run acted but could not deliver its alert: deliver that one (the table may be compliant by now).
-  if (record?.pendingAlert) {
-    const alert = JSON.parse(record.pendingAlert) as RenderedAlert;
-    const report = await send(alert, true);
-    await complete(alert.attributes.result ?? 'ALERTED');
-    return { status: 'handled', eventId: change.eventId, table, message: 'delivered the alert of an earlier attempt', alert: alertResult(alert, report) };
+  // An earlier attempt did the work; some channels still miss its alert: send it there only.
+  if (memory.pending?.final) {
+    const pending = memory.pending;
+    const sent = await deliverPlan({ alert: pending.alert, final: true, already: pending.delivered, only: missingChannels(deps.notifiers, pending.delivered), ...(pending.result ? { result: pending.result } : {}) }, memory, delivery);
+    remember();
+    if (sent.missing.length > 0) throw new AlertNotDeliveredError(sent.missing, sent.detail);
+    return { ...base, ...(pending.result ? { result: pending.result } : {}), message: 'delivered the alert of an earlier attempt', alert: sent.summary };
   }
 
-  let outcome;
-  try {
-    outcome = await remediateTable(table, { clients: deps.clients, policy, logger: log, now: deps.now, sleep: deps.sleep }, deps.remediate);
-  } catch (error) {
-    await release({});
-    throw error;
-  }
-  const base = { status: 'handled' as const, eventId: change.eventId, table, result: outcome.result, message: outcome.message };
-  const gone = outcome.result === 'FAILED' && GONE.has(outcome.errorName ?? '');
-  const eventAge = (deps.now?.() ?? new Date()).getTime() - Date.parse(change.actor.eventTime ?? '');
-  if (gone && CREATES.has(change.kind) && !(eventAge > NEW_TABLE_GRACE_MS)) {
-    // Just created, restored or imported: not visible yet rather than deleted. Look again on the retry.
-    await release({});
-    throw new RemediationDeferredError(`${change.tableName}: the new table is not visible to DescribeTable yet`);
-  }
+  // act (the one act path: read → evaluate → decide → apply → verify)
+  const acted: RemediationOutcome = await act(table, {
+    clients: deps.clients,
+    policy,
+    logger: log,
+    pacers: deps.pacers ?? new PacerPool(),
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.retry ? { inventory: { retry: deps.retry } } : {}),
+  }, deps.remediate);
+  const retry = acted.result === 'DEFERRED' || (acted.result === 'FAILED' && acted.transient === true);
+  const outcome: RemediationOutcome = acted.result === 'FAILED' ? { ...acted, nextStep: nextStep(acted, attempt) } : acted;
+  const result = { ...base, result: outcome.result, message: outcome.message };
 
-  // An exempt table is left as it is, but switching its PITR off (or below the policy's period) is
-  // still worth one informational alert in alert/remediate mode: who did it, and why nothing was done.
-  const exemptWeakened = outcome.result === 'ALREADY_COMPLIANT' && outcome.before.status === 'EXEMPT' && weakensPitr(change, policy.minRecoveryDays);
-  if ((outcome.result === 'ALREADY_COMPLIANT' && !exemptWeakened) || gone) {
-    // e.g. pitr-guard's own re-enable call (it matches the rule when minRecoveryDays < 35), a
-    // compliant or exempt table, or a table deleted since: nothing to say.
-    await complete(outcome.result);
-    return base;
+  // say
+  const channels = deps.notifiers.map((n) => n.channel);
+  const plan = alertPlan(change, outcome, policy, memory, retry, channels);
+  if (plan.log) log[plan.log.level](plan.log.message, plan.log.fields);
+  let alert: PitrChangeResult['alert'];
+  let undelivered = '';
+  if (plan.alert) {
+    const sent = await deliverPlan({ alert: plan.alert, final: !retry, only: plan.only ?? channels, ...(plan.already ? { already: plan.already } : {}), result: outcome.result }, memory, delivery);
+    alert = sent.summary;
+    if (!retry && sent.missing.length > 0) {
+      remember();
+      throw new AlertNotDeliveredError(sent.missing, sent.detail);
+    }
+    if (sent.missing.length > 0) undelivered = ` The alert was not delivered on ${sent.missing.join(', ')} (${sent.detail}).`;
   }
-  if (exemptWeakened && outcome.mode === 'report') {
-    log.info(`PITR weakened on an exempt table (mode report: no alert, no change): ${outcome.before.message}`, { event: 'exempt-change', status: outcome.before.status });
-    await complete(outcome.result);
-    return base;
-  }
-  if (outcome.mode === 'report') {
-    log.warn(`not compliant (mode report: no alert, no change): ${outcome.before.message}`, { event: 'finding', status: outcome.before.status, reasons: outcome.before.reasons });
-    await complete(outcome.result);
-    return base;
-  }
+  remember();
 
-  const alert = renderChangeAlert({ change, outcome, minRecoveryDays: policy.minRecoveryDays });
-  if (outcome.result === 'DEFERRED') {
-    // Say it once (the first time), then fail so Lambda retries; the retry alerts again only with the final result.
-    if (!record?.deferredAlertSent) await send(alert, false);
-    await release({ deferredAlertSent: true });
-    throw new RemediationDeferredError(`${change.tableName}: ${outcome.message}`);
-  }
-  const report = await send(alert, true);
-  await complete(outcome.result);
-  return { ...base, alert: alertResult(alert, report) };
+  // finish: a passing failure goes back to Lambda for a retry
+  if (outcome.result === 'DEFERRED') throw new RemediationDeferredError(`${change.tableName}: ${outcome.message}${undelivered}`);
+  if (retry) throw new RemediationRetryError(`${change.tableName}: ${outcome.message} ${outcome.nextStep ?? ''}`.trim() + undelivered, outcome.errorName ?? 'UnknownError');
+  return alert ? { ...result, alert } : result;
 }
 
-/** The call switched PITR off, or set a recovery period below the policy's minimum. */
-export function weakensPitr(change: TableChange, minRecoveryDays: number): boolean {
-  if (change.eventName !== 'UpdateContinuousBackups') return false;
-  const period = change.requested?.recoveryPeriodInDays;
-  return change.requested?.enabled === false || (period !== undefined && period < minRecoveryDays);
+function missingChannels(notifiers: readonly Notifier[], delivered: readonly Channel[]): Channel[] {
+  return notifiers.map((n) => n.channel).filter((c) => !delivered.includes(c));
+}
+
+/** The event's key for de-duplication: its CloudTrail eventID, when the event parses. */
+/**
+ * The de-duplication key: the CloudTrail eventID of an event `run` will act on. A malformed,
+ * ignored or (when the account is known) out-of-scope event gets none, so nothing is written for it.
+ */
+export function eventKey(event: unknown, deps?: Pick<PitrChangeDeps, 'accountId' | 'policy'>): string | undefined {
+  const parsed = parseCloudTrailEvent(event);
+  if (parsed.status !== 'ok') return undefined;
+  if (deps?.accountId && outOfScope(parsed.change, { accountId: deps.accountId, regions: deps.policy.regions })) return undefined;
+  return parsed.change.eventId;
+}
+
+export type ReactorContext = ContextWithDeps<PitrChangeDeps> & ContextWithIdempotency;
+
+/** The reactor as Lambda runs it: deps once per cold start, de-duplication around `run`. */
+export function reactorHandler(factory: (context: ReactorContext) => PitrChangeDeps | Promise<PitrChangeDeps>, outer: MiddlewareObj<unknown, PitrChangeResult, Error, ReactorContext>[] = []) {
+  const handler = middy<unknown, PitrChangeResult, Error, ReactorContext>();
+  for (const m of outer) handler.use(m);
+  return handler
+    .use(injectDeps<unknown, PitrChangeResult, PitrChangeDeps>(factory))
+    .use(
+      idempotent<unknown, PitrChangeResult, ReactorContext>({
+        key: (event, c) => eventKey(event, depsOf(c)),
+        store: (c) => depsOf(c).idempotency,
+        logger: (c) => depsOf(c).logger,
+        metrics: (c) => depsOf(c).metrics ?? silentMetrics,
+        duplicate: (record) => ({ status: 'duplicate', eventId: record.eventId, ...(record.result ? { result: record.result as RemediationResult } : {}) }),
+        resultOf: (response) => response.result ?? response.status,
+      }),
+    )
+    .handler((event, context) =>
+      run(event, depsOf(context), {
+        ...(context.idempotency ? { idempotency: context.idempotency } : {}),
+        ...(typeof context.getRemainingTimeInMillis === 'function' ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+      }),
+    );
 }
 
 export interface PitrChangeSettings {
@@ -234,28 +204,35 @@ export interface PitrChangeSettings {
   logger: Logger;
   homeRegion: string;
   accountId?: string;
-  /** De-duplication table; none = no de-duplication. */
+  /** De-duplication table; none = no de-duplication (a warning and a DeduplicationUnavailable metric). */
   idempotencyTable?: string;
   /** Use this Slack webhook URL instead of reading the SSM parameter (demo). */
   slackWebhookUrl?: string;
-  /** Where alert channel failures are counted (AlertDeliveryFailed); none: not counted (demo, tests). */
+  /** Where alert channel failures (AlertDeliveryFailed) and a missing de-duplication table are counted; none: not counted (demo, tests). */
   metrics?: Metrics;
   remediate?: RemediateOptions;
 }
 
-/** Dependencies from explicit settings (the demo and tests call this with their own clients). */
+/** Dependencies from explicit settings (the handler at cold start, the demo and tests). */
 export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
   const { policy, clients, logger, homeRegion } = settings;
+  const metrics = settings.metrics ?? silentMetrics;
   const deps: PitrChangeDeps = {
     policy,
     clients,
     logger,
     homeRegion,
+    metrics,
+    pacers: new PacerPool(),
     notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics: settings.metrics, ...(settings.slackWebhookUrl ? { slackWebhookUrl: settings.slackWebhookUrl } : {}) }),
   };
   if (settings.accountId) deps.accountId = settings.accountId;
-  if (settings.idempotencyTable) deps.idempotency = new DynamoIdempotencyStore(clients.get(DynamoDBClient, homeRegion), settings.idempotencyTable);
+  if (settings.idempotencyTable) {
+    deps.idempotency = new DynamoIdempotencyStore(clients.get(DynamoDBClient, homeRegion), settings.idempotencyTable);
+  } else {
+    logger.warn('no de-duplication table (PITR_GUARD_IDEMPOTENCY_TABLE is not set): every copy of an event is acted on and alerted', { event: 'deduplication-unavailable' });
+    metrics.count('DeduplicationUnavailable');
+  }
   if (settings.remediate) deps.remediate = settings.remediate;
   return deps;
 }
-

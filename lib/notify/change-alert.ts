@@ -2,7 +2,7 @@
  * One change (the CloudTrail reactor): what happened, who did it, what pitr-guard did, as one
  * RenderedAlert. Pure: no I/O, no clock.
  */
-import type { RemediationOutcome } from '../act/remediate';
+import { manualFixCommand, needsHand, RESULT_LABEL, type RemediationOutcome } from '../act/outcome';
 import { dayPeriod, days, oneLine, truncate } from '../core/text';
 import type { ChangeKind, TableChange } from '../core/types';
 import { FIELD_MAX, SUBJECT_MAX, consoleUrl, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
@@ -50,7 +50,11 @@ export function whatWeDid(outcome: RemediationOutcome, kind?: ChangeKind): strin
     case 'DEFERRED':
       return `Not done yet: ${outcome.message} pitr-guard will try again.`;
     case 'FAILED':
-      return `Remediation FAILED: ${outcome.message}`;
+      return `Remediation FAILED: ${outcome.message}${outcome.nextStep ? ` ${outcome.nextStep}` : ''}`;
+    case 'UNVERIFIED':
+      return `NOT VERIFIED: ${outcome.message} Check it with: pitr-guard explain ${outcome.tableName} --region ${outcome.region}`;
+    case 'GONE':
+      return `No action: ${outcome.message}`;
     case 'ALREADY_COMPLIANT': {
       const exemption = outcome.before.status === 'EXEMPT' ? outcome.before.exemption : null;
       if (exemption) {
@@ -62,14 +66,7 @@ export function whatWeDid(outcome: RemediationOutcome, kind?: ChangeKind): strin
   }
 }
 
-const SHORT_RESULT: Record<RemediationOutcome['result'], string> = {
-  ENABLED: 're-enabled',
-  ALREADY_COMPLIANT: 'no action',
-  SKIPPED_MODE: 'alert only',
-  SKIPPED_DRY_RUN: 'dry run',
-  DEFERRED: 'deferred',
-  FAILED: 'REMEDIATION FAILED',
-};
+const SHORT_RESULT = RESULT_LABEL;
 
 function shortResult(outcome: RemediationOutcome, kind?: ChangeKind): string {
   if (outcome.result === 'ALREADY_COMPLIANT' && outcome.before.status === 'EXEMPT') return 'exempt, not changed';
@@ -78,9 +75,7 @@ function shortResult(outcome: RemediationOutcome, kind?: ChangeKind): string {
 }
 
 /** The fix a person can run when pitr-guard did not (alert mode, dry run, failure). */
-export function manualFix(region: string, tableName: string, periodDays: number): string {
-  return `aws dynamodb update-continuous-backups --region ${region} --table-name ${tableName} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=${periodDays}`;
-}
+export const manualFix = manualFixCommand;
 
 export interface ChangeAlertInput {
   change: TableChange;
@@ -97,8 +92,9 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAl
   const url = consoleUrl(change.region, t);
   const did = whatWeDid(outcome, change.kind);
   const happened = whatHappened(change, minRecoveryDays);
-  const state = outcome.after ?? outcome.before;
-  const needsHand = outcome.result !== 'ENABLED' && outcome.result !== 'ALREADY_COMPLIANT';
+  // UNVERIFIED: the state after the update was not read, so none is claimed.
+  const stateNow = outcome.result === 'UNVERIFIED' ? 'Unknown: not read after the update (the verifying DescribeContinuousBackups failed).' : (outcome.after ?? outcome.before).message;
+  const byHand = needsHand(outcome.result);
   const fix = manualFix(change.region, t, outcome.recoveryPeriodInDays ?? minRecoveryDays);
 
   // Subject: shorten the table name, then drop account and Region; never cut the outcome.
@@ -125,9 +121,9 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAl
     plain('User agent', truncate(oneLine(a.userAgent ?? 'unknown'), 500)),
     plain('Event time', truncate(oneLine(a.eventTime ?? 'unknown'), FIELD_MAX)),
     plain('pitr-guard did', oneLine(did)),
-    plain('State now', oneLine(state.message)),
+    plain('State now', oneLine(stateNow)),
     plain('Console', url),
-    ...(needsHand ? ['', `To enable PITR by hand: ${fix}`] : []),
+    ...(byHand ? ['', `To enable PITR by hand: ${fix}`] : []),
     '',
     `Event: ${change.eventName} ${oneLine(change.eventId)} · mode ${outcome.mode}`,
   ];
@@ -147,8 +143,8 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAl
     { type: 'header', text: { type: 'plain_text', text: truncate(headline, 150), emoji: false } },
     { type: 'section', text: md(`*pitr-guard:* ${slackEscape(did)}`) },
     { type: 'section', fields: fields.slice(0, 10) },
-    { type: 'section', text: md(`*What happened:* ${slackEscape(happened)}\n*State now:* ${slackEscape(state.message)}`) },
-    ...(needsHand ? [{ type: 'section' as const, text: md(`*To enable PITR by hand:*\n${slackCode(fix, 600)}`) }] : []),
+    { type: 'section', text: md(`*What happened:* ${slackEscape(happened)}\n*State now:* ${slackEscape(stateNow)}`) },
+    ...(byHand ? [{ type: 'section' as const, text: md(`*To enable PITR by hand:*\n${slackCode(fix, 600)}`) }] : []),
     {
       type: 'context',
       elements: [md(`${slackEscape(change.eventName)} ${slackCode(change.eventId, 80)} · mode ${outcome.mode} · <${url}|Open in the AWS console>`)],

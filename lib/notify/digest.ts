@@ -1,7 +1,7 @@
 /**
  * The scheduled scan's digest: every table out of policy, worst first, as one RenderedAlert. Pure.
  */
-import type { RemediationOutcome } from '../act/remediate';
+import type { RemediationOutcome } from '../act/outcome';
 import type { ScanReport } from '../aws/scan';
 import { days, oneLine } from '../core/text';
 import type { Finding, Mode } from '../core/types';
@@ -46,12 +46,14 @@ export function digestItems(input: DigestInput): DigestItem[] {
           ? `remediation FAILED: ${o.errorName ?? 'error'}`
           : o.result === 'DEFERRED'
             ? `remediation deferred${o.errorName ? `: ${o.errorName}` : ''}`
+            : o.result === 'UNVERIFIED'
+            ? `enabled, NOT VERIFIED: ${o.errorName ?? 'read failed'}`
             : o.result === 'SKIPPED_DRY_RUN'
               ? 'dry run, not changed'
               : o.result === 'SKIPPED_MODE'
                 ? 'alert only, not changed'
                 : 'fixed meanwhile';
-    const rank = o.result === 'FAILED' || o.result === 'DEFERRED' ? 0 : o.result === 'ENABLED' || o.result === 'ALREADY_COMPLIANT' ? 3 : 1;
+    const rank = o.result === 'FAILED' || o.result === 'DEFERRED' || o.result === 'UNVERIFIED' ? 0 : o.result === 'ENABLED' || o.result === 'ALREADY_COMPLIANT' ? 3 : 1;
     items.push({
       rank,
       region: o.region,

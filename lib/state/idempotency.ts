@@ -10,9 +10,13 @@
  *             lease → another invocation is on it; RETRY (or an expired lease: a crashed run)
  *             → take it over with a conditional UpdateItem (attempts + 1).
  *   complete: status COMPLETED (with the result) — later copies of the event are duplicates.
- *   release:  status RETRY — the run failed (remediation deferred, every alert channel failed) and
- *             Lambda's retry may claim the event again. `deferredAlertSent` and `pendingAlert`
- *             survive, so a retry neither repeats an alert nor loses one.
+ *   release:  status RETRY — the run failed (a transient AWS failure, remediation deferred, an
+ *             alert channel failed) and Lambda's retry may claim the event again. The run's
+ *             `memory` (which alert went to which channel) survives, so a retry neither repeats an
+ *             alert nor loses one; `attempts` tells the retry which attempt it is.
+ *
+ * The lease of a claim is given by the caller: the invocation's remaining time (lib/state/
+ * idempotent.ts), so the claim of an invocation that was killed ends when it would have ended.
  *
  * Items expire through the table's TTL attribute `expiresAt` (epoch seconds).
  *
@@ -32,18 +36,16 @@ export interface IdempotencyRecord {
   /** Epoch seconds: the TTL attribute. */
   expiresAt: number;
   result?: string;
-  /** An alert about this event's first DEFERRED run was sent already. */
-  deferredAlertSent?: boolean;
-  /** A rendered alert that could not be delivered (JSON), to send on the retry. */
-  pendingAlert?: string;
+  /** What the handler asked to remember between attempts (JSON), e.g. per-channel alert delivery. */
+  memory?: string;
 }
 
 export type ClaimOutcome = { state: 'claimed'; record: IdempotencyRecord } | { state: 'completed'; record: IdempotencyRecord } | { state: 'in-progress'; record: IdempotencyRecord };
 
 export interface IdempotencyStore {
   claim(eventId: string, leaseMs: number): Promise<ClaimOutcome>;
-  complete(eventId: string, fields: { result: string }): Promise<void>;
-  release(eventId: string, fields: { deferredAlertSent?: boolean; pendingAlert?: string | null }): Promise<void>;
+  complete(eventId: string, fields: { result: string; memory?: string }): Promise<void>;
+  release(eventId: string, fields: { memory?: string }): Promise<void>;
 }
 
 export const TTL_ATTRIBUTE = 'expiresAt';
@@ -121,30 +123,16 @@ export class DynamoIdempotencyStore implements IdempotencyStore {
     return { state: 'in-progress', record: last ?? { eventId, status: 'IN_PROGRESS', attempts: 0, leaseUntil: 0, expiresAt: 0 } };
   }
 
-  async complete(eventId: string, fields: { result: string }): Promise<void> {
-    await this.update(eventId, 'SET #s = :s, #r = :r, #l = :zero REMOVE pendingAlert', { '#s': 'status', '#r': 'result', '#l': 'leaseUntil' }, {
-      ':s': { S: 'COMPLETED' },
-      ':r': { S: fields.result },
-      ':zero': { N: '0' },
-    });
+  async complete(eventId: string, fields: { result: string; memory?: string }): Promise<void> {
+    const values: Record<string, AttributeValue> = { ':s': { S: 'COMPLETED' }, ':r': { S: fields.result }, ':zero': { N: '0' } };
+    if (fields.memory) values[':m'] = { S: fields.memory };
+    await this.update(eventId, `SET #s = :s, #r = :r, #l = :zero${fields.memory ? ', #m = :m' : ' REMOVE #m'}`, { '#s': 'status', '#r': 'result', '#l': 'leaseUntil', '#m': 'memory' }, values);
   }
 
-  async release(eventId: string, fields: { deferredAlertSent?: boolean; pendingAlert?: string | null }): Promise<void> {
-    const names: Record<string, string> = { '#s': 'status', '#l': 'leaseUntil' };
+  async release(eventId: string, fields: { memory?: string }): Promise<void> {
     const values: Record<string, AttributeValue> = { ':s': { S: 'RETRY' }, ':zero': { N: '0' } };
-    const set = ['#s = :s', '#l = :zero'];
-    const remove: string[] = [];
-    if (fields.deferredAlertSent !== undefined) {
-      set.push('deferredAlertSent = :d');
-      values[':d'] = { BOOL: fields.deferredAlertSent };
-    }
-    if (fields.pendingAlert) {
-      set.push('pendingAlert = :p');
-      values[':p'] = { S: fields.pendingAlert };
-    } else if (fields.pendingAlert === null) {
-      remove.push('pendingAlert');
-    }
-    await this.update(eventId, `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values);
+    if (fields.memory) values[':m'] = { S: fields.memory };
+    await this.update(eventId, `SET #s = :s, #l = :zero${fields.memory ? ', #m = :m' : ''}`, { '#s': 'status', '#l': 'leaseUntil', ...(fields.memory ? { '#m': 'memory' } : {}) }, values);
   }
 
   private async update(eventId: string, expression: string, names: Record<string, string>, values: Record<string, AttributeValue>): Promise<void> {
@@ -193,20 +181,19 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return { state: 'claimed', record: { ...existing } };
   }
 
-  async complete(eventId: string, fields: { result: string }): Promise<void> {
+  async complete(eventId: string, fields: { result: string; memory?: string }): Promise<void> {
     const r = this.records.get(eventId);
     if (!r) return;
     Object.assign(r, { status: 'COMPLETED', result: fields.result, leaseUntil: 0 });
-    delete r.pendingAlert;
+    if (fields.memory) r.memory = fields.memory;
+    else delete r.memory;
   }
 
-  async release(eventId: string, fields: { deferredAlertSent?: boolean; pendingAlert?: string | null }): Promise<void> {
+  async release(eventId: string, fields: { memory?: string }): Promise<void> {
     const r = this.records.get(eventId);
     if (!r) return;
     Object.assign(r, { status: 'RETRY', leaseUntil: 0 });
-    if (fields.deferredAlertSent !== undefined) r.deferredAlertSent = fields.deferredAlertSent;
-    if (fields.pendingAlert) r.pendingAlert = fields.pendingAlert;
-    else if (fields.pendingAlert === null) delete r.pendingAlert;
+    if (fields.memory) r.memory = fields.memory;
   }
 }
 
@@ -230,8 +217,7 @@ function fromItem(item: Record<string, AttributeValue>): IdempotencyRecord {
     expiresAt: n(TTL_ATTRIBUTE),
   };
   if (item.result?.S) r.result = item.result.S;
-  if (item.deferredAlertSent?.BOOL !== undefined) r.deferredAlertSent = item.deferredAlertSent.BOOL;
-  if (item.pendingAlert?.S) r.pendingAlert = item.pendingAlert.S;
+  if (item.memory?.S) r.memory = item.memory.S;
   return r;
 }
 

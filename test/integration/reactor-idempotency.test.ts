@@ -1,6 +1,6 @@
 /**
  * The de-duplication table on moto: PutItem attribute_not_exists claims, COMPLETED blocks
- * duplicates, RETRY (or an expired lease) lets a retry take over, the TTL attribute is set.
+ * duplicates, RETRY (or an expired lease) lets a retry take over keeping the run's memory, the TTL attribute is set.
  */
 import { DescribeTimeToLiveCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoIdempotencyStore } from '../../lib/state/idempotency';
@@ -36,12 +36,14 @@ describe('DynamoIdempotencyStore on moto', () => {
   it('a released event can be claimed again by the retry, keeping what the failed run recorded', async () => {
     const s = store();
     await s.claim('evt-2', 60_000);
-    await s.release('evt-2', { deferredAlertSent: true, pendingAlert: '{"subject":"x"}' });
+    await s.release('evt-2', { memory: '{"interimAlertSent":true}' });
     const retry = await s.claim('evt-2', 60_000);
-    expect(retry).toMatchObject({ state: 'claimed', record: { status: 'IN_PROGRESS', attempts: 2, deferredAlertSent: true, pendingAlert: '{"subject":"x"}' } });
+    expect(retry).toMatchObject({ state: 'claimed', record: { status: 'IN_PROGRESS', attempts: 2, memory: '{"interimAlertSent":true}' } });
+    await s.release('evt-2', {}); // a release without new memory keeps the old one
+    expect(await s.claim('evt-2', 60_000)).toMatchObject({ state: 'claimed', record: { attempts: 3, memory: '{"interimAlertSent":true}' } });
     await s.complete('evt-2', { result: 'ENABLED' });
     const item = await ddbClient(moto.endpoint).send(new GetItemCommand({ TableName: TABLE, Key: { eventId: { S: 'evt-2' } } }));
-    expect(item.Item?.pendingAlert).toBeUndefined();
+    expect(item.Item?.memory).toBeUndefined();
     expect(item.Item?.status?.S).toBe('COMPLETED');
   });
 

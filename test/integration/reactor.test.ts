@@ -13,7 +13,7 @@ import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { createLogger } from '../../lib/runtime/logger';
 import { resetWebhookCache } from '../../lib/notify/slack';
 import type { Policy } from '../../lib/core/types';
-import { makeDeps, run, type PitrChangeDeps } from '../../functions/pitr-change';
+import { makeDeps, reactorHandler, type PitrChangeDeps, type PitrChangeResult } from '../../functions/pitr-change';
 import { ACCOUNT, createIdempotencyTable, createTable, ddbClient, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
@@ -58,6 +58,9 @@ function deps(policy: Partial<Policy> = {}, idempotencyTable = DEDUP): PitrChang
     idempotencyTable,
   });
 }
+
+/** One invocation as Lambda makes it: de-duplication middleware around the reactor's run. */
+const run = (event: unknown, d: PitrChangeDeps): Promise<PitrChangeResult> => reactorHandler(() => d)(event, lambdaContext('pitr-guard-dev-pitrChange'));
 
 /** The sample event, for `table`, with its own eventID (a UUID, as CloudTrail's are, derived from `label`). */
 function event(name: string, table: string, label: string) {

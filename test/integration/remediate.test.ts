@@ -5,15 +5,16 @@
  * A CreateTable event then ends ENABLED once the table is "ACTIVE", and DEFERRED (the invocation
  * fails, to be retried) when the window runs out.
  */
-import { RemediationDeferredError, makeDeps, run } from '../../functions/pitr-change';
+import { RemediationDeferredError, makeDeps, reactorHandler } from '../../functions/pitr-change';
 import { Clients } from '../../lib/aws/clients';
 import { MemoryIdempotencyStore } from '../../lib/state/idempotency';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { silentLogger } from '../../lib/runtime/logger';
-import { remediateTable } from '../../lib/act/remediate';
+import { act } from '../../lib/act/remediate';
 import type { Policy } from '../../lib/core/types';
 import { createTable, pitrOf, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
+import { lambdaContext } from '../helpers/lambda';
 import { startFaultProxy, type FaultProxy, type FaultRule } from '../../dev/local/proxy';
 
 let moto: MotoServer;
@@ -49,7 +50,7 @@ describe('remediation of a table that is not ready yet', () => {
   it('waits out CREATING and ContinuousBackupsUnavailableException, then ENABLED with the policy period', async () => {
     await createTable(moto.endpoint, 'invoices');
     proxy.setRules([creating(3), unavailable(2)]);
-    const out = await remediateTable(ref('invoices'), { clients: new Clients({ endpoint: proxy.endpoint }), policy }, { waitForActiveMs: 20_000, ...fast });
+    const out = await act(ref('invoices'), { clients: new Clients({ endpoint: proxy.endpoint }), policy }, { waitForActiveMs: 20_000, ...fast });
     expect(out).toMatchObject({ result: 'ENABLED', attempts: 3, recoveryPeriodInDays: 30 });
     expect(proxy.injected.UpdateContinuousBackups).toBe(2);
     expect(await pitrOf(moto.endpoint, 'invoices')).toEqual({ status: 'ENABLED', days: 30 });
@@ -60,7 +61,7 @@ describe('remediation of a table that is not ready yet', () => {
     proxy.setRules([creating()]);
     const updatesBefore = proxy.calls.UpdateContinuousBackups ?? 0;
     const started = Date.now();
-    const out = await remediateTable(ref('slow-table'), { clients: new Clients({ endpoint: proxy.endpoint }), policy }, { waitForActiveMs: 1_000, ...fast });
+    const out = await act(ref('slow-table'), { clients: new Clients({ endpoint: proxy.endpoint }), policy }, { waitForActiveMs: 1_000, ...fast });
     expect(out).toMatchObject({ result: 'DEFERRED', attempts: 0 });
     expect(out.message).toMatch(/^PITR could not be enabled yet: the table is still CREATING after 1 s\.$/);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -71,7 +72,7 @@ describe('remediation of a table that is not ready yet', () => {
   it('DEFERRED with the error name when backups stay unavailable', async () => {
     await createTable(moto.endpoint, 'no-backups-yet');
     proxy.setRules([unavailable()]);
-    const out = await remediateTable(ref('no-backups-yet'), { clients: new Clients({ endpoint: proxy.endpoint }), policy }, { waitForActiveMs: 800, ...fast });
+    const out = await act(ref('no-backups-yet'), { clients: new Clients({ endpoint: proxy.endpoint }), policy }, { waitForActiveMs: 800, ...fast });
     expect(out).toMatchObject({ result: 'DEFERRED', errorName: 'ContinuousBackupsUnavailableException' });
     expect(out.attempts).toBeGreaterThan(1);
   });
@@ -90,6 +91,7 @@ describe('the reactor on a CreateTable event through the proxy', () => {
     return d;
   };
   const store = new MemoryIdempotencyStore();
+  const run = (event: unknown, d: ReturnType<typeof deps>) => reactorHandler(() => d)(event, lambdaContext('pitr-guard-dev-pitrChange'));
 
   it('window runs out: alerts "deferred" once and fails the invocation; the retry (table ACTIVE) enables PITR and alerts', async () => {
     await createTable(moto.endpoint, 'invoices-2');

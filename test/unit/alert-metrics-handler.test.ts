@@ -16,7 +16,7 @@ import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { handler } from '../../functions/pitr-change';
 import { handler as scanHandler } from '../../functions/scheduled-scan';
 import { resetPolicyCache } from '../../lib/core/config';
-import { AlertDeliveryError } from '../../lib/core/errors';
+import { AlertDeliveryError, AlertNotDeliveredError } from '../../lib/core/errors';
 import { awsError } from '../helpers/aws-errors';
 import { loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
@@ -57,9 +57,13 @@ it('pitrChange: SNS topic missing → PITR still re-enabled, one AlertDeliveryFa
   let error: unknown;
   const { lines } = await captureLogs(() => handler(loadEvent('cloudtrail-pitr-disabled.json'), lambdaContext('pitr-guard-dev-pitrChange')).catch((e: unknown) => void (error = e)));
 
-  expect(error).toBeInstanceOf(AlertDeliveryError);
+  // The reactor fails the invocation naming the channel: Lambda retries it, then the failed-events queue holds it.
+  expect(error).toBeInstanceOf(AlertNotDeliveredError);
+  expect((error as AlertNotDeliveredError).channels).toEqual(['sns']);
   expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(1);
-  const metric = lines.filter((l) => '_aws' in l);
+  // (No de-duplication table is configured here, so DeduplicationUnavailable is counted at cold start too.)
+  expect(lines.filter((l) => '_aws' in l && 'DeduplicationUnavailable' in l)).toHaveLength(1);
+  const metric = lines.filter((l) => '_aws' in l && 'AlertDeliveryFailed' in l);
   expect(metric).toEqual([
     {
       _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'pitr-guard', Dimensions: [['function'], ['function', 'channel']], Metrics: [{ Name: 'AlertDeliveryFailed', Unit: 'Count' }] }] },

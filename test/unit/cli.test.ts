@@ -15,7 +15,7 @@ import { createProgressBar, renderBar } from '../../lib/cli/progress';
 import { exitCodeFor } from '../../lib/cli/scan-command';
 import { dropNodeVersionSupportWarning, isNodeVersionSupportWarning } from '../../lib/cli/warnings';
 import { disableEvent } from '../../dev/demo';
-import { remediateTable } from '../../lib/act/remediate';
+import { actOnFindings } from '../../lib/act/remediate';
 import { parseCloudTrailEvent } from '../../lib/events/cloudtrail';
 import type { ScanReport } from '../../lib/aws/scan';
 import { awsError } from '../helpers/aws-errors';
@@ -85,7 +85,7 @@ function io(options: { env?: Record<string, string>; tty?: boolean; answer?: str
 }
 
 const fast = { ratePerSecond: 10_000, sleep: async () => undefined, retry: { sleep: async () => undefined } };
-const deps = { remediate: remediateTable, inventory: fast };
+const deps = { remediate: actOnFindings, inventory: fast };
 const run = (args: string[], cio: CliIo) => main(['node', 'pitr-guard', ...args], cio, deps);
 
 beforeEach(() => {
@@ -242,6 +242,18 @@ describe('scan --fix', () => {
     expect(c.err).toContain('will enable PITR (recovery period 35 days) on 2 table(s)');
     expect(c.err).toMatch(/ENABLED\s+us-east-1 {2}off-carts/);
     expect(c.err).toContain('2 enabled, 0 already compliant, 0 failed');
+  });
+
+  it('does not re-read what the scan just read: per fixed table one fresh PITR read and the verification, nothing else', async () => {
+    serveAccount({ 'us-east-1': ['off-carts', 'short-events', 'on-orders'] });
+    const c = io();
+    expect(await run(['scan', '--fix', '--yes'], c)).toBe(0);
+    const count = (Command: Parameters<typeof ddbMock.commandCalls>[0], table: string) =>
+      ddbMock.commandCalls(Command).filter((call) => (call.args[0].input as { TableName?: string; ResourceArn?: string }).TableName === table || String((call.args[0].input as { ResourceArn?: string }).ResourceArn).endsWith(`/${table}`)).length;
+    for (const table of ['off-carts', 'short-events']) {
+      expect([table, count(DescribeTableCommand, table), count(ListTagsOfResourceCommand, table), count(DescribeContinuousBackupsCommand, table)]).toEqual([table, 1, 1, 3]);
+    }
+    expect([count(DescribeTableCommand, 'on-orders'), count(DescribeContinuousBackupsCommand, 'on-orders')]).toEqual([1, 1]);
   });
 
   it('--dry-run lists the changes and changes nothing', async () => {

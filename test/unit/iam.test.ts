@@ -9,7 +9,7 @@ import path from 'node:path';
 import { actionsInBundle, actionsInSource } from '../../scripts/iam/commands';
 import { bundleOf, declarationsOf, deriveFunction, parseReadOnly, roleResources } from '../../scripts/iam/derive';
 import { functionsOf, renderIamDoc } from '../../scripts/iam/docs';
-import { effectiveMode } from '../../lib/act/remediate';
+import { effectiveMode } from '../../lib/core/decide';
 import { parsePolicy } from '../../lib/core/config';
 
 const root = path.join(__dirname, '../..');
@@ -26,7 +26,7 @@ describe('every AWS command in lib/ is declared by its module', () => {
   const sending = libModules.map((m) => [m, actionsInSource(readFileSync(path.join(root, m), 'utf8'), m)] as const).filter(([, a]) => a.length > 0);
 
   it('finds the modules that call AWS', () => {
-    expect(sending.map(([m]) => m)).toEqual(expect.arrayContaining(['lib/aws/inventory/tables.ts', 'lib/act/remediate.ts', 'lib/report/config.ts']));
+    expect(sending.map(([m]) => m)).toEqual(expect.arrayContaining(['lib/aws/inventory/tables.ts', 'lib/act/steps.ts', 'lib/report/config.ts']));
   });
 
   it.each(sending)('%s declares every action it sends', (module, actions) => {
@@ -107,9 +107,9 @@ describe('readOnly', () => {
   });
 
   it('counts a pitr-guard:mode=remediate tag as alert on a read-only stack', () => {
-    expect(effectiveMode('report', { 'pitr-guard:mode': 'remediate' }, true)).toEqual({ mode: 'alert', ignoredTag: 'remediate' });
-    expect(effectiveMode('alert', { 'pitr-guard:mode': 'remediate' }, false)).toEqual({ mode: 'remediate' });
-    expect(effectiveMode('report', { 'pitr-guard:mode': 'alert' }, true)).toEqual({ mode: 'alert' });
+    expect(effectiveMode('report', 'remediate', true)).toEqual({ mode: 'alert', ignoredTag: 'remediate' });
+    expect(effectiveMode('alert', 'remediate', false)).toEqual({ mode: 'remediate' });
+    expect(effectiveMode('report', 'alert', true)).toEqual({ mode: 'alert' });
   });
 });
 

@@ -8,11 +8,12 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { EventInProgressError, RemediationDeferredError, run, type PitrChangeDeps } from '../../functions/pitr-change';
+import { EventInProgressError, RemediationDeferredError, RemediationRetryError, reactorHandler, type PitrChangeDeps, type PitrChangeResult } from '../../functions/pitr-change';
+import { AlertNotDeliveredError } from '../../lib/core/errors';
 import { Clients } from '../../lib/aws/clients';
 import { DynamoIdempotencyStore, MemoryIdempotencyStore } from '../../lib/state/idempotency';
 import { createLogger } from '../../lib/runtime/logger';
-import { AlertDeliveryError, type Notifier } from '../../lib/notify';
+import type { Notifier } from '../../lib/notify';
 import type { RenderedAlert } from '../../lib/notify/format';
 import type { Policy } from '../../lib/core/types';
 import { awsError } from '../helpers/aws-errors';
@@ -59,6 +60,12 @@ function deps(overrides: Partial<Policy> = {}, extra: Partial<PitrChangeDeps> = 
     remediate: { waitForActiveMs: 5_000 },
     ...extra,
   };
+}
+
+/** One invocation as Lambda makes it: de-duplication middleware around run, a context with `remainingMs` left. */
+function run(event: unknown, d: PitrChangeDeps, remainingMs = 290_000): Promise<PitrChangeResult> {
+  const context = { ...lambdaContext('pitr-guard-dev-pitrChange'), getRemainingTimeInMillis: () => remainingMs };
+  return reactorHandler(() => d)(event, context);
 }
 
 function table(status: string, pitr: typeof disabled | typeof enabled, tags: Record<string, string> = {}) {
@@ -248,7 +255,7 @@ describe('pitrChange run', () => {
   it('ignores events of other accounts and unconfigured Regions with one log line', async () => {
     const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({ regions: ['eu-west-1'] }));
     expect(out).toMatchObject({ status: 'ignored', reason: 'Region us-east-1 is not configured (PITR_GUARD_REGIONS: eu-west-1)' });
-    const other = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { accountId: '999999999999' }));
+    const other = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { accountId: '999999999999', idempotency: new MemoryIdempotencyStore() }));
     expect(other).toMatchObject({ status: 'ignored' });
     expect(lines.map((l) => l.event)).toEqual(['event-ignored', 'event-ignored']);
     expect(ddb.calls()).toHaveLength(0);
@@ -274,70 +281,205 @@ describe('pitrChange run', () => {
     expect(store.records.get('cd8e9f0a-1b2c-4d34-a5f6-a7b8c9d0e1f2')).toMatchObject({ status: 'COMPLETED', attempts: 3 });
   });
 
-  it('every channel failing throws (Lambda retries); the retry delivers the same alert although the table is fixed by now', async () => {
-    table('ACTIVE', disabled);
-    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
-    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
-    sns.failNext = 1;
-    slack.failNext = 1;
-    const d = deps();
-    await expect(run(loadEvent('cloudtrail-pitr-disabled.json'), d)).rejects.toBeInstanceOf(AlertDeliveryError);
-    expect(store.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'RETRY', pendingAlert: expect.any(String) });
-    const retry = await run(loadEvent('cloudtrail-pitr-disabled.json'), d);
-    expect(retry).toMatchObject({ status: 'handled', message: 'delivered the alert of an earlier attempt' });
-    expect(sns.sent.map((a) => a.subject)).toEqual(['[pitr-guard] PITR disabled on orders (123456789012 us-east-1): re-enabled']);
-    expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(1);
-  });
-
-  it('a "deferred" alert that could not be delivered is not kept: the retry remediates (and alerts) instead', async () => {
-    table('CREATING', disabled);
-    sns.failNext = 1;
-    slack.failNext = 1;
-    const d = deps();
-    await expect(run(loadEvent('cloudtrail-create-table.json'), d)).rejects.toBeInstanceOf(AlertDeliveryError);
-    expect(store.records.get('cd8e9f0a-1b2c-4d34-a5f6-a7b8c9d0e1f2')).toMatchObject({ status: 'RETRY' });
-    expect(store.records.get('cd8e9f0a-1b2c-4d34-a5f6-a7b8c9d0e1f2')?.pendingAlert).toBeUndefined();
-    ddb.reset();
-    table('ACTIVE', disabled);
-    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
-    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
-    expect(await run(loadEvent('cloudtrail-create-table.json'), d)).toMatchObject({ status: 'handled', result: 'ENABLED' });
-    expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(1);
-    expect(sns.sent.map((a) => a.subject)).toEqual(['[pitr-guard] Table invoices created without PITR (123456789012 us-east-1): enabled']);
-  });
-
-  it('one channel failing still completes the event', async () => {
-    table('ACTIVE', disabled);
-    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
-    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
-    slack.failNext = 1;
-    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps());
-    expect(out.alert).toMatchObject({ delivered: ['sns'], failed: [{ channel: 'slack', message: 'slack down' }] });
-  });
-
   it('an event another invocation is handling right now fails this one (retried later)', async () => {
     await store.claim('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f', 60_000);
     await expect(run(loadEvent('cloudtrail-pitr-disabled.json'), deps())).rejects.toBeInstanceOf(EventInProgressError);
   });
 
-  it('a table just created but not visible yet is retried, not dropped; an old one is taken as deleted', async () => {
+  it('a table that does not exist when re-read is GONE: handled, logged, no alert, no retry (also right after CreateTable)', async () => {
     ddb.on(DescribeTableCommand).rejects(awsError('ResourceNotFoundException'));
-    const fresh = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-create-table.json');
-    fresh.detail.eventTime = '2026-11-20T10:10:00Z'; // 5 minutes before the test clock
-    await expect(run(fresh, deps())).rejects.toThrow('invoices: the new table is not visible to DescribeTable yet');
-    expect(store.records.get('cd8e9f0a-1b2c-4d34-a5f6-a7b8c9d0e1f2')).toMatchObject({ status: 'RETRY' });
-    const old = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-create-table.json');
-    old.detail.eventID = '0ddc7ea7-0000-4000-8000-000000000001';
-    old.detail.eventTime = '2026-11-20T09:00:00Z';
-    expect(await run(old, deps())).toMatchObject({ status: 'handled', result: 'FAILED' });
+    for (const name of ['cloudtrail-create-table.json', 'cloudtrail-pitr-disabled.json']) {
+      const e = loadEvent<{ detail: Record<string, unknown> }>(name);
+      e.detail.eventTime = '2026-11-20T10:15:00Z'; // 33 s before the test clock
+      const out = await run(e, deps());
+      expect(out).toMatchObject({ status: 'handled', result: 'GONE' });
+      expect(store.records.get(e.detail.eventID as string)).toMatchObject({ status: 'COMPLETED', result: 'GONE', attempts: 1 });
+    }
     expect(sns.sent).toHaveLength(0);
+    expect(lines.filter((l) => l.event === 'remediation').map((l) => [l.level, l.result])).toEqual([
+      ['info', 'GONE'],
+      ['info', 'GONE'],
+    ]);
   });
 
-  it('a table deleted since the event: nothing to do, nothing to say', async () => {
-    ddb.on(DescribeTableCommand).rejects(awsError('ResourceNotFoundException'));
-    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { remediate: { waitForActiveMs: 1 } }));
+  it.each([
+    ['missing', undefined, 'missing'],
+    ['garbage', 'yesterday-ish', 'not a date ("yesterday-ish")'],
+    ['in the future', '2099-01-01T00:00:00Z', 'in the future (2099-01-01T00:00:00Z)'],
+  ])('an eventTime that is %s gives age 0 from the receive time (never NaN or negative) and one warning', async (_what, value, problem) => {
+    table('ACTIVE', enabled);
+    const e = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-pitr-disabled.json');
+    if (value === undefined) delete e.detail.eventTime;
+    else e.detail.eventTime = value;
+    await run(e, deps());
+    const warned = lines.filter((l) => l.event === 'event-time-invalid');
+    expect(warned).toEqual([expect.objectContaining({ level: 'warn', eventAgeMs: 0, message: `event time ${problem}: the event's age is taken from the time it was received` })]);
+    for (const l of lines.filter((x) => 'eventAgeMs' in x)) expect(l.eventAgeMs).toBe(0);
+  });
+
+  it('the age of a well-formed event is logged with each of its lines', async () => {
+    table('ACTIVE', enabled);
+    await run(loadEvent('cloudtrail-pitr-disabled.json'), deps()); // eventTime 2026-11-20T10:15:30Z, clock 10:15:33Z
+    expect(lines.find((l) => l.event === 'remediation')).toMatchObject({ eventAgeMs: 3_000 });
+    expect(lines.filter((l) => l.event === 'event-time-invalid')).toEqual([]);
+  });
+
+  describe('transient DynamoDB failures fail the invocation; the FAILED alert goes out once', () => {
+    it.each([
+      ['DescribeContinuousBackups throttled', () => ddb.on(DescribeContinuousBackupsCommand).rejects(awsError('ThrottlingException'))],
+      ['UpdateContinuousBackups throttled', () => ddb.on(UpdateContinuousBackupsCommand).rejects(awsError('ThrottlingException'))],
+      ['DescribeContinuousBackups HTTP 500', () => ddb.on(DescribeContinuousBackupsCommand).rejects(awsError('InternalServerError', 500))],
+      ['DescribeTable HTTP 500', () => ddb.on(DescribeTableCommand).rejects(awsError('InternalServerError', 500))],
+      ['a connection reset', () => ddb.on(UpdateContinuousBackupsCommand).rejects(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))],
+    ])('%s: released (not completed) ×3, one alert "will be retried", the last attempt throws for the failed-events queue', async (_what, fault) => {
+      table('ACTIVE', disabled);
+      fault();
+      const d = deps({}, { retry: { attempts: 2, baseDelayMs: 1 } });
+      const eventId = '0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f';
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const error = await run(loadEvent('cloudtrail-pitr-disabled.json'), d).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(RemediationRetryError);
+        expect(store.records.get(eventId)).toMatchObject({ status: 'RETRY', attempts: attempt });
+        if (attempt === 3) expect((error as Error).message).toMatch(/gave up: event in the failed-events queue \(attempt 3 of 3\)/);
+      }
+      expect(sns.sent.map((a) => a.subject)).toEqual(['[pitr-guard] PITR disabled on orders (123456789012 us-east-1): REMEDIATION FAILED']);
+      expect(slack.sent).toHaveLength(1);
+      expect(sns.sent[0]!.text).toContain('pitr-guard will be retried (attempt 1 of 3; Lambda retries after 1 and 2 minutes).');
+    });
+
+    it('the retry that succeeds alerts the result and completes', async () => {
+      table('ACTIVE', disabled);
+      ddb.on(UpdateContinuousBackupsCommand).rejects(awsError('ThrottlingException'));
+      const d = deps({}, { retry: { attempts: 1 } });
+      await expect(run(loadEvent('cloudtrail-pitr-disabled.json'), d)).rejects.toBeInstanceOf(RemediationRetryError);
+      ddb.reset();
+      table('ACTIVE', disabled);
+      ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
+      ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
+      expect(await run(loadEvent('cloudtrail-pitr-disabled.json'), d)).toMatchObject({ status: 'handled', result: 'ENABLED' });
+      expect(sns.sent.map((a) => a.subject.split(': ').pop())).toEqual(['REMEDIATION FAILED', 're-enabled']);
+      expect(store.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'COMPLETED', result: 'ENABLED', attempts: 2 });
+    });
+
+    it('a first alert on the last attempt says "gave up"', async () => {
+      table('ACTIVE', disabled);
+      ddb.on(UpdateContinuousBackupsCommand).rejects(awsError('ThrottlingException'));
+      store.records.set('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f', { eventId: '0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f', status: 'RETRY', attempts: 2, leaseUntil: 0, expiresAt: 0 });
+      await expect(run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { retry: { attempts: 1 } }))).rejects.toBeInstanceOf(RemediationRetryError);
+      expect(sns.sent[0]!.text).toContain('pitr-guard gave up: event in the failed-events queue (attempt 3 of 3); its alarm fires');
+    });
+  });
+
+  it.each([
+    ['AccessDeniedException', 'UpdateContinuousBackups'],
+    ['ValidationException', 'UpdateContinuousBackups'],
+    ['AccessDeniedException', 'DescribeContinuousBackups'],
+  ])('a permanent failure (%s on %s) alerts once, says it is not retried, and completes', async (name, op) => {
+    table('ACTIVE', disabled);
+    if (op === 'UpdateContinuousBackups') ddb.on(UpdateContinuousBackupsCommand).rejects(awsError(name));
+    else ddb.on(DescribeContinuousBackupsCommand).rejects(awsError(name));
+    const d = deps();
+    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), d);
     expect(out).toMatchObject({ status: 'handled', result: 'FAILED' });
-    expect(sns.sent).toHaveLength(0);
+    expect(sns.sent[0]?.subject).toMatch(/REMEDIATION FAILED$/);
+    expect(sns.sent[0]?.text).toContain('Not retried: this needs a person (the command below enables PITR by hand).');
+    expect(store.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'COMPLETED', result: 'FAILED' });
+    expect(await run(loadEvent('cloudtrail-pitr-disabled.json'), d)).toMatchObject({ status: 'duplicate' });
+    expect(sns.sent).toHaveLength(1);
+  });
+
+  it('the verifying read fails (500) after a successful update: UNVERIFIED, worded as such, never "PITR is disabled"', async () => {
+    table('ACTIVE', disabled);
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).rejects(awsError('InternalServerError', 500));
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
+    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { retry: { attempts: 3, baseDelayMs: 1 } }));
+    expect(out).toMatchObject({ status: 'handled', result: 'UNVERIFIED' });
+    expect(out.alert?.subject).toBe('[pitr-guard] PITR disabled on orders (123456789012 us-east-1): enabled, NOT VERIFIED');
+    const did = out.alert?.lines.find((l) => l.startsWith('pitr-guard did:')) ?? '';
+    expect(did).toContain('NOT VERIFIED: UpdateContinuousBackups succeeded');
+    expect(did).toContain('The state was not read.');
+    expect(sns.sent[0]!.text).not.toMatch(/PITR is disabled|REMEDIATION FAILED/);
+    expect(out.alert?.lines).toContain('State now:      Unknown: not read after the update (the verifying DescribeContinuousBackups failed).');
+    expect(ddb.commandCalls(DescribeContinuousBackupsCommand).length).toBeGreaterThanOrEqual(4); // 1 read + ≥3 verifying reads
+  });
+
+  describe('per-channel delivery is remembered with the event', () => {
+    it('one channel failing fails the invocation naming it; the retry re-sends to that channel only and completes', async () => {
+      table('ACTIVE', disabled);
+      ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
+      ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
+      sns.failNext = 1;
+      const d = deps();
+      const error = await run(loadEvent('cloudtrail-pitr-disabled.json'), d).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AlertNotDeliveredError);
+      expect((error as Error).message).toBe('alert not delivered on sns: sns: UnknownError: sns down');
+      expect(slack.sent).toHaveLength(1);
+      expect(store.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'RETRY' });
+
+      const retry = await run(loadEvent('cloudtrail-pitr-disabled.json'), d);
+      expect(retry).toMatchObject({ status: 'handled', result: 'ENABLED', message: 'delivered the alert of an earlier attempt', alert: { delivered: ['sns'], failed: [] } });
+      expect(sns.sent.map((a) => a.subject)).toEqual(['[pitr-guard] PITR disabled on orders (123456789012 us-east-1): re-enabled']);
+      expect(slack.sent).toHaveLength(1); // not sent twice
+      expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(1); // not remediated twice
+      expect(store.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'COMPLETED', result: 'ENABLED' });
+    });
+
+    it('every channel failing on every attempt: the last attempt throws naming the channels (→ failed-events queue)', async () => {
+      table('ACTIVE', disabled);
+      ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
+      ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
+      sns.failNext = 3;
+      slack.failNext = 3;
+      const d = deps();
+      const errors: string[] = [];
+      for (let i = 0; i < 3; i++) errors.push(await run(loadEvent('cloudtrail-pitr-disabled.json'), d).then(() => 'returned', (e: Error) => e.message));
+      expect(errors).toEqual(Array(3).fill('alert not delivered on sns, slack: sns: UnknownError: sns down; slack: UnknownError: slack down'));
+      expect(ddb.commandCalls(UpdateContinuousBackupsCommand)).toHaveLength(1);
+    });
+
+    it('an interim ("will be retried") alert that one channel missed is re-sent there on the next attempt, not repeated elsewhere', async () => {
+      table('CREATING', disabled);
+      slack.failNext = 1;
+      const d = deps();
+      const first = await run(loadEvent('cloudtrail-create-table.json'), d).catch((e: Error) => e);
+      expect(first).toBeInstanceOf(RemediationDeferredError);
+      expect((first as Error).message).toMatch(/ The alert was not delivered on slack \(slack: UnknownError: slack down\)\.$/);
+      expect([sns.sent.length, slack.sent.length]).toEqual([1, 0]);
+      await expect(run(loadEvent('cloudtrail-create-table.json'), d)).rejects.toBeInstanceOf(RemediationDeferredError);
+      expect([sns.sent.length, slack.sent.length]).toEqual([1, 1]);
+      await expect(run(loadEvent('cloudtrail-create-table.json'), d)).rejects.toBeInstanceOf(RemediationDeferredError);
+      expect([sns.sent.length, slack.sent.length]).toEqual([1, 1]);
+    });
+  });
+
+  it('the claim lease is the invocation\'s remaining time, so a killed invocation does not block the first retry', async () => {
+    table('ACTIVE', enabled);
+    let t = Date.parse('2026-11-20T10:15:33Z');
+    const leased = new MemoryIdempotencyStore(() => t);
+    // an invocation with 30 s left claims the event and is killed (nothing completes or releases it)
+    await leased.claim('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f', 30_000);
+    const d = deps({}, { idempotency: leased });
+    t += 20_000; // a concurrent copy while it still runs: in progress
+    await expect(run(loadEvent('cloudtrail-pitr-disabled.json'), d)).rejects.toBeInstanceOf(EventInProgressError);
+    t += 50_000; // Lambda's first retry, 1 minute after the failure
+    expect(await run(loadEvent('cloudtrail-pitr-disabled.json'), d)).toMatchObject({ status: 'handled', result: 'ALREADY_COMPLIANT' });
+    expect(leased.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+  });
+
+  it('claims with the remaining time as the lease', async () => {
+    table('ACTIVE', enabled);
+    const claims: number[] = [];
+    const spy: MemoryIdempotencyStore = new MemoryIdempotencyStore();
+    const original = spy.claim.bind(spy);
+    spy.claim = async (id, leaseMs) => {
+      claims.push(leaseMs);
+      return original(id, leaseMs);
+    };
+    await run(loadEvent('cloudtrail-pitr-disabled.json'), deps({}, { idempotency: spy }), 123_456);
+    expect(claims).toEqual([123_456]);
   });
 
   it('a read failure (AccessDenied) is alerted as FAILED and completed', async () => {
@@ -368,6 +510,25 @@ describe('pitrChange handler', () => {
     expect(result).toEqual({ status: 'rejected', reason: 'missing source, detail-type, detail', eventId: undefined } as unknown as typeof result);
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ function: 'pitrChange', event: 'event-rejected' });
+  });
+
+  it('without PITR_GUARD_IDEMPOTENCY_TABLE: a warning and a DeduplicationUnavailable metric at cold start (once), events still handled', async () => {
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.PITR_GUARD_MODE = 'report';
+    delete process.env.PITR_GUARD_IDEMPOTENCY_TABLE;
+    let handler!: (typeof import('../../functions/pitr-change'))['handler'];
+    jest.isolateModules(() => {
+      handler = (require('../../functions/pitr-change') as typeof import('../../functions/pitr-change')).handler;
+    });
+    const first = await captureLogs(() => handler({ hello: 'world' }, lambdaContext('pitr-guard-dev-pitrChange')));
+    expect(first.lines.filter((l) => l.event === 'deduplication-unavailable')).toEqual([
+      expect.objectContaining({ level: 'warn', function: 'pitrChange', message: 'no de-duplication table (PITR_GUARD_IDEMPOTENCY_TABLE is not set): every copy of an event is acted on and alerted' }),
+    ]);
+    expect(first.lines.filter((l) => 'DeduplicationUnavailable' in l)).toEqual([
+      expect.objectContaining({ function: 'pitrChange', DeduplicationUnavailable: 1, _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'pitr-guard' })] }) }),
+    ]);
+    const second = await captureLogs(() => handler({ hello: 'world' }, lambdaContext('pitr-guard-dev-pitrChange')));
+    expect(second.lines.filter((l) => l.event === 'deduplication-unavailable' || 'DeduplicationUnavailable' in l)).toEqual([]);
   });
 
   it('fails on a bad PITR_GUARD_IDEMPOTENCY_TABLE with one line naming it', async () => {

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/aws/clients';
-import { effectiveMode, enableRequest, remediateTable, type RemediateDeps } from '../../lib/act/remediate';
+import { act, actOnFindings, enableRequest, type ActDeps } from '../../lib/act/remediate';
+import { evaluate } from '../../lib/core/evaluate';
 import type { Policy } from '../../lib/core/types';
 import { awsError } from '../helpers/aws-errors';
 
@@ -39,7 +40,7 @@ function clock() {
   };
 }
 
-function deps(p: Policy, c = clock()): RemediateDeps {
+function deps(p: Policy, c = clock()): ActDeps {
   return { clients: new Clients(), policy: p, now: c.now, sleep: c.sleep, inventory: { retry: { attempts: 2, baseDelayMs: 1 } } };
 }
 
@@ -65,12 +66,12 @@ const updateCalls = () => ddb.commandCalls(UpdateContinuousBackupsCommand).map((
 
 beforeEach(() => ddb.reset());
 
-describe('remediateTable', () => {
+describe('act (the one remediation path)', () => {
   it('ENABLED: enables PITR with the policy minimum and verifies it with DescribeContinuousBackups', async () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
-    const out = await remediateTable(ref, deps(policy()));
+    const out = await act(ref, deps(policy()));
     expect(out).toMatchObject({ ...ref, result: 'ENABLED', mode: 'remediate', recoveryPeriodInDays: 14, attempts: 1 });
     expect(out.before.status).toBe('NON_COMPLIANT');
     expect(out.after?.status).toBe('COMPLIANT');
@@ -84,7 +85,7 @@ describe('remediateTable', () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(enabled(7)).resolves(enabled(14));
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
-    const out = await remediateTable(ref, deps(policy()));
+    const out = await act(ref, deps(policy()));
     expect(out.result).toBe('ENABLED');
     expect(out.before.reasons[0]).toBe('RECOVERY_PERIOD_TOO_SHORT');
   });
@@ -92,7 +93,7 @@ describe('remediateTable', () => {
   it('ALREADY_COMPLIANT: reads, finds the table compliant, changes nothing', async () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolves(enabled(35));
-    const out = await remediateTable(ref, deps(policy()));
+    const out = await act(ref, deps(policy()));
     expect(out.result).toBe('ALREADY_COMPLIANT');
     expect(out.message).toMatch(/^Already compliant: PITR is enabled/);
     expect(updateCalls()).toEqual([]);
@@ -101,7 +102,7 @@ describe('remediateTable', () => {
   it('ALREADY_COMPLIANT for an exempt table (before.status says EXEMPT)', async () => {
     table('ACTIVE', { 'pitr-guard:exempt': 'scratch data, rebuilt nightly' });
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
-    const out = await remediateTable(ref, deps(policy()));
+    const out = await act(ref, deps(policy()));
     expect(out.result).toBe('ALREADY_COMPLIANT');
     expect(out.before.status).toBe('EXEMPT');
     expect(updateCalls()).toEqual([]);
@@ -112,7 +113,7 @@ describe('remediateTable', () => {
       ddb.reset();
       table();
       ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
-      const out = await remediateTable(ref, deps(policy({ mode })));
+      const out = await act(ref, deps(policy({ mode })));
       expect(out).toMatchObject({ result: 'SKIPPED_MODE', mode, message: `Mode is ${mode}: PITR was left as it is.` });
       expect(updateCalls()).toEqual([]);
     }
@@ -121,7 +122,7 @@ describe('remediateTable', () => {
   it('SKIPPED_DRY_RUN: remediate mode, dry run: nothing is sent', async () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
-    const out = await remediateTable(ref, deps(policy({ dryRun: true })));
+    const out = await act(ref, deps(policy({ dryRun: true })));
     expect(out).toMatchObject({ result: 'SKIPPED_DRY_RUN', recoveryPeriodInDays: 14 });
     expect(out.message).toBe('Dry run: would have enabled PITR with a 14-day recovery period; nothing was changed.');
     expect(updateCalls()).toEqual([]);
@@ -130,8 +131,8 @@ describe('remediateTable', () => {
   it('on a read-only stack, a remediate tag is alerted on: no UpdateContinuousBackups is sent', async () => {
     table('ACTIVE', { 'pitr-guard:mode': 'remediate' });
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
-    const out = await remediateTable(ref, deps(policy({ mode: 'report', readOnly: true })));
-    expect(out).toMatchObject({ mode: 'alert' });
+    const out = await act(ref, deps(policy({ mode: 'report', readOnly: true })));
+    expect(out).toMatchObject({ result: 'SKIPPED_MODE', mode: 'alert', ignoredModeTag: 'remediate' });
     expect(updateCalls()).toEqual([]);
   });
 
@@ -139,24 +140,15 @@ describe('remediateTable', () => {
     table('ACTIVE', { 'pitr-guard:mode': 'remediate' });
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
-    const stricter = await remediateTable(ref, deps(policy({ mode: 'report' })));
+    const stricter = await act(ref, deps(policy({ mode: 'report' })));
     expect(stricter).toMatchObject({ result: 'ENABLED', mode: 'remediate' });
 
     ddb.reset();
     table('ACTIVE', { 'pitr-guard:mode': 'report' });
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
-    const weaker = await remediateTable(ref, deps(policy({ mode: 'remediate' })));
+    const weaker = await act(ref, deps(policy({ mode: 'remediate' })));
     expect(weaker).toMatchObject({ result: 'ENABLED', mode: 'remediate' });
-  });
-
-  it('effectiveMode: stricter tags win, weaker and unknown ones are ignored and reported', () => {
-    expect(effectiveMode('report', { 'pitr-guard:mode': 'alert' })).toEqual({ mode: 'alert' });
-    expect(effectiveMode('alert', { 'pitr-guard:mode': ' Remediate ' })).toEqual({ mode: 'remediate' });
-    expect(effectiveMode('remediate', { 'pitr-guard:mode': 'report' })).toEqual({ mode: 'remediate', ignoredTag: 'report' });
-    expect(effectiveMode('alert', { 'pitr-guard:mode': 'off' })).toEqual({ mode: 'alert', ignoredTag: 'off' });
-    expect(effectiveMode('alert', { 'pitr-guard:mode': 'alert' })).toEqual({ mode: 'alert' });
-    expect(effectiveMode('alert', {})).toEqual({ mode: 'alert' });
   });
 
   it('waits for a CREATING table to become ACTIVE, then ENABLED', async () => {
@@ -168,7 +160,7 @@ describe('remediateTable', () => {
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
     const c = clock();
-    const out = await remediateTable(ref, deps(policy(), c), { waitForActiveMs: 60_000, pollMs: 1000 });
+    const out = await act(ref, deps(policy(), c), { waitForActiveMs: 60_000, pollMs: 1000 });
     expect(out.result).toBe('ENABLED');
     expect(c.slept).toEqual([1000, 2000]); // exponential backoff
     expect(out.waitedMs).toBe(3000);
@@ -181,7 +173,7 @@ describe('remediateTable', () => {
       .rejectsOnce(awsError('ContinuousBackupsUnavailableException'))
       .rejectsOnce(awsError('ContinuousBackupsUnavailableException'))
       .resolves(enabled(14));
-    const out = await remediateTable(ref, deps(policy()), { waitForActiveMs: 60_000 });
+    const out = await act(ref, deps(policy()), { waitForActiveMs: 60_000 });
     expect(out).toMatchObject({ result: 'ENABLED', attempts: 3 });
   });
 
@@ -192,7 +184,7 @@ describe('remediateTable', () => {
     ddb.on(ListTagsOfResourceCommand).resolves({ Tags: [] });
     ddb.on(DescribeContinuousBackupsCommand).rejectsOnce(awsError('ResourceInUseException')).resolvesOnce(disabled).resolves(enabled(14));
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
-    const out = await remediateTable(ref, deps(policy()), { waitForActiveMs: 60_000 });
+    const out = await act(ref, deps(policy()), { waitForActiveMs: 60_000 });
     expect(out).toMatchObject({ result: 'ENABLED' });
     expect(out.before.status).toBe('NON_COMPLIANT');
   });
@@ -201,7 +193,7 @@ describe('remediateTable', () => {
     table('CREATING');
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
     const c = clock();
-    const out = await remediateTable(ref, deps(policy(), c), { waitForActiveMs: 10_000, pollMs: 1000, maxPollMs: 4000 });
+    const out = await act(ref, deps(policy(), c), { waitForActiveMs: 10_000, pollMs: 1000, maxPollMs: 4000 });
     expect(out.result).toBe('DEFERRED');
     expect(out.errorName).toBeUndefined();
     expect(out.message).toBe('PITR could not be enabled yet: the table is still CREATING after 10 s.');
@@ -213,7 +205,7 @@ describe('remediateTable', () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
     ddb.on(UpdateContinuousBackupsCommand).rejects(awsError('ContinuousBackupsUnavailableException'));
-    const out = await remediateTable(ref, deps(policy()), { waitForActiveMs: 5_000 });
+    const out = await act(ref, deps(policy()), { waitForActiveMs: 5_000 });
     expect(out).toMatchObject({ result: 'DEFERRED', errorName: 'ContinuousBackupsUnavailableException' });
     expect(out.attempts).toBeGreaterThan(1);
   });
@@ -222,7 +214,7 @@ describe('remediateTable', () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
     ddb.on(UpdateContinuousBackupsCommand).rejects(awsError('AccessDeniedException', 400, 'not authorized to perform dynamodb:UpdateContinuousBackups'));
-    const out = await remediateTable(ref, deps(policy()));
+    const out = await act(ref, deps(policy()));
     expect(out).toMatchObject({ result: 'FAILED', errorName: 'AccessDeniedException', attempts: 1 });
     expect(out.message).toBe('UpdateContinuousBackups failed with AccessDeniedException: not authorized to perform dynamodb:UpdateContinuousBackups');
   });
@@ -230,22 +222,114 @@ describe('remediateTable', () => {
   it('FAILED when the table cannot be read (before is an ERROR finding)', async () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).rejects(awsError('AccessDeniedException'));
-    const out = await remediateTable(ref, deps(policy()));
+    const out = await act(ref, deps(policy()));
     expect(out).toMatchObject({ result: 'FAILED', errorName: 'AccessDeniedException' });
     expect(out.before.status).toBe('ERROR');
     expect(updateCalls()).toEqual([]);
   });
 
-  it('FAILED (ResourceNotFoundException) when the table no longer exists', async () => {
+  it('GONE (a result of its own, not a FAILED with an error name) when the table no longer exists', async () => {
     ddb.on(DescribeTableCommand).rejects(awsError('ResourceNotFoundException'));
-    const out = await remediateTable(ref, deps(policy()));
-    expect(out).toMatchObject({ result: 'FAILED', errorName: 'ResourceNotFoundException' });
+    const out = await act(ref, deps(policy()));
+    expect(out).toMatchObject({ result: 'GONE', message: 'Table orders does not exist (deleted); nothing to remediate.' });
+    expect(out.errorName).toBeUndefined();
+    expect(updateCalls()).toEqual([]);
+  });
+
+  it('GONE when the table vanishes between the read and the update (TableNotFoundException)', async () => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
+    ddb.on(UpdateContinuousBackupsCommand).rejects(awsError('TableNotFoundException'));
+    const out = await act(ref, deps(policy()));
+    expect(out).toMatchObject({ result: 'GONE', attempts: 1 });
+  });
+
+  it.each([
+    ['ThrottlingException', 400, true],
+    ['InternalServerError', 500, true],
+    ['ECONNRESET', 0, true],
+    ['AccessDeniedException', 400, false],
+    ['ValidationException', 400, false],
+  ])('FAILED from UpdateContinuousBackups %s (HTTP %s): transient %s', async (name, status, transient) => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
+    ddb.on(UpdateContinuousBackupsCommand).rejects(awsError(name, status || 400));
+    const out = await act(ref, deps(policy()));
+    expect(out).toMatchObject({ result: 'FAILED', errorName: name, transient });
+  });
+
+  it('FAILED, transient, for a network error the SDK could only wrap ("AWS SDK error wrapper for TimeoutError: socket hang up")', async () => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
+    ddb.on(UpdateContinuousBackupsCommand).rejects(new Error('AWS SDK error wrapper for TimeoutError: socket hang up'));
+    const out = await act(ref, deps(policy()));
+    expect(out).toMatchObject({ result: 'FAILED', errorName: 'TimeoutError', transient: true });
+  });
+
+  it('FAILED, transient, when every read of the table is throttled or answered 500', async () => {
+    for (const [name, status] of [['ThrottlingException', 400], ['InternalServerError', 500]] as const) {
+      ddb.reset();
+      table();
+      ddb.on(DescribeContinuousBackupsCommand).rejects(awsError(name, status));
+      const out = await act(ref, deps(policy()));
+      expect(out).toMatchObject({ result: 'FAILED', errorName: name, transient: true });
+      expect(updateCalls()).toEqual([]);
+    }
+  });
+
+  it('UNVERIFIED (never a claim about an unread state) when the verifying read fails even when retried', async () => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).rejects(awsError('InternalServerError', 500));
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
+    const out = await act(ref, deps(policy()));
+    expect(out).toMatchObject({ result: 'UNVERIFIED', errorName: 'InternalServerError', attempts: 1, recoveryPeriodInDays: 14 });
+    expect(out.after).toBeUndefined();
+    expect(out.message).toBe(
+      'UpdateContinuousBackups succeeded (PITR requested with a 14-day recovery period), but the state could not be verified: DescribeContinuousBackups failed with InternalServerError, also when retried. The state was not read.',
+    );
+    // the verification was retried: 1 read before, then at least 3 verifying reads
+    expect(ddb.commandCalls(DescribeContinuousBackupsCommand).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('a verifying read that fails once and then succeeds ends ENABLED', async () => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).rejectsOnce(awsError('InternalServerError', 500)).resolves(enabled(14));
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
+    expect(await act(ref, deps(policy()))).toMatchObject({ result: 'ENABLED' });
+  });
+
+  it('with the finding a scan just read: no DescribeTable, no tags; one fresh PITR read before the update', async () => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
+    const finding = evaluate({ ...ref, tableArn: ARN, tableStatus: 'ACTIVE', pitr: { status: 'DISABLED' }, tags: {} }, policy(), new Date(T0));
+    const [out] = await actOnFindings([finding], deps(policy()));
+    expect(out).toMatchObject({ result: 'ENABLED' });
+    expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(ListTagsOfResourceCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(DescribeContinuousBackupsCommand)).toHaveLength(2); // fresh read + verification
+  });
+
+  it('with a finding whose table someone fixed meanwhile (a longer period): nothing sent, the period is not shortened', async () => {
+    ddb.on(DescribeContinuousBackupsCommand).resolves(enabled(35));
+    const finding = evaluate({ ...ref, tableArn: ARN, tableStatus: 'ACTIVE', pitr: { status: 'DISABLED' }, tags: {} }, policy(), new Date(T0));
+    const [out] = await actOnFindings([finding], deps(policy()));
+    expect(out).toMatchObject({ result: 'ALREADY_COMPLIANT' });
+    expect(out?.message).toMatch(/^Fixed meanwhile: /);
+    expect(updateCalls()).toEqual([]);
+  });
+
+  it('with a finding in alert mode: decided without any AWS call', async () => {
+    const finding = evaluate({ ...ref, tableArn: ARN, tableStatus: 'ACTIVE', pitr: { status: 'DISABLED' }, tags: {} }, policy(), new Date(T0));
+    const [out] = await actOnFindings([finding], deps(policy({ mode: 'alert' })));
+    expect(out).toMatchObject({ result: 'SKIPPED_MODE', mode: 'alert', attempts: 0 });
+    expect(ddb.calls()).toHaveLength(0);
   });
 
   it('FAILED without trying on a table whose KMS key is inaccessible (no remediation loop)', async () => {
     table('INACCESSIBLE_ENCRYPTION_CREDENTIALS');
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
-    const out = await remediateTable(ref, deps(policy()));
+    const out = await act(ref, deps(policy()));
     expect(out).toMatchObject({ result: 'FAILED', errorName: 'TableNotActive', attempts: 0 });
   });
 
@@ -253,7 +337,7 @@ describe('remediateTable', () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolves(disabled);
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
-    const out = await remediateTable(ref, deps(policy()), { waitForActiveMs: 3_000 });
+    const out = await act(ref, deps(policy()), { waitForActiveMs: 3_000 });
     expect(out).toMatchObject({ result: 'FAILED', errorName: 'VerificationFailed' });
     expect(out.after?.status).toBe('NON_COMPLIANT');
   });

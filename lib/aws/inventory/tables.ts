@@ -109,6 +109,23 @@ export function createPacers(ratePerSecond: number): Pacers {
   };
 }
 
+/**
+ * One set of pacers per (account, Region): DynamoDB's rates are per account and Region, so every
+ * step that reads a table there (the scan, then acting on its findings) draws from the same budget.
+ */
+export class PacerPool {
+  private readonly pool = new Map<string, Pacers>();
+
+  constructor(readonly ratePerSecond: number = DEFAULT_INVENTORY.ratePerSecond) {}
+
+  for(accountId: string, region: string): Pacers {
+    const key = `${accountId}/${region}`;
+    let pacers = this.pool.get(key);
+    if (!pacers) this.pool.set(key, (pacers = createPacers(this.ratePerSecond)));
+    return pacers;
+  }
+}
+
 const Vanished = TableVanishedError;
 
 /** Reads everything about one table. Resolves to 'vanished' when the table no longer exists. */
