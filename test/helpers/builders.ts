@@ -1,4 +1,5 @@
 /** Builders for table facts and clones of the sample events in events/. */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PitrState, TableFacts } from '../../lib/core/types';
@@ -33,4 +34,9 @@ export function facts(overrides: Partial<TableFacts> = {}): TableFacts {
 /** A deep copy of events/<name>, so a test can change it without touching the next test's copy. */
 export function loadEvent<T = Record<string, unknown>>(name: string): T {
   return JSON.parse(readFileSync(path.join(__dirname, '../../events', name), 'utf8')) as T;
+}
+
+/** A CloudTrail-shaped eventID (a UUID, as the reactor requires) derived from a readable label. */
+export function eventIdFor(label: string): string {
+  return createHash('sha256').update(label).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5');
 }

@@ -28,7 +28,7 @@ import { makeDeps, reactorHandler, type PitrChangeDeps, type PitrChangeResult } 
 import { AlertNotDeliveredError, EventInProgressError, RemediationDeferredError, RemediationRetryError } from '../../lib/core/errors';
 import type { Policy } from '../../lib/core/types';
 import { ACCOUNT, createIdempotencyTable, createTable, ddbClient, pitrOf, topicWithInbox, type TopicInbox } from '../helpers/alerting';
-import { loadEvent } from '../helpers/builders';
+import { eventIdFor, loadEvent } from '../helpers/builders';
 import { lambdaContext } from '../helpers/lambda';
 import { startWebhookSink, type WebhookSink } from '../../dev/webhook-sink';
 
@@ -101,9 +101,10 @@ async function invokeAsync(event: unknown, d: PitrChangeDeps, between?: (attempt
   return { attempts, failedEvent: `${last.error.name}: ${last.error.message}` };
 }
 
-function disableEvent(table: string, eventId: string) {
+/** The sample disable event for `table`, with its own eventID (a UUID derived from `label`). */
+function disableEvent(table: string, label: string) {
   const e = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-pitr-disabled.json');
-  e.detail.eventID = eventId;
+  e.detail.eventID = eventIdFor(label);
   (e.detail.requestParameters as Record<string, unknown>).tableName = table;
   return e;
 }
@@ -201,7 +202,7 @@ describe('the reactor through the fault proxy', () => {
   it('a CreateTable event for a table already deleted: GONE on the first delivery, nothing for the failed-events queue', async () => {
     const e = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-create-table.json');
     (e.detail.requestParameters as Record<string, unknown>).tableName = 'fault-short-lived';
-    e.detail.eventID = 'evt-short-lived';
+    e.detail.eventID = eventIdFor('evt-short-lived');
     e.detail.eventTime = new Date().toISOString();
     const run = await invokeAsync(e, reactorDeps());
     expect(run.attempts).toEqual([{ ok: true, result: expect.objectContaining({ status: 'handled', result: 'GONE' }) }]);

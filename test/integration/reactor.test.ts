@@ -6,7 +6,6 @@
  * still handled); dry run and alert mode leave moto's state unchanged; an exempt table is left off
  * with one informational alert; the handler as Lambda runs it (middy, env, SSM) does the same.
  */
-import { createHash } from 'node:crypto';
 import { TagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../../lib/aws/clients';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -15,7 +14,7 @@ import { resetWebhookCache } from '../../lib/notify/slack';
 import type { Policy } from '../../lib/core/types';
 import { makeDeps, reactorHandler, type PitrChangeDeps, type PitrChangeResult } from '../../functions/pitr-change';
 import { ACCOUNT, createIdempotencyTable, createTable, ddbClient, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
-import { loadEvent } from '../helpers/builders';
+import { eventIdFor, loadEvent } from '../helpers/builders';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { startWebhookSink, type WebhookSink } from '../../dev/webhook-sink';
 
@@ -65,7 +64,7 @@ const run = (event: unknown, d: PitrChangeDeps): Promise<PitrChangeResult> => re
 /** The sample event, for `table`, with its own eventID (a UUID, as CloudTrail's are, derived from `label`). */
 function event(name: string, table: string, label: string) {
   const e = loadEvent<{ detail: Record<string, unknown> }>(name);
-  e.detail.eventID = createHash('sha256').update(label).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*$/, '$1-$2-$3-$4-$5');
+  e.detail.eventID = eventIdFor(label);
   const req = e.detail.requestParameters as Record<string, unknown>;
   if ('tableName' in req) req.tableName = table;
   return e;
