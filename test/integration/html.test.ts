@@ -1,12 +1,14 @@
 /**
- * The HTML report in a real browser (Debian's chromium, headless, driven by playwright-core): a
- * report of a seeded moto account renders the report's counts, sorts, filters, runs no injected
- * code, loads nothing from the network; a screenshot lands in test-artifacts/.
+ * The HTML report in a real browser (headless Chromium from dev/local/browser.ts: the build the
+ * @sparticuz/chromium dev dependency ships, or the one PITR_GUARD_CHROMIUM names), driven by
+ * playwright-core: a report of a seeded moto account renders the report's counts, sorts, filters,
+ * runs no injected code, loads nothing from the network; a screenshot lands in test-artifacts/.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../../dev/local/browser';
 import { Clients } from '../../lib/aws/clients';
 import { DEMO_REGIONS, demoPlan, seed } from '../../dev/demo/seed';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -14,7 +16,6 @@ import { renderHtml } from '../../lib/report/html';
 import { scan, type ScanReport } from '../../lib/aws/scan';
 
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
-const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror="window.__xss=1">"><script>window.__xss=2</script>';
 
 let moto: MotoServer;
@@ -25,7 +26,6 @@ const requests: string[] = [];
 const dialogs: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   moto = await startMoto();
   const clients = new Clients({ endpoint: moto.endpoint });
   const plan = demoPlan(new Date());
@@ -48,10 +48,7 @@ beforeAll(async () => {
   const file = path.join(ARTIFACTS, 'html-report.html');
   writeFileSync(file, renderHtml(report));
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('request', (r) => requests.push(r.url()));
   page.on('dialog', (d) => {
