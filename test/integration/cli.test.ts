@@ -172,13 +172,20 @@ describe('exit code 2: one line on stderr, nothing on stdout', () => {
     const saved = { config: process.env.AWS_CONFIG_FILE, creds: process.env.AWS_SHARED_CREDENTIALS_FILE };
     process.env.AWS_CONFIG_FILE = path.join(dir, 'no-config');
     process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(dir, 'no-credentials');
+    // process.env holds static keys (test/helpers/setup-integration.ts): the SDK's 9-line
+    // "Multiple credential sources" console.warn must not reach the terminal; one note line does.
+    const warn = jest.spyOn(console, 'warn');
     try {
-      const r = await cli(['scan', '--profile', 'pitr-guard-no-such-profile']);
+      const r = await cli(['scan', '--profile', 'pitr-guard-no-such-profile'], io({ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' }));
+      expect(warn).not.toHaveBeenCalled();
       expect(r.code).toBe(2);
       expect(r.out).toBe('');
-      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
-      expect(r.err).toMatch(/^pitr-guard: AWS credentials are missing, expired or invalid/);
+      const lines = r.err.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe('pitr-guard: note: using the profile "pitr-guard-no-such-profile" (--profile); AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment are ignored');
+      expect(lines[1]).toMatch(/^pitr-guard: AWS credentials are missing, expired or invalid/);
     } finally {
+      warn.mockRestore();
       for (const [k, v] of [
         ['AWS_CONFIG_FILE', saved.config],
         ['AWS_SHARED_CREDENTIALS_FILE', saved.creds],

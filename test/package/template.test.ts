@@ -88,7 +88,6 @@ describe('packaged CloudFormation template', () => {
     const zips = readdirSync(dir).filter((f) => f.endsWith('.zip'));
     expect(zips.length).toBe(functions.length);
     const sizes = Object.fromEntries(zips.map((z) => [z, statSync(path.join(dir, z)).size]));
-    console.log('bundle sizes (bytes, zipped):', sizes);
     for (const size of Object.values(sizes)) expect(size).toBeLessThan(600 * 1024);
   });
 });
