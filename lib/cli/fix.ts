@@ -16,6 +16,8 @@ import type { Finding, Policy } from '../core/types';
 import type { Palette } from './colour';
 import type { CliIo } from './io';
 
+export { fixCommand, shellQuote } from '../report/fix-hints';
+
 export type Remediate = typeof remediateTable;
 
 export interface FixContext {
@@ -32,14 +34,6 @@ export interface FixContext {
 
 /** Tables changed at once: UpdateContinuousBackups has no documented rate, so stay gentle. */
 const CONCURRENCY = 4;
-
-export function fixCommand(f: Pick<Finding, 'region' | 'tableName'>, days: number): string {
-  return `aws dynamodb update-continuous-backups --region ${f.region} --table-name ${shellQuote(f.tableName)} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=${days}`;
-}
-
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_.:/=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 export async function applyFixes(report: ScanReport, ctx: FixContext): Promise<ScanReport> {
   const { io, palette: p, policy } = ctx;
