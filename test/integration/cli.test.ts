@@ -98,7 +98,7 @@ describe('formats (all from the same scan) and exit code 1 on drift', () => {
     const lines = r.out.split('\n');
     expect(lines[0]).toMatch(/^STATUS\s+REGION\s+TABLE/);
     expect(lines[1]).toMatch(/^NON_COMPLIANT\s+eu-west-1\s+staging-payments\s+DISABLED/);
-    expect(r.out).toContain('7 tables in 2 region(s) of account 123456789012: 4 non-compliant, 0 error, 1 exempt, 2 compliant, 0 not applicable');
+    expect(r.out).toContain('7 tables in 2 Regions of account 123456789012: 4 non-compliant, 0 error, 1 exempt, 2 compliant, 0 not applicable');
   });
 
   it('json: exactly the ScanReport', async () => {
@@ -139,7 +139,7 @@ describe('exit codes 0 and --fail-on', () => {
   it('0 when every table in the Regions is compliant', async () => {
     const r = await cli(['scan', '--regions', 'ap-southeast-2']);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('1 tables in 1 region(s) of account 123456789012: 0 non-compliant');
+    expect(r.out).toContain('1 table in 1 Region of account 123456789012: 0 non-compliant');
   });
 
   it('--fail-on never and --fail-on error let drift pass; the report is the same', async () => {
@@ -339,7 +339,7 @@ describe('the built CLI (bin/pitr-guard.js) on a Node.js older than 22', () => {
   it('prints no NodeVersionSupportWarning: stderr stays empty or one line', async () => {
     const ok = await run(asNode20(`require('./bin/pitr-guard.js')`), ['scan', '--regions', 'ap-southeast-2', '--endpoint-url', moto.endpoint]);
     expect([ok.code, ok.err]).toEqual([0, '']);
-    expect(ok.out).toContain('1 tables in 1 region(s) of account 123456789012');
+    expect(ok.out).toContain('1 table in 1 Region of account 123456789012');
     const missing = await run(asNode20(`require('./bin/pitr-guard.js')`), ['explain', 'no-such-table', '--endpoint-url', moto.endpoint]);
     expect([missing.code, missing.err]).toEqual([2, 'pitr-guard: table no-such-table does not exist in us-east-1 (account 123456789012)\n']);
   });

@@ -74,9 +74,7 @@ describe('scan on moto', () => {
 
   it('reads all 250 tables with exact statuses, pacing DescribeContinuousBackups and ListTagsOfResource at ≤ 10/s per Region', async () => {
     proxy.seen.length = 0;
-    const started = Date.now();
     const report = await scan({ policy, homeRegion: 'us-east-1' }, { clients: new Clients({ endpoint: proxy.endpoint }) });
-    const seconds = (Date.now() - started) / 1000;
     expectMatchesSeed(report);
     expect(report.findings.find((f) => f.tableName === 'payments-001')?.pitr.recoveryPeriodInDays).toBe(7);
     const dcb = peakPerSecond(proxy.seen, 'DescribeContinuousBackups');
