@@ -12,7 +12,7 @@
  *  6. scans again and writes the HTML report;
  *  7. stops everything it started, also on failure and on Ctrl-C.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -34,12 +34,15 @@ import { Clients } from '../../lib/aws/clients';
 import { createLogger, silentLogger } from '../../lib/runtime/logger';
 import { projectRoot, startMoto, type MotoServer } from '../local/moto';
 import { renderHtml } from '../../lib/report/html';
-import { renderTable } from '../../lib/report/table';
 import { scan, sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
 import type { Policy } from '../../lib/core/types';
 import { startHistoryShim, type HistoryShim } from './history';
 import { DEMO_REGIONS, demoPlan, expectedSummary, seed, type SeedTable } from '../seed';
 import { startWebhookSink, type SinkRequest, type WebhookSink } from '../webhook-sink';
+import { ACTOR, disableEvent } from './event';
+import { compactTable, fold, foldBlock, verdict, type Check } from './text';
+
+export { disableEvent } from './event';
 
 export interface DemoOptions {
   /** Where the HTML report goes (default demo-report.html in the current folder). */
@@ -63,6 +66,10 @@ export interface SnsAlert {
 export interface DemoResult {
   ok: boolean;
   problems: string[];
+  /** Every check the demo made, in order; `ok` is true only when all CHECKS of them passed. */
+  checks: Check[];
+  /** The closing line (also the last line of the narrative). */
+  verdict: string;
   reportPath: string;
   accountId: string;
   plan: SeedTable[];
@@ -78,9 +85,10 @@ export interface DemoResult {
 }
 
 const DRIFT = { region: 'eu-west-1', tableName: 'prod-payments' };
-const ACTOR = { role: 'DataPlatformAdmin', session: 'jane.doe', ip: '203.0.113.24' };
 const DEMO_RATE = 100; // inventory calls/s per Region in the demo (AWS documents 10, which the deployed scan keeps)
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+/** How many checks a complete run makes (the verdict counts the ones a failed run never reached). */
+export const CHECKS = 10;
 
 /** Installs moto into ./.venv (scripts/venv.sh) when it is not there yet. */
 async function ensureVenv(root: string, log: (t: string) => void): Promise<void> {
@@ -91,60 +99,6 @@ async function ensureVenv(root: string, log: (t: string) => void): Promise<void>
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/venv.sh failed with exit code ${code}`))));
   });
-}
-
-/** A DynamoDB request ID: 52 characters of A-Z and 0-9. */
-function dynamoRequestId(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  return Array.from(randomBytes(52), (b) => alphabet[b % alphabet.length]).join('');
-}
-
-/** The CloudTrail record of "PITR disabled", as EventBridge delivers it (aws-facts §2.3). */
-export function disableEvent(accountId: string, region: string, tableName: string, at: Date): Record<string, unknown> {
-  const roleArn = `arn:aws:iam::${accountId}:role/${ACTOR.role}`;
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': 'AWS API Call via CloudTrail',
-    source: 'aws.dynamodb',
-    account: accountId,
-    time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    region,
-    resources: [],
-    detail: {
-      eventVersion: '1.09',
-      userIdentity: {
-        type: 'AssumedRole',
-        principalId: `AROA4DEMOEXAMPLE7JDOE:${ACTOR.session}`,
-        arn: `arn:aws:sts::${accountId}:assumed-role/${ACTOR.role}/${ACTOR.session}`,
-        accountId,
-        accessKeyId: 'ASIA4DEMOEXAMPLEJDOE',
-        sessionContext: {
-          sessionIssuer: { type: 'Role', principalId: 'AROA4DEMOEXAMPLE7JDOE', arn: roleArn, accountId, userName: ACTOR.role },
-          attributes: { creationDate: new Date(at.getTime() - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'), mfaAuthenticated: 'true' },
-        },
-      },
-      eventTime: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      eventSource: 'dynamodb.amazonaws.com',
-      eventName: 'UpdateContinuousBackups',
-      awsRegion: region,
-      sourceIPAddress: ACTOR.ip,
-      userAgent: 'aws-cli/2.27.50 md/awscrt#0.26.1 ua/2.1 os/linux#6.8.0 md/arch#x86_64 lang/python#3.13.4 md/pyimpl#CPython cfg/retry-mode#standard md/command#dynamodb.update-continuous-backups',
-      requestParameters: { tableName, pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: false } },
-      responseElements: {
-        continuousBackupsDescription: { continuousBackupsStatus: 'ENABLED', pointInTimeRecoveryDescription: { pointInTimeRecoveryStatus: 'DISABLED' } },
-      },
-      requestID: dynamoRequestId(),
-      eventID: randomUUID(),
-      readOnly: false,
-      eventType: 'AwsApiCall',
-      apiVersion: '2012-08-10',
-      managementEvent: true,
-      recipientAccountId: accountId,
-      eventCategory: 'Management',
-      tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: `dynamodb.${region}.amazonaws.com` },
-    },
-  };
 }
 
 function seconds(ms: number): string {
@@ -178,14 +132,6 @@ async function readSnsAlerts(sqs: SQSClient, queueUrl: string, waitSeconds: numb
   return alerts;
 }
 
-function indent(text: string, prefix = '    '): string {
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => (l.trim() === '' ? '' : prefix + l))
-    .join('\n');
-}
-
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
   const say = options.write ?? ((t: string) => void process.stdout.write(t));
@@ -197,6 +143,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const result: DemoResult = {
     ok: false,
     problems: [],
+    checks: [],
+    verdict: '',
     reportPath,
     accountId: '',
     plan,
@@ -206,17 +154,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     slack: [],
     durationMs: 0,
   };
-  const check = (ok: boolean, problem: string) => {
-    if (!ok) {
+  /** Writes `text` folded to the terminal width, each line indented by two spaces. */
+  const line = (text: string, indent = '  ', rest = indent) => say(fold(text, indent, rest) + '\n');
+  const check = (ok: boolean, name: string, problem: string) => {
+    result.checks.push({ name, ok, ...(ok ? {} : { detail: problem }) });
+    if (ok) line(name, '  ✓ ', '    ');
+    else {
       result.problems.push(problem);
-      say(`  !! ${problem}\n`);
+      line(problem, '  ✗ ', '    ');
     }
   };
-  const step = (n: number, title: string) => say(`\n[${n}/6] ${title}  (+${seconds(Date.now() - started)})\n`);
+  const step = (n: number, title: string) => say('\n' + fold(`[${n}/6] ${title} (+${seconds(Date.now() - started)})`, '', '      ') + '\n');
 
   let moto: MotoServer | undefined;
   let shim: HistoryShim | undefined;
   let sink: WebhookSink | undefined;
+  let stoppedBy: string | undefined;
   const cleanup = async () => {
     await Promise.allSettled([shim?.stop(), sink?.stop(), options.motoEndpoint ? undefined : moto?.stop()]);
     shim = sink = moto = undefined;
@@ -242,8 +195,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     shim = await startHistoryShim(endpoint);
     sink = await startWebhookSink('/services/T0DEMO000/B0DEMO000/pitrguarddemowebhook');
-    say(`  moto on ${endpoint}; every SDK call goes through a local "history" shim on ${shim.endpoint}.\n`);
-    say('  (moto starts a PITR window the moment PITR is enabled; the shim reports the windows of tables\n   that have had PITR for months the way DynamoDB would: earliest restorable = now - period.)\n');
+    line(`moto on ${endpoint}; every SDK call goes through a local "history" shim on ${shim.endpoint}.`);
+    line(
+      '(moto starts a PITR window the moment PITR is enabled; the shim reports the windows of tables that have had PITR ' +
+        'for months the way DynamoDB would: earliest restorable = now - period.)',
+    );
     const clients = new Clients({ endpoint: shim.endpoint, credentials: CREDENTIALS });
 
     step(2, `Seeding ${plan.length} tables in ${DEMO_REGIONS.length} Regions (${DEMO_REGIONS.join(', ')})`);
@@ -252,10 +208,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await seed(clients, plan, { exemptTag });
     for (const t of plan) if (t.enabledDaysAgo !== undefined) shim.setEnabledDaysAgo(t.region, t.tableName, t.enabledDaysAgo);
     const by = (state: SeedTable['state']) => plan.filter((t) => t.state === state).length;
-    say(
-      `  created in ${seconds(Date.now() - seedStarted)}: ${by('on')} with PITR on for months, ${by('reenabled')} re-enabled in the last days, ` +
-        `${by('short')} with a short recovery period,\n  ${by('off')} without PITR, ${by('exempt')} exempt by tag, ${by('exempt-expired')} whose exemption expired, ` +
-        `${by('restored')} restored with RestoreTableToPointInTime (comes back without PITR).\n`,
+    line(
+      `created in ${seconds(Date.now() - seedStarted)}: ${by('on')} with PITR on for months, ${by('reenabled')} re-enabled in the last days, ` +
+        `${by('short')} with a short recovery period, ${by('off')} without PITR, ${by('exempt')} exempt by tag, ${by('exempt-expired')} whose exemption expired, ` +
+        `${by('restored')} restored with RestoreTableToPointInTime (comes back without PITR).`,
     );
 
     // Alert channels: SNS topic with an SQS subscription; Slack webhook URL in an SSM SecureString.
@@ -270,7 +226,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     // One parameter per run: each demo is a fresh deployment (the Slack notifier caches the URL per process).
     const webhookParam = `/pitr-guard/demo-${randomUUID().slice(0, 8)}/slack-webhook`;
     await clients.get(SSMClient, home).send(new PutParameterCommand({ Name: webhookParam, Type: 'SecureString', Value: sink.url, Overwrite: true }));
-    say(`  alerts: SNS topic ${topic.TopicArn} → SQS queue pitr-guard-alerts-inbox; Slack → local webhook sink (URL in SSM SecureString ${webhookParam}).\n`);
+    line(
+      `alerts: SNS topic ${topic.TopicArn} → SQS queue pitr-guard-alerts-inbox; ` +
+        `Slack → a local webhook sink, its URL in the SSM SecureString ${webhookParam}.`,
+    );
 
     const policy: Policy = {
       mode: 'remediate',
@@ -283,7 +242,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     };
 
     step(3, 'Scheduled scan (functions/scheduled-scan run, mode report)');
-    say(`  (the demo raises the inventory pace to ${DEMO_RATE} calls/s per Region; the deployed scan keeps AWS's documented 10/s)\n`);
+    line(`(the demo raises the inventory pace to ${DEMO_RATE} calls/s per Region; the deployed scan keeps AWS's documented 10/s)`);
     const inventory = { ratePerSecond: DEMO_RATE, concurrency: 16 };
     let scheduled: ScanReport | undefined;
     const scanStarted = Date.now();
@@ -303,12 +262,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (!scheduled) throw new Error('the scheduled scan produced no report');
     result.scheduled = scheduled;
     result.accountId = scheduled.accountId;
-    say(`  ${counts(scheduled.summary)} (${seconds(Date.now() - scanStarted)})\n`);
-    check(sameCounts(scheduled, expected), `scheduled scan counts differ from the seed: expected ${JSON.stringify(expected)}`);
+    line(`${counts(scheduled.summary)} (${seconds(Date.now() - scanStarted)})`);
+    check(sameCounts(scheduled, expected), 'scan counts match the seed', `scheduled scan counts differ from the seed: expected ${JSON.stringify(expected)}`);
     const attention = scheduled.findings.filter((f) => f.status !== 'COMPLIANT' || f.reasons.includes('RESTORE_WINDOW_NOT_FULL'));
-    say(`\n  Tables that need a look (${attention.length}; the ${scheduled.findings.length - attention.length} fully compliant ones are in the HTML report):\n`);
-    const excerpt = { ...scheduled, findings: sortFindings([...attention]), summary: scheduled.summary };
-    say(indent(renderTable(excerpt), '  ') + '\n');
+    say(`\n`);
+    line(`Tables that need a look (${attention.length}; the ${scheduled.findings.length - attention.length} fully compliant ones are in the HTML report):`);
+    say(compactTable(sortFindings([...attention]), '  ') + '\n');
 
     step(4, `Drift: ${ACTOR.session} (assumed role ${ACTOR.role}) disables PITR on ${DRIFT.region}/${DRIFT.tableName}`);
     const intruder = new Clients({ endpoint: shim.endpoint, credentials: { accessKeyId: 'ASIA4DEMOEXAMPLEJDOE', secretAccessKey: 'demo' } });
@@ -318,57 +277,64 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const ddb = clients.get(DynamoDBClient, DRIFT.region);
     const pitrNow = async () =>
       (await ddb.send(new DescribeContinuousBackupsCommand({ TableName: DRIFT.tableName }))).ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
-    say(`  moto now reports PITR ${(await pitrNow())?.PointInTimeRecoveryStatus} for ${DRIFT.tableName}.\n`);
+    line(`moto now reports PITR ${(await pitrNow())?.PointInTimeRecoveryStatus} for ${DRIFT.tableName}.`);
     const event = disableEvent(result.accountId, DRIFT.region, DRIFT.tableName, new Date());
     result.drift.actorArn = `arn:aws:sts::${result.accountId}:assumed-role/${ACTOR.role}/${ACTOR.session}`;
-    say(`  CloudTrail → EventBridge delivers UpdateContinuousBackups (pointInTimeRecoveryEnabled=false) by ${result.drift.actorArn}\n`);
-    say('  to the reactor (functions/pitr-change run, mode remediate), which re-reads the table instead of trusting the event…\n');
+    line(`CloudTrail → EventBridge delivers UpdateContinuousBackups (pointInTimeRecoveryEnabled=false) by ${result.drift.actorArn}`);
+    line('to the reactor (functions/pitr-change run, mode remediate), which re-reads the table instead of trusting the event…');
     const reactorDeps = pitrChangeDeps({ policy, clients, logger, homeRegion: home, idempotencyTable: 'pitr-guard-idempotency' });
     const reactStarted = Date.now();
     const reaction = await pitrChange(event, reactorDeps);
     result.reactor = reaction;
-    say(`  reactor: ${reaction.status}, ${reaction.result ?? '-'}: ${reaction.message ?? reaction.reason ?? ''} (${seconds(Date.now() - reactStarted)})\n`);
+    line(`reactor: ${reaction.status}, ${reaction.result ?? '-'}: ${reaction.message ?? reaction.reason ?? ''} (${seconds(Date.now() - reactStarted)})`);
     const after = await pitrNow();
-    say(`  moto now reports PITR ${after?.PointInTimeRecoveryStatus}, recovery period ${after?.RecoveryPeriodInDays ?? '-'} days.\n`);
-    check(reaction.result === 'ENABLED', `the reactor did not re-enable PITR (result ${reaction.result ?? reaction.status})`);
-    check(after?.PointInTimeRecoveryStatus === 'ENABLED', 'PITR is not enabled on the drifted table after the reactor ran');
+    line(`moto now reports PITR ${after?.PointInTimeRecoveryStatus}, recovery period ${after?.RecoveryPeriodInDays ?? '-'} days.`);
+    check(reaction.result === 'ENABLED', 'the reactor re-enabled PITR', `the reactor did not re-enable PITR (result ${reaction.result ?? reaction.status})`);
+    check(after?.PointInTimeRecoveryStatus === 'ENABLED', 'moto reports PITR on again', 'PITR is not enabled on the drifted table after the reactor ran');
 
     step(5, 'Alerts');
     const snsAlerts = await readSnsAlerts(sqs, queueUrl, 2);
     result.sns.push(...snsAlerts);
-    for (const a of snsAlerts) say(`  SNS (via the SQS subscription): "${a.subject}"\n${indent(a.message, '    | ')}\n`);
-    check(snsAlerts.length === 1, `expected 1 SNS alert, got ${snsAlerts.length}`);
+    for (const a of snsAlerts) {
+      line(`SNS (via the SQS subscription): "${a.subject}"`);
+      say(foldBlock(a.message, '    | ') + '\n');
+    }
+    check(snsAlerts.length === 1, 'one SNS alert', `expected 1 SNS alert, got ${snsAlerts.length}`);
     await sink.waitFor(1, 5000);
     result.slack.push(...sink.requests);
     for (const m of sink.requests) {
       const body = m.json ?? {};
-      say(`  Slack (local webhook sink, ${m.path.replace(/\/[^/]+$/, '/…')}): ${body.blocks?.length ?? 0} blocks; text: ${body.text ?? ''}\n`);
+      line(`Slack (local webhook sink, ${m.path.replace(/\/[^/]+$/, '/…')}): ${body.blocks?.length ?? 0} blocks; text: ${body.text ?? ''}`);
     }
-    check(sink.requests.length === 1, `expected 1 Slack message, got ${sink.requests.length}`);
+    check(sink.requests.length === 1, 'one Slack message', `expected 1 Slack message, got ${sink.requests.length}`);
 
-    say('  EventBridge may deliver an event twice: delivering the same event again…\n');
+    line('EventBridge may deliver an event twice: delivering the same event again…');
     const again = await pitrChange(event, reactorDeps);
     result.duplicate = again;
     const extraSns = await readSnsAlerts(sqs, queueUrl, 1);
-    say(`  reactor: ${again.status}${again.result ? ` (first run's result ${again.result})` : ''}; new SNS alerts: ${extraSns.length}, new Slack messages: ${sink.requests.length - result.slack.length}.\n`);
-    check(again.status === 'duplicate', `the second delivery was not recognised as a duplicate (${again.status})`);
-    check(extraSns.length === 0 && sink.requests.length === result.slack.length, 'the duplicate delivery alerted again');
+    line(
+      `reactor: ${again.status}${again.result ? ` (first run's result ${again.result})` : ''}; ` +
+        `new SNS alerts: ${extraSns.length}, new Slack messages: ${sink.requests.length - result.slack.length}.`,
+    );
+    check(again.status === 'duplicate', 'the second delivery is a duplicate', `the second delivery was not recognised as a duplicate (${again.status})`);
+    check(extraSns.length === 0 && sink.requests.length === result.slack.length, 'the duplicate alerted nobody', 'the duplicate delivery alerted again');
 
     step(6, 'Final scan and HTML report');
     const final = await scan({ policy, homeRegion: 'us-east-1' }, { clients, logger, inventory });
     result.final = final;
     const repaired = final.findings.find((f) => f.region === DRIFT.region && f.tableName === DRIFT.tableName);
-    say(`  ${counts(final.summary)}\n`);
-    say(`  ${DRIFT.tableName}: ${repaired?.status} (${repaired?.reasons.join(', ')}): ${repaired?.message}\n`);
-    check(sameCounts(final, expected), 'final scan counts differ from the seed');
-    check(repaired?.status === 'COMPLIANT', `${DRIFT.tableName} is not COMPLIANT after the repair`);
-    await writeFile(reportPath, renderHtml(final), 'utf8');
-    say(`  HTML report: ${reportPath}\n`);
+    line(counts(final.summary));
+    line(`${DRIFT.tableName}: ${repaired?.status} (${repaired?.reasons.join(', ')}): ${repaired?.message}`);
+    check(sameCounts(final, expected), 'final scan counts match the seed', 'final scan counts differ from the seed');
+    check(repaired?.status === 'COMPLIANT', `${DRIFT.tableName} is COMPLIANT again`, `${DRIFT.tableName} is not COMPLIANT after the repair`);
+    await writeFile(reportPath, renderHtml(final, { source: `a local emulator (moto, ${endpoint})` }), 'utf8');
+    line(`HTML report: ${reportPath}`);
     const recount = summarize(final.findings);
-    check(recount.total === final.summary.total, 'report summary does not match its findings');
+    check(recount.total === final.summary.total, 'the report summary matches its findings', 'report summary does not match its findings');
   } catch (error) {
-    result.problems.push(`demo failed: ${(error as Error).message}`);
-    err(`pitr-guard demo failed: ${(error as Error).message}\n`);
+    stoppedBy = (error as Error).message;
+    result.problems.push(`demo failed: ${stoppedBy}`);
+    err(`pitr-guard demo failed: ${stoppedBy}\n`);
   } finally {
     await cleanup();
     if (options.handleSignals) {
@@ -377,11 +343,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
   }
   result.durationMs = Date.now() - started;
-  result.ok = result.problems.length === 0;
+  result.ok = result.problems.length === 0 && result.checks.length === CHECKS;
+  const shown = path.relative(process.cwd(), reportPath);
   say(
-    result.ok
-      ? `\nDone in ${seconds(result.durationMs)}: moto stopped. Open ${path.relative(process.cwd(), reportPath) || reportPath} in a browser.\n`
-      : `\nDemo finished with ${result.problems.length} problem(s) in ${seconds(result.durationMs)}; moto stopped.\n`,
+    '\n' +
+      fold(
+        result.ok
+          ? `Done in ${seconds(result.durationMs)}: moto stopped. Open ${shown.startsWith('..') ? reportPath : shown} in a browser.`
+          : `Demo finished with ${result.problems.length} problem(s) in ${seconds(result.durationMs)}; moto stopped.`,
+        '',
+      ) +
+      '\n',
   );
+  result.verdict = verdict(result.checks, CHECKS, stoppedBy);
+  say(fold(result.verdict, '') + '\n');
   return result;
 }

@@ -69,12 +69,4 @@ export function isBad(result: RemediationResult): boolean {
   return result === 'FAILED' || result === 'DEFERRED' || result === 'UNVERIFIED';
 }
 
-/** Table names are [A-Za-z0-9_.-] (a shell-safe set); anything else is quoted for a POSIX shell. */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_.:/=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The fix a person can run when pitr-guard did not (alert mode, dry run, failure). */
-export function manualFixCommand(region: string, tableName: string, periodDays: number): string {
-  return `aws dynamodb update-continuous-backups --region ${shellQuote(region)} --table-name ${shellQuote(tableName)} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=${periodDays}`;
-}
+export { manualFixCommand, shellQuote } from '../core/fix-hints';

@@ -24,6 +24,16 @@ export interface ClientSettings {
   requestTimeoutMs?: number;
   /** Longest wait for a connection, ms (default 3 s). */
   connectionTimeoutMs?: number;
+  /** Where the SDK's own warnings go (the CLI keeps them to one line); default: the SDK's console.warn. */
+  logger?: SdkLogger;
+}
+
+/** The SDK's logger interface (debug and info are per-request chatter; warn and error matter). */
+export interface SdkLogger {
+  debug: (...content: unknown[]) => void;
+  info: (...content: unknown[]) => void;
+  warn: (...content: unknown[]) => void;
+  error: (...content: unknown[]) => void;
 }
 
 /** The subset of SDK client config pitr-guard sets. Every v3 client accepts it. */
@@ -35,6 +45,7 @@ export interface BaseClientConfig {
   profile?: string;
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   requestHandler: { requestTimeout: number; connectionTimeout: number; throwOnRequestTimeout: true };
+  logger?: SdkLogger;
 }
 
 export type ClientClass<C> = new (config: BaseClientConfig) => C;
@@ -72,6 +83,7 @@ export class Clients {
     if (this.settings.endpoint) config.endpoint = this.settings.endpoint;
     if (this.settings.profile) config.profile = this.settings.profile;
     if (this.settings.credentials) config.credentials = this.settings.credentials;
+    if (this.settings.logger) config.logger = this.settings.logger;
     return config;
   }
 }

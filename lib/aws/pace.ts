@@ -15,6 +15,8 @@ export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve,
 
 export class RateLimiter {
   private next = 0;
+  /** Callers are released one at a time, in arrival order (see `take`). */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     readonly perSecond: number,
@@ -24,13 +26,23 @@ export class RateLimiter {
     if (!(perSecond > 0)) throw new RangeError(`perSecond must be > 0, got ${perSecond}`);
   }
 
-  /** Resolves when the caller may make its call; callers are served in arrival order. */
-  async take(): Promise<void> {
+  /**
+   * Resolves when the caller may make its call; callers are served in arrival order, one at a
+   * time, and the next slot is counted from the moment a caller was really released. A timer that
+   * fires late (a busy event loop, a CPU-starved Lambda) therefore delays the callers behind it
+   * instead of releasing them all at once above the rate.
+   */
+  take(): Promise<void> {
+    const turn = this.queue.then(() => this.release());
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private async release(): Promise<void> {
     const interval = 1000 / this.perSecond;
     const now = this.clock();
-    const slot = Math.max(now, this.next);
-    this.next = slot + interval;
-    if (slot > now) await this.wait(slot - now);
+    if (this.next > now) await this.wait(this.next - now);
+    this.next = Math.max(this.clock(), this.next) + interval;
   }
 
   /** Lowers the pace after a throttle: the next slots are pushed back by `ms`. */

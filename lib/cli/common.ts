@@ -4,7 +4,7 @@
  * UsageError or ConfigError naming the flag or variable, found before any AWS SDK client exists.
  */
 import { STSClient } from '@aws-sdk/client-sts';
-import { Clients } from '../aws/clients';
+import { Clients, type SdkLogger } from '../aws/clients';
 import { ENV, envRegion, parseExemptTag, parseRecoveryDays, parseRegions, validateEnvironment } from '../core/config';
 import { UsageError } from '../core/errors';
 import { createLogger, silentLogger, type Logger } from '../runtime/logger';
@@ -86,8 +86,36 @@ export function validateCommon(flags: CommonFlags, io: CliIo): Validated {
 /** The SDK's Region lookup for a profile (its config file); injectable so tests can see when it runs. */
 export type SdkRegion = (profile: string | undefined) => Promise<string | undefined>;
 
+/** Marks the SDK's multi-line warning about a profile and static keys both being set. */
+const MULTIPLE_CREDENTIAL_SOURCES = 'Multiple credential sources detected';
+
+/**
+ * The SDK's logger for CLI runs: per-request records (info) and failed calls (error, which the
+ * CLI reports itself as one line with the exit code) are dropped; each warning is one
+ * `pitr-guard:` line on stderr, except the credential-sources one, which `credentialSourceNote`
+ * has already said in one line before any call.
+ */
+export function cliSdkLogger(io: Pick<CliIo, 'stderr'>): SdkLogger {
+  const warn = (...content: unknown[]) => {
+    const text = content.map((c) => (typeof c === 'string' ? c : c instanceof Error ? c.message : JSON.stringify(c))).join(' ');
+    if (text.includes(MULTIPLE_CREDENTIAL_SOURCES)) return;
+    io.stderr(`pitr-guard: AWS SDK warning: ${text.replace(/\s+/g, ' ').trim()}\n`);
+  };
+  return { debug: () => undefined, info: () => undefined, warn, error: () => undefined };
+}
+
+/** One line when a profile and static keys are both set: the SDK uses the profile and ignores the keys. */
+export function credentialSourceNote(profileFlag: string | undefined, env: CliIo['env']): string | undefined {
+  const profile = profileFlag ?? envValue(env, 'AWS_PROFILE');
+  if (!profile || !envValue(env, 'AWS_ACCESS_KEY_ID') || !envValue(env, 'AWS_SECRET_ACCESS_KEY')) return undefined;
+  const from = profileFlag !== undefined ? '--profile' : 'AWS_PROFILE';
+  return `pitr-guard: note: using the profile ${JSON.stringify(profile)} (${from}); AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment are ignored\n`;
+}
+
 export async function resolveCommon(flags: CommonFlags, io: CliIo, validated: Validated, sdkRegion: SdkRegion = profileRegion): Promise<Resolved> {
-  const clients = new Clients({ endpoint: flags.endpointUrl, profile: flags.profile });
+  const note = credentialSourceNote(flags.profile, io.env);
+  if (note) io.stderr(note);
+  const clients = new Clients({ endpoint: flags.endpointUrl, profile: flags.profile, logger: cliSdkLogger(io) });
   const logger = flags.verbose ? createLogger({ level: 'debug', write: (line) => io.stderr(line + '\n') }) : silentLogger;
   return { ...validated, clients, logger, defaultRegion: await defaultRegion(flags.profile, io.env, sdkRegion) };
 }

@@ -20,6 +20,8 @@ import { manualFixCommand } from '../act/outcome';
 import type { Palette } from '../report/colour';
 import type { CliIo } from './io';
 
+export { shellQuote } from '../core/fix-hints';
+
 export type Remediate = typeof actOnFindings;
 
 export interface FixContext {

@@ -35,17 +35,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, deps: M
   const program = new Command('pitr-guard')
     .description('Audit and enforce DynamoDB point-in-time recovery (PITR) across Regions.')
     .version(version, '--version', 'print the version')
-    .showHelpAfterError(false)
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride()
     .addHelpText(
       'after',
       `
-Commands in one line each:
-  scan      report every table's PITR compliance (table, json, csv or html); --fix re-enables PITR
-  explain   every fact about one table, the verdict and why, and the AWS CLI command that fixes it
-  demo      a realistic account in a local emulator: scan, drift, automatic repair, alerts, report
-
 Examples:
   pitr-guard scan --regions us-east-1,eu-west-1
   pitr-guard explain orders --region eu-west-1
@@ -56,6 +50,7 @@ Run "pitr-guard <command> --help" for a command's options.`,
 
   const scanCommand = program
     .command('scan')
+    .summary("report every table's PITR compliance (table, json, csv or html); --fix re-enables PITR")
     .description('Scan every table in the given Regions and report its PITR compliance.')
     .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
     .addOption(new Option('--format <format>', 'report format').choices([...FORMATS]).default('table'))
@@ -94,6 +89,7 @@ Examples:
 
   const explainCommand = program
     .command('explain')
+    .summary('every fact about one table, the verdict and why, and the AWS CLI command that fixes it')
     .description('Show every fact read for one table, the verdict and why, and the exact AWS CLI command that would fix it.')
     .argument('<table>', 'table name or table ARN')
     .option('--region <region>', 'the Region of the table (default: the ARN\'s Region, else your default Region)')
@@ -117,6 +113,7 @@ Examples:
 
   program
     .command('demo')
+    .summary('a realistic account in a local emulator: scan, drift, automatic repair, alerts, report')
     .description('Run the local demo: moto with a seeded account, a scheduled scan, a PITR drift repaired by the reactor, alerts and an HTML report.')
     .option('--output <file>', 'where to write the HTML report', 'demo-report.html')
     .option('--verbose', "print the functions' JSON log lines to stderr")
@@ -133,6 +130,14 @@ Examples:
     )
     .action(async (flags: { output: string; verbose?: boolean }) => setExit(await runDemoCommand(flags, io)));
 
+  // A mistyped option or command: commander's error (and its "Did you mean …?") as one line that
+  // says where the options are listed.
+  const oneLineError = (hint: string) => (message: string, write: (text: string) => void) =>
+    write(`pitr-guard: ${message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (${hint})\n`);
+  program.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError('run "pitr-guard --help" for the commands') });
+  for (const command of program.commands) {
+    command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError(`run "pitr-guard ${command.name()} --help" for its options`) });
+  }
   return program;
 }
 

@@ -11,7 +11,7 @@ import { renderJson } from '../report/json';
 import { regionErrorLine, renderTable } from '../report/table';
 import { scan, type ScanReport } from '../aws/scan';
 import { colourFor } from '../report/colour';
-import { parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
+import { envValue, parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { applyFixes, type Remediate } from './fix';
 import type { CliIo } from './io';
 import { createProgressBar } from './progress';
@@ -55,14 +55,35 @@ export function exitCodeFor(report: Pick<ScanReport, 'summary' | 'regionErrors'>
   }
 }
 
-export function render(report: ScanReport, format: Format, colour: boolean, env: CliIo['env']): string {
+/**
+ * Where the data came from when it was not AWS: the endpoint (--endpoint-url, else
+ * AWS_ENDPOINT_URL_DYNAMODB, else AWS_ENDPOINT_URL) unless its host is an AWS one
+ * (*.amazonaws.com, *.amazonaws.com.cn, *.api.aws, e.g. a FIPS or VPC endpoint). The HTML
+ * report shows it in a banner.
+ */
+export function dataSource(endpointFlag: string | undefined, env: CliIo['env']): string | undefined {
+  const endpoint = endpointFlag ?? envValue(env, 'AWS_ENDPOINT_URL_DYNAMODB') ?? envValue(env, 'AWS_ENDPOINT_URL');
+  if (!endpoint) return undefined;
+  const from = endpointFlag !== undefined ? '--endpoint-url' : envValue(env, 'AWS_ENDPOINT_URL_DYNAMODB') ? 'AWS_ENDPOINT_URL_DYNAMODB' : 'AWS_ENDPOINT_URL';
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname.toLowerCase();
+  } catch {
+    return `the endpoint ${endpoint} (${from})`;
+  }
+  if (/(^|\.)(amazonaws\.com|amazonaws\.com\.cn|api\.aws)$/.test(host)) return undefined;
+  const local = host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  return `${local ? 'a local emulator at' : 'the endpoint'} ${endpoint} (${from})`;
+}
+
+export function render(report: ScanReport, format: Format, colour: boolean, env: CliIo['env'], source?: string): string {
   switch (format) {
     case 'json':
       return renderJson(report);
     case 'csv':
       return renderCsv(report);
     case 'html':
-      return renderHtml(report);
+      return renderHtml(report, source ? { source } : {});
     default:
       return renderTable(report, { palette: colourFor(colour, env) });
   }
@@ -131,7 +152,7 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
   for (const line of notScannedLines(report)) io.stderr(`pitr-guard: ${line}\n`);
 
   const toFile = flags.output !== undefined;
-  const text = render(report, flags.format, !toFile && io.isTTY?.stdout === true, io.env);
+  const text = render(report, flags.format, !toFile && io.isTTY?.stdout === true, io.env, dataSource(flags.endpointUrl, io.env));
   if (toFile) {
     const write = io.writeFile ?? (async (path: string, content: string) => (await import('node:fs/promises')).writeFile(path, content, 'utf8'));
     try {

@@ -63,9 +63,7 @@ export function snsSubject(value: string): string {
 }
 
 /** The table in the DynamoDB console. */
-export function consoleUrl(region: string, tableName: string): string {
-  return `https://${region}.console.aws.amazon.com/dynamodbv2/home?region=${encodeURIComponent(region)}#table?name=${encodeURIComponent(tableName)}`;
-}
+export { tableConsoleUrl as consoleUrl } from '../core/fix-hints';
 
 export const plain = (label: string, value: string) => `${`${label}:`.padEnd(16)}${value}`;
 

@@ -6,12 +6,18 @@
  * evaluate (Regions whose tables could not be listed, tables deleted during the scan) is a warning
  * block above the cards, cards of its own, and a Coverage line in the header; while a Region is
  * missing, the Compliant card is marked as covering the scanned Regions only and is not green.
- * Every value from the report is HTML-escaped; the page works without JavaScript (sorting and filtering need it).
+ * Every value from the report is HTML-escaped; the page works without JavaScript (sorting,
+ * filtering and paging need it: without it every row shows). Findings come worst first, PAGE_SIZE
+ * rows a page; each row links its table to the DynamoDB console and, when non-compliant, shows
+ * the AWS CLI command that fixes it. A report whose data came from somewhere other than AWS (a
+ * local emulator, an --endpoint-url) says so in a banner and in its title.
  */
 import { createHash } from 'node:crypto';
 import { sanitise } from '../core/text';
 import type { ScanReport } from '../aws/scan';
 import { regionErrorMessage } from './table';
+import { fixCommand, isFixable, tableConsoleUrl } from './fix-hints';
+import { COLOUR, SCRIPT, STYLE } from './html-assets';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../core/types';
 
 const LABEL: Record<FindingStatus, string> = {
@@ -30,13 +36,23 @@ const SUMMARY_KEY: Record<FindingStatus, keyof ScanReport['summary']> = {
   NOT_APPLICABLE: 'notApplicable',
 };
 
-const COLOUR: Record<FindingStatus, string> = {
-  NON_COMPLIANT: '#c62828',
-  ERROR: '#6a1b9a',
-  EXEMPT: '#ef8f00',
-  COMPLIANT: '#2e7d32',
-  NOT_APPLICABLE: '#78909c',
-};
+/** Rows per page of the findings table (worst first, so page 1 is what needs attention). */
+export const PAGE_SIZE = 25;
+
+export interface HtmlOptions {
+  /**
+   * Where the data came from when it was not AWS itself, e.g. "local emulator (moto,
+   * http://127.0.0.1:5000)": shown in a banner above everything and in the title.
+   */
+  source?: string;
+}
+
+/** 2026-11-21T09:15:02.123Z → 2026-11-21 09:15:02 UTC (the datetime attribute keeps the exact value). */
+export function displayTime(iso: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
+  return m ? `${m[1]} ${m[2]} UTC` : iso;
+}
+
 
 /** HTML-escaped, after the one sanitiser (control and bidi/format characters, lib/core/text.ts). */
 export function escapeHtml(value: unknown): string {
@@ -51,99 +67,6 @@ export function escapeHtml(value: unknown): string {
 function statusKey(status: string): FindingStatus | 'UNKNOWN' {
   return (FINDING_STATUSES as readonly string[]).includes(status) ? (status as FindingStatus) : 'UNKNOWN';
 }
-
-const STYLE = `
-:root{--fg:#1d2330;--muted:#5b6475;--line:#dde1e8;--bg:#f6f7f9;--card:#fff}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--fg);background:var(--bg)}
-header{padding:20px 28px 12px;background:#102a43;color:#fff}
-header h1{margin:0 0 6px;font-size:20px;font-weight:600}
-header dl{display:flex;flex-wrap:wrap;gap:4px 22px;margin:0;font-size:13px;color:#d9e2ec}
-header dt{display:inline;font-weight:600;color:#fff}header dd{display:inline;margin:0 0 0 4px}
-main{padding:18px 28px 40px;max-width:1400px}
-h2{font-size:16px;margin:22px 0 10px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:12px}
-.card{background:var(--card);border:1px solid var(--line);border-left:6px solid #90a4ae;border-radius:6px;padding:10px 14px}
-.card .n{font-size:28px;font-weight:700;line-height:1.1}
-.card .l{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card.s-NON_COMPLIANT{border-left-color:${COLOUR.NON_COMPLIANT}}.card.s-ERROR{border-left-color:${COLOUR.ERROR}}
-.card.s-EXEMPT{border-left-color:${COLOUR.EXEMPT}}.card.s-COMPLIANT{border-left-color:${COLOUR.COMPLIANT}}
-.card.s-NOT_APPLICABLE{border-left-color:${COLOUR.NOT_APPLICABLE}}.card.total{border-left-color:#102a43}
-.card.alert{border-left-color:#b71c1c;background:#fdecea}.card.alert .n{color:#b71c1c}
-.card.warn{border-left-color:#ef8f00;background:#fff8e1}
-.card.partial{border-left-color:#ef8f00;border-left-style:dashed}
-.panel{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:12px 16px}
-.incomplete{margin:0 0 16px;padding:12px 16px;border:1px solid #f2b8b5;border-left:6px solid #b71c1c;border-radius:6px;background:#fdecea}
-.incomplete.only-vanished{border-color:#ffe0a3;border-left-color:#ef8f00;background:#fff8e1}
-.incomplete h2{margin:0 0 6px;color:#b71c1c}.incomplete.only-vanished h2{color:#8a5300}
-.incomplete ul{margin:6px 0 0;padding-left:20px}.incomplete li{margin:2px 0}
-header .incomplete-flag{color:#ffcdd2;font-weight:700}
-svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;fill:#1d2330}
-svg .seglabel{fill:#fff;font-weight:600}
-.controls{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:0 0 10px}
-.controls input,.controls select{font:inherit;padding:6px 8px;border:1px solid #b8c0cc;border-radius:4px;background:#fff}
-.controls input{min-width:280px}
-#shown{color:var(--muted)}
-table{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line)}
-th,td{padding:6px 9px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{background:#eef1f5;position:sticky;top:0;white-space:nowrap}
-th button{all:unset;cursor:pointer;font-weight:600}
-th button:focus-visible{outline:2px solid #1565c0}
-th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.tn{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
-td.rg{white-space:nowrap}
-.badge{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;white-space:nowrap}
-.badge.s-NON_COMPLIANT{background:${COLOUR.NON_COMPLIANT}}.badge.s-ERROR{background:${COLOUR.ERROR}}
-.badge.s-EXEMPT{background:${COLOUR.EXEMPT}}.badge.s-COMPLIANT{background:${COLOUR.COMPLIANT}}
-.badge.s-NOT_APPLICABLE{background:${COLOUR.NOT_APPLICABLE}}.badge.s-UNKNOWN{background:#37474f}
-.reasons code{font-size:12px;background:#eef1f5;padding:0 4px;border-radius:3px;margin-right:3px;display:inline-block}
-.msg{color:var(--muted);font-size:13px}
-tr[hidden]{display:none}
-footer{color:var(--muted);font-size:12px;margin-top:18px}
-@media print{th{position:static}.controls{display:none}}
-`;
-
-const SCRIPT = `
-(function(){
-  var table=document.getElementById('findings');
-  var body=table.tBodies[0];
-  var rows=Array.prototype.slice.call(body.rows);
-  var filter=document.getElementById('filter');
-  var status=document.getElementById('status-filter');
-  var shown=document.getElementById('shown');
-  function apply(){
-    var q=filter.value.trim().toLowerCase();var s=status.value;var n=0;
-    rows.forEach(function(r){
-      var ok=(!s||r.getAttribute('data-status')===s)&&(!q||r.textContent.toLowerCase().indexOf(q)!==-1);
-      r.hidden=!ok;if(ok)n++;
-    });
-    shown.textContent='Showing '+n+' of '+rows.length+' tables';
-  }
-  filter.addEventListener('input',apply);status.addEventListener('change',apply);
-  var heads=Array.prototype.slice.call(table.tHead.rows[0].cells);
-  heads.forEach(function(th,col){
-    var b=th.querySelector('button');if(!b)return;
-    b.addEventListener('click',function(){
-      var dir=th.getAttribute('aria-sort')==='ascending'?'descending':'ascending';
-      heads.forEach(function(h){h.removeAttribute('aria-sort');});
-      th.setAttribute('aria-sort',dir);
-      var type=th.getAttribute('data-type');var sign=dir==='ascending'?1:-1;
-      var keyed=rows.map(function(r,i){var c=r.cells[col];var v=c.getAttribute('data-sort');if(v===null)v=c.textContent;return {r:r,v:v,i:i};});
-      keyed.sort(function(a,b){
-        var x=a.v,y=b.v,d;
-        if(type==='number'){var nx=x===''?NaN:Number(x),ny=y===''?NaN:Number(y);
-          if(isNaN(nx)&&isNaN(ny))d=0;else if(isNaN(nx))return 1;else if(isNaN(ny))return -1;else d=nx-ny;}
-        else d=x.localeCompare(y);
-        return d*sign||a.i-b.i;
-      });
-      keyed.forEach(function(k){body.appendChild(k.r);});
-      rows=keyed.map(function(k){return k.r;});
-    });
-  });
-  apply();
-})();
-`;
 
 function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
@@ -205,7 +128,7 @@ function num(value: number | null): string {
   return value === null ? '' : String(value);
 }
 
-function row(f: Finding, index: number): string {
+function row(f: Finding, index: number, minRecoveryDays: number): string {
   const k = statusKey(f.status);
   const rank = k === 'UNKNOWN' ? 99 : FINDING_STATUSES.indexOf(k);
   const details: string[] = [`<div class="msg">${escapeHtml(f.message)}</div>`];
@@ -214,11 +137,13 @@ function row(f: Finding, index: number): string {
     const until = f.exemption.until ? ` until ${f.exemption.until}` : '';
     details.push(`<div class="msg">${escapeHtml(`Exemption not in force: ${JSON.stringify(f.exemption.reason)}${until}`)}</div>`);
   }
+  if (isFixable(f)) details.push(`<details class="fix" data-testid="fix"><summary>Fix with the AWS CLI</summary><code>${escapeHtml(fixCommand(f, minRecoveryDays))}</code></details>`);
+  const consoleLink = `<a href="${escapeHtml(tableConsoleUrl(f.region, f.tableName))}" target="_blank" rel="noopener noreferrer" title="Open in the DynamoDB console${escapeHtml(f.tableArn ? `: ${f.tableArn}` : '')}">${escapeHtml(f.tableName)}</a>`;
   return (
     `<tr data-status="${escapeHtml(f.status)}" data-index="${index}">` +
     `<td data-sort="${rank}"><span class="badge s-${k}">${escapeHtml(k === 'UNKNOWN' ? f.status : LABEL[k])}</span></td>` +
     `<td class="rg">${escapeHtml(f.region)}</td>` +
-    `<td class="tn" title="${escapeHtml(f.tableArn ?? '')}">${escapeHtml(f.tableName)}</td>` +
+    `<td class="tn" data-sort="${escapeHtml(f.tableName)}">${consoleLink}</td>` +
     `<td>${escapeHtml(f.pitr.status ?? '-')}</td>` +
     `<td class="num" data-sort="${num(f.pitr.recoveryPeriodInDays)}">${escapeHtml(num(f.pitr.recoveryPeriodInDays) || '-')}</td>` +
     `<td class="num" data-sort="${num(f.pitr.restorableDays)}">${escapeHtml(num(f.pitr.restorableDays) || '-')}</td>` +
@@ -227,9 +152,13 @@ function row(f: Finding, index: number): string {
   );
 }
 
-export function renderHtml(report: ScanReport): string {
+export function renderHtml(report: ScanReport, options: HtmlOptions = {}): string {
   const s = report.summary;
-  const title = `${report.regionErrors.length ? 'INCOMPLETE ' : ''}PITR compliance report: account ${report.accountId}, ${report.generatedAt}`;
+  const generated = displayTime(report.generatedAt);
+  const title = `${options.source ? 'NOT AWS: ' : ''}${report.regionErrors.length ? 'INCOMPLETE ' : ''}PITR compliance report: account ${report.accountId}, ${generated}`;
+  const sourceBanner = options.source
+    ? `<p class="source" role="note" data-testid="source">Not AWS data: this report was generated from ${escapeHtml(options.source)}. Its tables, accounts and findings are not those of a real AWS account.</p>\n`
+    : '';
   const unscanned = report.regionErrors.length;
   const vanished = report.vanished.length;
   // The blind spots come right after the total, before any count that could look reassuring.
@@ -269,7 +198,7 @@ export function renderHtml(report: ScanReport): string {
     ['PITR', 'text'],
     ['Period (days)', 'number'],
     ['Restorable (days)', 'number'],
-    ['Reasons', 'text'],
+    ['Reasons and fix', 'text'],
   ]
     .map(([label, type]) => `<th scope="col" data-type="${type}"><button type="button">${escapeHtml(label)}</button></th>`)
     .join('');
@@ -285,11 +214,11 @@ export function renderHtml(report: ScanReport): string {
 <style>${STYLE}</style>
 </head>
 <body>
-<header>
+${sourceBanner}<header>
 <h1>DynamoDB point-in-time recovery: compliance report</h1>
 <dl>
 <div><dt>Account</dt><dd data-testid="account">${escapeHtml(report.accountId)}</dd></div>
-<div><dt>Generated</dt><dd data-testid="generated"><time datetime="${escapeHtml(report.generatedAt)}">${escapeHtml(report.generatedAt)}</time></dd></div>
+<div><dt>Generated</dt><dd data-testid="generated"><time datetime="${escapeHtml(report.generatedAt)}">${escapeHtml(generated)}</time></dd></div>
 <div><dt>Regions</dt><dd>${escapeHtml(report.regions.join(', ') || 'none')}</dd></div>
 <div><dt>Coverage</dt><dd data-testid="coverage">${incomplete.length ? `<span class="incomplete-flag">${escapeHtml(incomplete.join(', '))}</span>` : 'complete'}</dd></div>
 <div><dt>Policy</dt><dd>PITR on, recovery period at least ${escapeHtml(report.policy.minRecoveryDays)} days; exempt tag <code>${escapeHtml(report.policy.exemptTag)}</code></dd></div>
@@ -307,14 +236,15 @@ ${notFull ? `<p class="msg">${notFull} compliant table(s) cannot yet restore the
 <select id="status-filter" aria-label="Status"><option value="">All statuses (${s.total})</option>${statusOptions}</select>
 <span id="shown" aria-live="polite">Showing ${report.findings.length} of ${report.findings.length} tables</span>
 </div>
-<table id="findings">
+<table id="findings" data-page-size="${PAGE_SIZE}">
 <thead><tr>${head}</tr></thead>
 <tbody>
-${report.findings.map(row).join('\n')}
+${report.findings.map((f, i) => row(f, i, report.policy.minRecoveryDays)).join('\n')}
 </tbody>
 </table>
+<nav class="pager" id="pager" aria-label="Pages of findings" hidden><button type="button" id="prev">\u2039 Previous</button><span id="page"></span><button type="button" id="next">Next \u203a</button><button type="button" id="all">Show all</button></nav>
 </section>
-<footer>Generated by pitr-guard from a ScanReport (${escapeHtml(report.generatedAt)}). Worst first: non-compliant, error, exempt, compliant, not applicable. Click a column heading to sort.</footer>
+<footer>Generated by pitr-guard from a ScanReport (${escapeHtml(generated)}). Worst first: non-compliant, error, exempt, compliant, not applicable; ${PAGE_SIZE} rows a page. Click a column heading to sort; a table name opens it in the DynamoDB console.</footer>
 </main>
 <script>${SCRIPT}</script>
 </body>

@@ -86,12 +86,19 @@ export function regionErrorLine(e: RegionError): string {
   return oneLine(`${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}`);
 }
 
+/** "1 table", "2 tables": a count and its noun, singular for one. */
+export function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : pluralForm}`;
+}
+
 export function summaryLine(report: ScanReport): string {
   const s = report.summary;
+  const unscanned = report.regionErrors.length;
+  const vanished = report.vanished.length;
   return (
-    `${s.total} tables in ${report.regions.length} region(s) of account ${report.accountId}: ` +
+    `${plural(s.total, 'table')} in ${plural(report.regions.length, 'Region')} of account ${report.accountId}: ` +
     `${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable` +
-    (report.regionErrors.length ? `; ${report.regionErrors.length} region(s) could not be scanned` : '') +
-    (report.vanished.length ? `; ${report.vanished.length} table(s) deleted during the scan` : '')
+    (unscanned ? `; ${plural(unscanned, 'Region')} could not be scanned` : '') +
+    (vanished ? `; ${plural(vanished, 'table')} deleted during the scan` : '')
   );
 }

@@ -98,7 +98,7 @@ describe('formats (all from the same scan) and exit code 1 on drift', () => {
     const lines = r.out.split('\n');
     expect(lines[0]).toMatch(/^STATUS\s+REGION\s+TABLE/);
     expect(lines[1]).toMatch(/^NON_COMPLIANT\s+eu-west-1\s+staging-payments\s+DISABLED/);
-    expect(r.out).toContain('7 tables in 2 region(s) of account 123456789012: 4 non-compliant, 0 error, 1 exempt, 2 compliant, 0 not applicable');
+    expect(r.out).toContain('7 tables in 2 Regions of account 123456789012: 4 non-compliant, 0 error, 1 exempt, 2 compliant, 0 not applicable');
   });
 
   it('json: exactly the ScanReport', async () => {
@@ -139,7 +139,7 @@ describe('exit codes 0 and --fail-on', () => {
   it('0 when every table in the Regions is compliant', async () => {
     const r = await cli(['scan', '--regions', 'ap-southeast-2']);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('1 tables in 1 region(s) of account 123456789012: 0 non-compliant');
+    expect(r.out).toContain('1 table in 1 Region of account 123456789012: 0 non-compliant');
   });
 
   it('--fail-on never and --fail-on error let drift pass; the report is the same', async () => {
@@ -153,7 +153,7 @@ describe('exit codes 0 and --fail-on', () => {
 
 describe('exit code 2: one line on stderr, nothing on stdout', () => {
   it.each([
-    [['scan', '--format', 'pdf'], /^error: option '--format <format>' argument 'pdf' is invalid\. Allowed choices are table, json, csv, html\.$/],
+    [['scan', '--format', 'pdf'], /^pitr-guard: option '--format <format>' argument 'pdf' is invalid\. Allowed choices are table, json, csv, html\. \(run "pitr-guard scan --help" for its options\)$/],
     [['scan', '--min-recovery-days', '40'], /^pitr-guard: Invalid --min-recovery-days="40": must be a whole number of days from 1 to 35\.$/],
     [['scan', '--regions', 'eu-west-1,all'], /^pitr-guard: Invalid --regions="eu-west-1,all": all cannot be combined with Region codes\.$/],
     [['scan', '--exempt-tag', 'aws:exempt'], /^pitr-guard: Invalid --exempt-tag="aws:exempt"/],
@@ -172,13 +172,20 @@ describe('exit code 2: one line on stderr, nothing on stdout', () => {
     const saved = { config: process.env.AWS_CONFIG_FILE, creds: process.env.AWS_SHARED_CREDENTIALS_FILE };
     process.env.AWS_CONFIG_FILE = path.join(dir, 'no-config');
     process.env.AWS_SHARED_CREDENTIALS_FILE = path.join(dir, 'no-credentials');
+    // process.env holds static keys (test/helpers/setup-integration.ts): the SDK's 9-line
+    // "Multiple credential sources" console.warn must not reach the terminal; one note line does.
+    const warn = jest.spyOn(console, 'warn');
     try {
-      const r = await cli(['scan', '--profile', 'pitr-guard-no-such-profile']);
+      const r = await cli(['scan', '--profile', 'pitr-guard-no-such-profile'], io({ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret' }));
+      expect(warn).not.toHaveBeenCalled();
       expect(r.code).toBe(2);
       expect(r.out).toBe('');
-      expect(r.err.trimEnd().split('\n')).toHaveLength(1);
-      expect(r.err).toMatch(/^pitr-guard: AWS credentials are missing, expired or invalid/);
+      const lines = r.err.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe('pitr-guard: note: using the profile "pitr-guard-no-such-profile" (--profile); AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment are ignored');
+      expect(lines[1]).toMatch(/^pitr-guard: AWS credentials are missing, expired or invalid/);
     } finally {
+      warn.mockRestore();
       for (const [k, v] of [
         ['AWS_CONFIG_FILE', saved.config],
         ['AWS_SHARED_CREDENTIALS_FILE', saved.creds],
@@ -332,7 +339,7 @@ describe('the built CLI (bin/pitr-guard.js) on a Node.js older than 22', () => {
   it('prints no NodeVersionSupportWarning: stderr stays empty or one line', async () => {
     const ok = await run(asNode20(`require('./bin/pitr-guard.js')`), ['scan', '--regions', 'ap-southeast-2', '--endpoint-url', moto.endpoint]);
     expect([ok.code, ok.err]).toEqual([0, '']);
-    expect(ok.out).toContain('1 tables in 1 region(s) of account 123456789012');
+    expect(ok.out).toContain('1 table in 1 Region of account 123456789012');
     const missing = await run(asNode20(`require('./bin/pitr-guard.js')`), ['explain', 'no-such-table', '--endpoint-url', moto.endpoint]);
     expect([missing.code, missing.err]).toEqual([2, 'pitr-guard: table no-such-table does not exist in us-east-1 (account 123456789012)\n']);
   });

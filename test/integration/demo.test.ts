@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { Clients } from '../../lib/aws/clients';
 import type { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
-import { runDemo, type DemoResult } from '../../dev/demo';
+import { CHECKS, runDemo, type DemoResult } from '../../dev/demo';
 import { DEMO_REGIONS, expectedSummary } from '../../dev/seed';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
 
@@ -51,6 +51,16 @@ describe('demo against a moto the test owns', () => {
     expect(result.ok).toBe(true);
     expect(result.durationMs).toBeLessThan(60_000);
     expect(output).toContain('[6/6] Final scan and HTML report');
+  });
+
+  it('ends with a verdict over every check, and no line is wider than 100 columns', () => {
+    expect(result.checks).toHaveLength(CHECKS);
+    expect(result.checks.every((c) => c.ok)).toBe(true);
+    expect(result.verdict).toBe(`All ${CHECKS} checks passed.`);
+    const lines = output.trimEnd().split('\n');
+    expect(lines.at(-1)).toBe(`All ${CHECKS} checks passed.`);
+    expect(lines.filter((l) => [...l].length > 100)).toEqual([]);
+    expect(output.match(/^ {2}✓ /gm)).toHaveLength(CHECKS);
   });
 
   it('seeds at least 60 tables in 3 Regions, and moto holds them', async () => {
@@ -111,6 +121,7 @@ describe('pitr-guard demo (the CLI starts and stops its own moto)', () => {
     const code = await main(['node', 'pitr-guard', 'demo', '--output', reportPath], io);
     expect([code, err, code === 0 ? '' : out]).toEqual([0, '', '']);
     expect(out).toMatch(/Done in \d+\.\d s: moto stopped/);
+    expect(out.trimEnd().split('\n').at(-1)).toBe(`All ${CHECKS} checks passed.`);
     const endpoint = /moto on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     expect(endpoint).toBeDefined();
     expect(await reachable(endpoint as string)).toBe(false);

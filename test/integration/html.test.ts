@@ -1,20 +1,21 @@
 /**
- * The HTML report in a real browser (Debian's chromium, headless, driven by playwright-core): a
- * report of a seeded moto account renders the report's counts, sorts, filters, runs no injected
- * code, loads nothing from the network; a screenshot lands in test-artifacts/.
+ * The HTML report in a real browser (headless Chromium from dev/local/browser.ts: the build the
+ * @sparticuz/chromium dev dependency ships, or the one PITR_GUARD_CHROMIUM names), driven by
+ * playwright-core: a report of a seeded moto account renders the report's counts, sorts, filters,
+ * runs no injected code, loads nothing from the network; a screenshot lands in test-artifacts/.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../../dev/local/browser';
 import { Clients } from '../../lib/aws/clients';
 import { DEMO_REGIONS, demoPlan, seed } from '../../dev/seed';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
-import { renderHtml } from '../../lib/report/html';
+import { PAGE_SIZE, renderHtml } from '../../lib/report/html';
 import { scan, type ScanReport } from '../../lib/aws/scan';
 
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts');
-const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror="window.__xss=1">"><script>window.__xss=2</script>';
 
 let moto: MotoServer;
@@ -25,7 +26,6 @@ const requests: string[] = [];
 const dialogs: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   moto = await startMoto();
   const clients = new Clients({ endpoint: moto.endpoint });
   const plan = demoPlan(new Date());
@@ -46,12 +46,9 @@ beforeAll(async () => {
   );
   mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, 'html-report.html');
-  writeFileSync(file, renderHtml(report));
+  writeFileSync(file, renderHtml(report, { source: `a local emulator (moto, ${moto.endpoint})` }));
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('request', (r) => requests.push(r.url()));
   page.on('dialog', (d) => {
@@ -72,6 +69,9 @@ const visibleTableNames = () =>
   page.$$eval('#findings tbody tr', (rows) =>
     (rows as unknown as Row[]).filter((r) => !r.hidden).map((r) => r.cells[2]?.textContent ?? ''),
   );
+/** Every row's table name in DOM order, on every page. */
+const allTableNames = () => page.$$eval('#findings tbody tr', (rows) => (rows as unknown as Row[]).map((r) => r.cells[2]?.textContent ?? ''));
+const pages = Math.ceil(64 / PAGE_SIZE);
 
 describe('HTML report in headless Chromium', () => {
   it('shows the report counts in the summary cards', async () => {
@@ -89,7 +89,7 @@ describe('HTML report in headless Chromium', () => {
 
   it('has one row per finding and a chart bar per Region whose segments add up', async () => {
     expect(await page.locator('#findings tbody tr').count()).toBe(report.findings.length);
-    expect(await page.textContent('#shown')).toBe(`Showing ${report.findings.length} of ${report.findings.length} tables`);
+    expect(await page.textContent('#shown')).toBe(`Showing 1–${PAGE_SIZE} of ${report.findings.length} tables`);
     for (const region of DEMO_REGIONS) {
       const segments = await page.$$eval(`svg g[data-region="${region}"] rect.seg`, (rects) => rects.map((r) => Number(r.getAttribute('data-count'))));
       expect(segments.reduce((a, b) => a + b, 0)).toBe(report.findings.filter((f) => f.region === region).length);
@@ -99,10 +99,12 @@ describe('HTML report in headless Chromium', () => {
   it('sorts by a column on click, both ways, and by number for numeric columns', async () => {
     const names = report.findings.map((f) => f.tableName);
     await page.click('th:nth-child(3) button');
-    expect(await visibleTableNames()).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    const ascending = [...names].sort((a, b) => a.localeCompare(b));
+    expect(await allTableNames()).toEqual(ascending);
+    expect(await visibleTableNames()).toEqual(ascending.slice(0, PAGE_SIZE)); // back to page 1
     expect(await page.getAttribute('th:nth-child(3)', 'aria-sort')).toBe('ascending');
     await page.click('th:nth-child(3) button');
-    expect(await visibleTableNames()).toEqual([...names].sort((a, b) => b.localeCompare(a)));
+    expect(await allTableNames()).toEqual([...names].sort((a, b) => b.localeCompare(a)));
 
     await page.click('th:nth-child(5) button'); // Period (days)
     const periods = await page.$$eval('#findings tbody tr td:nth-child(5)', (cells) => cells.map((c) => c.getAttribute('data-sort') ?? ''));
@@ -123,8 +125,63 @@ describe('HTML report in headless Chromium', () => {
     await page.fill('#filter', '');
     await page.selectOption('#status-filter', 'EXEMPT');
     expect(await visibleTableNames()).toHaveLength(report.summary.exempt);
-    expect(await page.textContent('#shown')).toBe(`Showing ${report.summary.exempt} of ${report.findings.length} tables`);
+    expect(await page.textContent('#shown')).toBe(`Showing 1–${report.summary.exempt} of ${report.summary.exempt} matching (${report.findings.length} tables)`);
+    expect(await page.isVisible('#pager')).toBe(false); // one page: no pager
     await page.selectOption('#status-filter', '');
+  });
+
+  it(`pages ${PAGE_SIZE} rows at a time, worst first, and shows all on request`, async () => {
+    const worstFirst = report.findings.map((f) => f.tableName);
+    expect(await visibleTableNames()).toEqual(worstFirst.slice(0, PAGE_SIZE));
+    expect(await page.textContent('#page')).toBe(`Page 1 of ${pages}`);
+    expect(await page.isDisabled('#prev')).toBe(true);
+    await page.click('#next');
+    expect(await visibleTableNames()).toEqual(worstFirst.slice(PAGE_SIZE, 2 * PAGE_SIZE));
+    expect(await page.textContent('#shown')).toBe(`Showing ${PAGE_SIZE + 1}–${2 * PAGE_SIZE} of ${worstFirst.length} tables`);
+    await page.click('#all');
+    expect(await visibleTableNames()).toEqual(worstFirst);
+    await page.click('#all');
+    expect(await visibleTableNames()).toEqual(worstFirst.slice(0, PAGE_SIZE));
+    // Page 1 holds every non-compliant table of the demo account (17 < PAGE_SIZE).
+    const first = await page.$$eval('#findings tbody tr:not([hidden])', (rows) => rows.map((r) => r.getAttribute('data-status')));
+    expect(first.filter((st) => st === 'NON_COMPLIANT')).toHaveLength(report.summary.nonCompliant);
+  });
+
+  it('links each table to the DynamoDB console and shows the fix command on non-compliant rows', async () => {
+    const link = page.locator('#findings tbody tr', { hasText: 'prod-device-tokens' }).locator('td.tn a');
+    expect(await link.getAttribute('href')).toBe(
+      'https://ap-southeast-2.console.aws.amazon.com/dynamodbv2/home?region=ap-southeast-2#table?name=prod-device-tokens',
+    );
+    expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
+    const fix = await page.locator('#findings tbody tr', { hasText: 'prod-device-tokens' }).locator('[data-testid="fix"] code').textContent();
+    expect(fix).toBe(
+      'aws dynamodb update-continuous-backups --region ap-southeast-2 --table-name prod-device-tokens --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=35',
+    );
+    expect(await page.locator('#findings tbody tr[data-status="NON_COMPLIANT"] [data-testid="fix"]').count()).toBe(report.summary.nonCompliant);
+    expect(await page.locator('#findings tbody tr:not([data-status="NON_COMPLIANT"]) [data-testid="fix"]').count()).toBe(0);
+    expect(await page.locator('#findings tbody td.tn a').count()).toBe(report.findings.length);
+  });
+
+  it('keeps every table name on one line, also on a narrow window, and shows the time to the second', async () => {
+    await page.setViewportSize({ width: 760, height: 900 });
+    await page.click('#all');
+    const lines = await page.$$eval('#findings tbody td.tn a', (links) => links.map((a) => (a as unknown as { getClientRects: () => ArrayLike<unknown> }).getClientRects().length));
+    await page.click('#all');
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(lines.length).toBe(report.findings.length);
+    expect(lines.filter((n) => n !== 1)).toEqual([]);
+    const shown = await page.textContent('[data-testid="generated"] time');
+    expect(shown).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    expect(report.generatedAt.startsWith(shown!.slice(0, 10))).toBe(true);
+  });
+
+  it('says in a banner and in its title that the data came from a local emulator', async () => {
+    const banner = page.locator('[data-testid="source"]');
+    expect(await banner.isVisible()).toBe(true);
+    expect(await banner.textContent()).toBe(
+      `Not AWS data: this report was generated from a local emulator (moto, ${moto.endpoint}). Its tables, accounts and findings are not those of a real AWS account.`,
+    );
+    expect(await page.title()).toMatch(/^NOT AWS: PITR compliance report: account \d{12}, /);
   });
 
   it('shows injected markup as text and runs none of it', async () => {

@@ -1,9 +1,11 @@
 /**
- * The README's `serverless invoke local` commands, run as a user runs them (bundled by
+ * The documented `serverless invoke local` commands (docs/deployment.md, docs/config-rule.md),
+ * read from the docs and run exactly as written, as a user runs them (bundled by
  * serverless-esbuild, env from serverless.yml) against a moto server with real tables.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -11,13 +13,27 @@ import { localClients, seedTable } from '../../dev/seed';
 
 const exec = promisify(execFile);
 const root = path.join(__dirname, '../..');
-/** The placeholders the README gives: invoke local cannot resolve the stack's own !Ref defaults. */
-const PARAMS = ['--param=alertTopicArn=arn:aws:sns:us-east-1:123456789012:pitr-guard-alerts', '--param=idempotencyTable=pitr-guard-idempotency'];
 let moto: MotoServer;
 
-async function invokeLocal(fn: string, event: string): Promise<{ result: Record<string, unknown>; logs: Record<string, unknown>[] }> {
+/**
+ * The `npx serverless invoke local -f FN …` command in `doc` (continuation lines joined, shell
+ * quotes around --param values removed), as the argument list after `npx`.
+ */
+function documentedCommand(doc: string, fn: string): string[] {
+  const text = readFileSync(path.join(root, doc), 'utf8').replace(/\\\n\s*/g, ' ');
+  const line = text.split('\n').find((l) => l.startsWith(`npx serverless invoke local -f ${fn} `));
+  if (!line) throw new Error(`${doc} has no "npx serverless invoke local -f ${fn}" command`);
+  return line
+    .replace(/\s#.*$/, '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map((a) => a.replace(/^(--param=)"(.*)"$/, '$1$2'));
+}
+
+async function invokeLocal(doc: string, fn: string): Promise<{ result: Record<string, unknown>; logs: Record<string, unknown>[] }> {
   const lock = `${process.env.TMPDIR ?? '/tmp'}/pitr-guard-package.lock`; // serverless-esbuild's work folder is shared
-  const { stdout } = await exec('flock', [lock, 'npx', '--no-install', 'serverless', 'invoke', 'local', '-f', fn, '--path', `events/${event}`, ...PARAMS], {
+  const { stdout } = await exec('flock', [lock, 'npx', '--no-install', ...documentedCommand(doc, fn)], {
     cwd: root,
     env: {
       ...process.env,
@@ -50,9 +66,13 @@ afterAll(async () => {
   await moto?.stop();
 });
 
-describe('serverless invoke local (README commands) against moto', () => {
-  it('scheduledScan scans the Region and returns the summary', async () => {
-    const { result, logs } = await invokeLocal('scheduledScan', 'scheduled.json');
+describe('serverless invoke local (the documented commands) against moto', () => {
+  it('docs/deployment.md: scheduledScan scans the Region and returns the summary', async () => {
+    expect(documentedCommand('docs/deployment.md', 'scheduledScan')).toEqual([
+      'serverless', 'invoke', 'local', '-f', 'scheduledScan', '--path', 'events/scheduled.json',
+      '--param=alertTopicArn=arn:aws:sns:us-east-1:123456789012:pitr-guard-alerts', '--param=idempotencyTable=pitr-guard-idempotency',
+    ]);
+    const { result, logs } = await invokeLocal('docs/deployment.md', 'scheduledScan');
     expect(result).toEqual({
       accountId: '123456789012',
       regions: ['us-east-1'],
@@ -63,8 +83,8 @@ describe('serverless invoke local (README commands) against moto', () => {
     expect(logs.filter((l) => l.event === 'finding').map((l) => l.tableName).sort()).toEqual(['ledger', 'payments']);
   });
 
-  it('configRule reports the non-compliant table of the sample change event (TESTMODE)', async () => {
-    const { result } = await invokeLocal('configRule', 'config-change-noncompliant.json');
+  it('docs/config-rule.md: configRule reports the non-compliant table of the sample change event (TESTMODE)', async () => {
+    const { result } = await invokeLocal('docs/config-rule.md', 'configRule');
     expect(result).toMatchObject({
       outcome: 'reported',
       testMode: true,

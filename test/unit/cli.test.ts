@@ -12,7 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
 import { createProgressBar, renderBar } from '../../lib/cli/progress';
-import { exitCodeFor } from '../../lib/cli/scan-command';
+import { cliSdkLogger, credentialSourceNote } from '../../lib/cli/common';
+import { dataSource, exitCodeFor } from '../../lib/cli/scan-command';
 import { dropNodeVersionSupportWarning, isNodeVersionSupportWarning } from '../../lib/cli/warnings';
 import { disableEvent } from '../../dev/demo';
 import { actOnFindings } from '../../lib/act/remediate';
@@ -116,7 +117,7 @@ describe('scan formats and exit codes', () => {
     serveAccount({ 'us-east-1': ['on-orders', 'exempt-cache'] });
     const c = io();
     expect(await run(['scan'], c)).toBe(0);
-    expect(c.out).toContain('2 tables in 1 region(s) of account 123456789012: 0 non-compliant, 0 error, 1 exempt, 1 compliant');
+    expect(c.out).toContain('2 tables in 1 Region of account 123456789012: 0 non-compliant, 0 error, 1 exempt, 1 compliant');
   });
 
   it.each([
@@ -177,6 +178,25 @@ describe('usage, configuration and credential errors: exit 2, one line, no stack
     expect(c.err.trimEnd().split('\n')).toHaveLength(1);
     expect(c.err.trimEnd()).toMatch(message);
     expect(c.err).not.toMatch(/\n\s+at /);
+  });
+
+  it.each([
+    [['scan', '--bogus'], `pitr-guard: unknown option '--bogus' (run "pitr-guard scan --help" for its options)`],
+    [['explain', 'orders', '--regoin', 'x'], `pitr-guard: unknown option '--regoin' (Did you mean --region?) (run "pitr-guard explain --help" for its options)`],
+    [['scna'], `pitr-guard: unknown command 'scna' (Did you mean scan?) (run "pitr-guard --help" for the commands)`],
+    [['--bogus'], `pitr-guard: unknown option '--bogus' (run "pitr-guard --help" for the commands)`],
+  ])('a mistyped %j points to --help in the same line', async (args, line) => {
+    const c = io();
+    expect(await run(args, c)).toBe(2);
+    expect(c.err).toBe(line + '\n');
+  });
+
+  it('the top-level --help lists each command once', async () => {
+    const c = io();
+    expect(await run(['--help'], c)).toBe(0);
+    for (const command of ['scan', 'explain', 'demo']) expect(c.out.match(new RegExp(`^  ${command} `, 'gm'))).toHaveLength(1);
+    expect(c.out).toContain('Commands:');
+    expect(c.out).not.toContain('Commands in one line each');
   });
 
   it('expired credentials are one clear line and exit 2', async () => {
@@ -601,5 +621,46 @@ describe('the AWS SDK\'s NodeVersionSupportWarning', () => {
       ['mentions NodeVersionSupportWarning: but is not it'],
     ]);
     expect(isNodeVersionSupportWarning('x', { type: 'Warning' })).toBe(false);
+  });
+});
+
+describe('where the data came from (the HTML banner)', () => {
+  it.each([
+    [undefined, {}, undefined],
+    ['http://127.0.0.1:5000', {}, 'a local emulator at http://127.0.0.1:5000 (--endpoint-url)'],
+    ['http://localhost:4566', {}, 'a local emulator at http://localhost:4566 (--endpoint-url)'],
+    [undefined, { AWS_ENDPOINT_URL: 'http://127.0.0.1:9' }, 'a local emulator at http://127.0.0.1:9 (AWS_ENDPOINT_URL)'],
+    [undefined, { AWS_ENDPOINT_URL_DYNAMODB: 'https://ddb.example.internal' }, 'the endpoint https://ddb.example.internal (AWS_ENDPOINT_URL_DYNAMODB)'],
+    ['https://dynamodb-fips.us-east-1.amazonaws.com', {}, undefined],
+    ['https://vpce-0abc-dynamodb.us-east-1.vpce.amazonaws.com', {}, undefined],
+  ])('%s %j → %s', (flag, env, expected) => {
+    expect(dataSource(flag, env)).toBe(expected);
+  });
+
+  it('scan --format html --endpoint-url marks the report as not AWS data', async () => {
+    serveAccount({ 'us-east-1': ['on-orders'] });
+    const c = io();
+    expect(await run(['scan', '--format', 'html', '--endpoint-url', 'http://127.0.0.1:5000'], c)).toBe(0);
+    expect(c.out).toContain('data-testid="source">Not AWS data: this report was generated from a local emulator at http://127.0.0.1:5000 (--endpoint-url).');
+  });
+});
+
+describe("the SDK's own warnings in CLI runs", () => {
+  it('one pitr-guard line per warning; per-request records, failed calls and the credential-sources warning dropped', () => {
+    let err = '';
+    const sdk = cliSdkLogger({ stderr: (t) => void (err += t) });
+    sdk.info({ clientName: 'DynamoDBClient', commandName: 'ListTablesCommand' });
+    sdk.error({ clientName: 'STSClient', error: { name: 'CredentialsProviderError' } });
+    sdk.warn('@aws-sdk/credential-provider-node - defaultProvider::fromEnv WARNING:\n    Multiple credential sources detected: \n    Both AWS_PROFILE and …');
+    sdk.warn('Something the SDK\n   wants you to know.');
+    expect(err).toBe('pitr-guard: AWS SDK warning: Something the SDK wants you to know.\n');
+  });
+
+  it('says once, in one line, that a profile wins over static keys', () => {
+    expect(credentialSourceNote(undefined, { AWS_PROFILE: 'audit', AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 's' })).toBe(
+      'pitr-guard: note: using the profile "audit" (AWS_PROFILE); AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in the environment are ignored\n',
+    );
+    expect(credentialSourceNote('audit', { AWS_SECRET_ACCESS_KEY: 's' })).toBeUndefined();
+    expect(credentialSourceNote(undefined, { AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 's' })).toBeUndefined();
   });
 });

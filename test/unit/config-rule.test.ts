@@ -24,6 +24,7 @@ import { Clients } from '../../lib/aws/clients';
 import { resetPolicyCache } from '../../lib/core/config';
 import { AwsCallError, ConfigError, IncompleteReportError } from '../../lib/core/errors';
 import { createLogger } from '../../lib/runtime/logger';
+import { captureLogs } from '../helpers/lambda';
 import { handleConfigInvocation, type ConfigRuleDeps } from '../../lib/jobs/config-rule';
 import { parseRuleParameters } from '../../lib/events/config-invocation';
 import { handler, run } from '../../functions/config-rule';
@@ -630,7 +631,8 @@ describe('handler wiring (middy)', () => {
     const event = sample('config-change-short-period.json');
     event.ruleParameters = '{}'; // the environment's 10 days applies
     const context = { invokedFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:pitr-guard-dev-configRule`, awsRequestId: 'req-1' } as Context;
-    const result = await handler(event, context);
+    const { result, lines } = await captureLogs(() => handler(event, context));
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'info', message: 'Config evaluations sent', function: 'configRule', counts: { NON_COMPLIANT: 1 } }));
     expect(result).toMatchObject({
       outcome: 'reported',
       evaluations: [

@@ -31,6 +31,27 @@ describe('RateLimiter', () => {
     expect(waits).toEqual([1100]);
   });
 
+  it('never releases callers together after a late timer (a stalled event loop)', async () => {
+    let now = 0;
+    const pending: { due: number; resolve: () => void }[] = [];
+    const limiter = new RateLimiter(10, () => now, (ms) => new Promise<void>((resolve) => void pending.push({ due: now + ms, resolve })));
+    const released: number[] = [];
+    const all = Promise.all(Array.from({ length: 5 }, () => limiter.take().then(() => void released.push(now))));
+    const flush = () => new Promise((r) => setImmediate(r));
+    await flush();
+    now = 1000; // every timer is overdue by now: the loop was stalled for a second
+    while (released.length < 5) {
+      for (const p of pending.splice(0)) {
+        now = Math.max(now, p.due);
+        p.resolve();
+      }
+      await flush();
+    }
+    await all;
+    const gaps = released.slice(1).map((t, i) => t - (released[i] as number));
+    expect(gaps.every((g) => g >= 100)).toBe(true);
+  });
+
   it('rejects a non-positive rate', () => {
     expect(() => new RateLimiter(0)).toThrow('perSecond must be > 0');
   });

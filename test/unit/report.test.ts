@@ -61,7 +61,7 @@ describe('table', () => {
     expect(statuses[0]).toBe('NON_COMPLIANT');
     expect(statuses.at(-1)).toBe('NOT_APPLICABLE');
     expect(text).toContain(summaryLine(sample));
-    expect(summaryLine(sample)).toBe('8 tables in 2 region(s) of account 123456789012: 3 non-compliant, 1 error, 1 exempt, 2 compliant, 1 not applicable');
+    expect(summaryLine(sample)).toBe('8 tables in 2 Regions of account 123456789012: 3 non-compliant, 1 error, 1 exempt, 2 compliant, 1 not applicable');
     expect(text).toContain('1 compliant table(s) cannot yet restore the full 35 days');
   });
 
@@ -93,7 +93,7 @@ describe('table', () => {
     const out = renderTable(r);
     expect(out).toContain('Region ap-east-1 NOT SCANNED: ListTables failed with UnrecognizedClientException: bad token');
     expect(out).toContain('Deleted while scanning (not evaluated): eu-west-1/tmp');
-    expect(out).toContain('1 region(s) could not be scanned');
+    expect(out).toContain('1 Region could not be scanned');
   });
 
   it('says so when there are no tables', () => {
@@ -270,7 +270,7 @@ describe('what the scan could not evaluate, in every format', () => {
     const out = renderTable(partial);
     expect(out).toContain('Region ap-east-1 NOT SCANNED: ListTables failed with AccessDeniedException: =cmd|"/c calc"!A1, not authorized\n');
     expect(summaryLine(partial)).toBe(
-      '2 tables in 2 region(s) of account 123456789012: 1 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable; 1 region(s) could not be scanned; 1 table(s) deleted during the scan',
+      '2 tables in 2 Regions of account 123456789012: 1 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable; 1 Region could not be scanned; 1 table deleted during the scan',
     );
     expect(out).toContain('Deleted while scanning (not evaluated): eu-west-1/tmp-import');
   });
