@@ -52,3 +52,21 @@ describe('AlertDeliveryFailedAlarm', () => {
     for (const f of ALERTING_FUNCTIONS) expect(described.some((n) => n.endsWith(`-${f}`))).toBe(true);
   });
 });
+
+describe('DeduplicationUnavailableAlarm', () => {
+  it('fires on the first DeduplicationUnavailable the reactor counts, on the alarm topic', () => {
+    const alarm = template.Resources.DeduplicationUnavailableAlarm;
+    const name: MetricName = 'DeduplicationUnavailable';
+    expect(alarm?.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm?.Properties).toMatchObject({
+      Namespace: METRIC_NAMESPACE,
+      MetricName: name,
+      Dimensions: [{ Name: 'function', Value: 'pitrChange' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'FailedEventsAlarmTopic' }],
+    });
+  });
+});
