@@ -9,6 +9,7 @@
  * down instead of losing tables.
  */
 import { awsErrorName } from '../core/errors';
+import { isTransientError } from '../core/decide';
 
 export type Sleep = (ms: number) => Promise<void>;
 export const sleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,29 +52,10 @@ export class RateLimiter {
   }
 }
 
-const RETRYABLE = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'LimitExceededException',
-  'InternalServerError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-]);
-
+/** Throttling, 5xx, timeouts and network failures (one list: lib/core/decide.ts `isTransientError`). */
 export function isRetryable(error: unknown): boolean {
-  if (RETRYABLE.has(awsErrorName(error))) return true;
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-  return typeof status === 'number' && status >= 500;
+  return isTransientError(awsErrorName(error), status);
 }
 
 export function isThrottle(error: unknown): boolean {
