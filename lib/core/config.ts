@@ -4,7 +4,7 @@
  * allowed. An empty value counts as unset, so a blank serverless param gives the default.
  */
 import { ConfigError } from './errors';
-import { isTableName, TABLE_NAME_RULE, TOPIC_ARN } from './ids';
+import { ACCOUNT_ID, EXTERNAL_ID, EXTERNAL_ID_RULE, isTableName, ROLE_NAME, ROLE_NAME_RULE, TABLE_NAME_RULE, TOPIC_ARN } from './ids';
 import { KNOWN_REGIONS } from './regions';
 import { MODES, type Mode, type Policy } from './types';
 
@@ -19,6 +19,10 @@ export const ENV = {
   slackWebhookParam: 'PITR_GUARD_SLACK_WEBHOOK_PARAM',
   idempotencyTable: 'PITR_GUARD_IDEMPOTENCY_TABLE',
   readOnly: 'PITR_GUARD_READ_ONLY',
+  accounts: 'PITR_GUARD_ACCOUNTS',
+  excludeAccounts: 'PITR_GUARD_EXCLUDE_ACCOUNTS',
+  memberRole: 'PITR_GUARD_MEMBER_ROLE',
+  externalId: 'PITR_GUARD_EXTERNAL_ID',
 } as const;
 
 export const DEFAULTS = {
@@ -26,6 +30,7 @@ export const DEFAULTS = {
   minRecoveryDays: 35,
   exemptTag: 'pitr-guard:exempt',
   dryRun: false,
+  memberRole: 'pitr-guard-member',
 };
 
 export type Source = Readonly<Record<string, string | undefined>>;
@@ -153,6 +158,66 @@ export function parseTableName(value: string | undefined, variable: string): str
   return value;
 }
 
+// ---------------------------------------------------------------- scope: which accounts
+
+/** `self` (the account pitr-guard runs in), `org` (every ACTIVE account of the Organization) or account IDs. */
+export type AccountSelection = 'self' | 'org' | string[];
+
+export interface Scope {
+  accounts: AccountSelection;
+  /** Accounts never scanned (also when `org` lists them). */
+  excludeAccounts: string[];
+  /** The role assumed in every account but the one pitr-guard runs in. */
+  memberRole: string;
+  /** sts:ExternalId sent with every AssumeRole, when set. */
+  externalId?: string;
+}
+
+function accountList(value: string, variable: string, what: string): string[] {
+  const parts = value.split(',').map((p) => p.trim());
+  const bad = parts.find((p) => !ACCOUNT_ID.test(p));
+  if (bad !== undefined) {
+    throw new ConfigError(variable, value, `${bad === '' ? 'has an empty item' : `${JSON.stringify(bad)} is not a 12-digit account ID`}; must be ${what}`);
+  }
+  return [...new Set(parts)];
+}
+
+export function parseAccounts(value: string | undefined, variable: string = ENV.accounts): AccountSelection {
+  if (value === undefined) return 'self';
+  const lower = value.toLowerCase();
+  if (lower === 'self' || lower === 'org') return lower;
+  return accountList(value, variable, 'self, org, or a comma-separated list of 12-digit account IDs');
+}
+
+export function parseExcludeAccounts(value: string | undefined, variable: string = ENV.excludeAccounts): string[] {
+  if (value === undefined) return [];
+  return accountList(value, variable, 'a comma-separated list of 12-digit account IDs');
+}
+
+export function parseMemberRole(value: string | undefined, variable: string = ENV.memberRole): string {
+  if (value === undefined) return DEFAULTS.memberRole;
+  if (!ROLE_NAME.test(value)) throw new ConfigError(variable, value, `must be an IAM role name of ${ROLE_NAME_RULE}`);
+  return value;
+}
+
+export function parseExternalId(value: string | undefined, variable: string = ENV.externalId): string | undefined {
+  if (value === undefined) return undefined;
+  if (!EXTERNAL_ID.test(value)) throw new ConfigError(variable, '(hidden)', `must be an external ID of ${EXTERNAL_ID_RULE}`);
+  return value;
+}
+
+/** The accounts to scan and how to reach them, from environment-style variables. */
+export function parseScope(source: Source): Scope {
+  const scope: Scope = {
+    accounts: parseAccounts(read(source, ENV.accounts)),
+    excludeAccounts: parseExcludeAccounts(read(source, ENV.excludeAccounts)),
+    memberRole: parseMemberRole(read(source, ENV.memberRole)),
+  };
+  const externalId = parseExternalId(read(source, ENV.externalId));
+  if (externalId) scope.externalId = externalId;
+  return scope;
+}
+
 /** Builds the policy from environment-style variables. Throws ConfigError on the first bad value. */
 export function parsePolicy(source: Source): Policy {
   const policy: Policy = {
@@ -193,6 +258,10 @@ const ENV_CHECKS = {
   slackWebhookParam: (v, name) => parseSsmParameterName(v, name),
   idempotencyTable: (v, name) => parseTableName(v, name),
   readOnly: (v, name) => parseBoolean(v, name, false),
+  accounts: (v, name) => parseAccounts(v, name),
+  excludeAccounts: (v, name) => parseExcludeAccounts(v, name),
+  memberRole: (v, name) => parseMemberRole(v, name),
+  externalId: (v, name) => parseExternalId(v, name),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
 /**
@@ -224,6 +293,14 @@ export function idempotencyTableFromEnv(source: Source = process.env): string | 
   return parseTableName(read(source, ENV.idempotencyTable), ENV.idempotencyTable);
 }
 
+let cachedScope: Scope | undefined;
+
+/** The scope from process.env, parsed once per process (cold start). */
+export function scopeFromEnv(): Scope {
+  cachedScope ??= parseScope(process.env);
+  return cachedScope;
+}
+
 let cached: Policy | undefined;
 
 /** The policy from process.env, parsed once per process (cold start). */
@@ -235,4 +312,5 @@ export function policyFromEnv(): Policy {
 /** For tests: forget the cached policy. */
 export function resetPolicyCache(): void {
   cached = undefined;
+  cachedScope = undefined;
 }

@@ -56,6 +56,8 @@ function report(): ScanReport {
   return {
     generatedAt: NOW.toISOString(),
     accountId: '123456789012',
+    accounts: [{ accountId: '123456789012', status: 'SCANNED' }],
+    accountErrors: [],
     regions: [...new Set(findings.map((f) => f.region))].sort(),
     policy: evalPolicy,
     summary: summarize(findings),
