@@ -14,7 +14,7 @@ import { stringify } from 'csv-stringify/sync';
 import { sanitise } from '../core/text';
 import type { RegionError, ScanReport } from '../aws/scan';
 import type { Finding } from '../core/types';
-import { regionErrorMessage } from './table';
+import { plural, regionErrorMessage } from './table';
 
 type Cell = string | number | boolean | null;
 
@@ -57,7 +57,7 @@ function accountRows(report: ScanReport): Cell[][] {
       return partialRow({
         account_id: a.accountId,
         status: a.status === 'SCANNED' ? ACCOUNT_SCANNED : ACCOUNT_NOT_SCANNED,
-        message: text(s ? `account${name} scanned: ${s.total} tables in ${(a.regions ?? []).join(' ')}; ${s.nonCompliant} non-compliant, ${s.error} error` : `account${name}: ${a.error ?? 'not scanned'}`),
+        message: text(s ? `account${name} scanned: ${plural(s.total, 'table')} in ${(a.regions ?? []).join(' ')}; ${s.nonCompliant} non-compliant, ${s.error} error` : `account${name}: ${a.error ?? 'not scanned'}`),
       });
     }
     return partialRow({

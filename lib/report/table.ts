@@ -104,7 +104,7 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
  */
 export function regionErrorMessage(e: Pick<RegionError, 'operation' | 'errorName' | 'message'> & Partial<RegionError>): string {
   const escape = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return e.message.replace(new RegExp(`^${escape(e.operation)}(?: on [^:]+)? failed: ${escape(e.errorName)}: `), '');
+  return e.message.replace(new RegExp(`^${escape(e.operation)}(?: on \\S+)? failed: ${escape(e.errorName)}: `), '');
 }
 
 /** One line about a Region that could not be listed. */

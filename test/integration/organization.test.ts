@@ -18,6 +18,8 @@ import { scanAccounts } from '../../lib/aws/org/scan-accounts';
 import type { ScanReport } from '../../lib/aws/scan';
 import { Clients } from '../../lib/aws/clients';
 import { parseScope } from '../../lib/core/config';
+import { captureLogs, lambdaContext } from '../helpers/lambda';
+import { loadEvent } from '../helpers/builders';
 
 const run = promisify(execFile);
 const root = path.join(__dirname, '../..');
@@ -172,5 +174,36 @@ describe('scanAccounts (the library, as the scheduled scan runs it)', () => {
       ]),
     );
     expect(calls).toHaveLength(2); // one session for prod's two Regions, none for the central account
+  });
+});
+
+describe('the scheduled-scan handler with accounts=org', () => {
+  it('scans every account of the Organization in one invocation and logs the refused one with its fix', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL: proxy.endpoint, AWS_REGION: 'us-east-1', PITR_GUARD_REGIONS: 'us-east-1,eu-west-1', PITR_GUARD_ACCOUNTS: 'org' });
+    try {
+      let handler: (typeof import('../../functions/scheduled-scan'))['handler'] | undefined;
+      jest.isolateModules(() => {
+        handler = require('../../functions/scheduled-scan').handler;
+      });
+      const { result, lines } = await captureLogs(() => handler!(loadEvent('scheduled.json'), lambdaContext()));
+      expect(result).toEqual({
+        accountId: CENTRAL,
+        regions: ['eu-west-1', 'us-east-1'],
+        summary: { total: 7, compliant: 3, nonCompliant: 3, exempt: 1, notApplicable: 0, error: 0 },
+        regionErrors: 0,
+        accounts: 4,
+        accountErrors: 1,
+        problems: true,
+      });
+      expect(lines.filter((l) => l.event === 'finding').map((l) => `${l.accountId}/${l.region}/${l.tableName}`).sort()).toEqual(
+        [`${CENTRAL}/eu-west-1/orders`, `${ids.prod}/us-east-1/carts`, `${ids.prod}/us-east-1/orders`].sort(),
+      );
+      expect(lines.filter((l) => l.event === 'account-error')).toEqual([
+        expect.objectContaining({ level: 'error', message: 'could not scan account', accountId: ids.refused, roleArn: `arn:aws:iam::${ids.refused}:role/pitr-guard-member`, operation: 'AssumeRole', errorName: 'AccessDenied', fix: expect.stringContaining('deploy the member template') }),
+      ]);
+    } finally {
+      process.env = saved;
+    }
   });
 });

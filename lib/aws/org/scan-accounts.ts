@@ -108,7 +108,8 @@ export async function scanAccounts(request: AccountsScanRequest, deps: AccountsS
         message: errorMessage(error),
         fix: fixFor(op, scope),
       };
-      deps.logger?.error('could not scan account', { ...failure, roleArn: memberRoleArn(target.accountId, scope.memberRole, homeRegion) });
+      const { message, ...fields } = failure; // `message` is the log line's own field
+      deps.logger?.error('could not scan account', { event: 'account-error', ...fields, errorMessage: message, roleArn: memberRoleArn(target.accountId, scope.memberRole, homeRegion) });
       return finish({ error: failure });
     }
   });
