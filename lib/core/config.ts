@@ -4,7 +4,10 @@
  * allowed. An empty value counts as unset, so a blank serverless param gives the default.
  */
 import { ConfigError } from './errors';
-import { ACCOUNT_ID, EXTERNAL_ID, EXTERNAL_ID_RULE, isTableName, ROLE_NAME, ROLE_NAME_RULE, TABLE_NAME_RULE, TOPIC_ARN } from './ids';
+import { isTableName, TABLE_NAME_RULE, TOPIC_ARN } from './ids';
+import { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type Scope } from './scope';
+
+export { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type AccountSelection, type Scope } from './scope';
 import { KNOWN_REGIONS } from './regions';
 import { MODES, type Mode, type Policy } from './types';
 
@@ -30,7 +33,6 @@ export const DEFAULTS = {
   minRecoveryDays: 35,
   exemptTag: 'pitr-guard:exempt',
   dryRun: false,
-  memberRole: 'pitr-guard-member',
 };
 
 export type Source = Readonly<Record<string, string | undefined>>;
@@ -159,52 +161,6 @@ export function parseTableName(value: string | undefined, variable: string): str
 }
 
 // ---------------------------------------------------------------- scope: which accounts
-
-/** `self` (the account pitr-guard runs in), `org` (every ACTIVE account of the Organization) or account IDs. */
-export type AccountSelection = 'self' | 'org' | string[];
-
-export interface Scope {
-  accounts: AccountSelection;
-  /** Accounts never scanned (also when `org` lists them). */
-  excludeAccounts: string[];
-  /** The role assumed in every account but the one pitr-guard runs in. */
-  memberRole: string;
-  /** sts:ExternalId sent with every AssumeRole, when set. */
-  externalId?: string;
-}
-
-function accountList(value: string, variable: string, what: string): string[] {
-  const parts = value.split(',').map((p) => p.trim());
-  const bad = parts.find((p) => !ACCOUNT_ID.test(p));
-  if (bad !== undefined) {
-    throw new ConfigError(variable, value, `${bad === '' ? 'has an empty item' : `${JSON.stringify(bad)} is not a 12-digit account ID`}; must be ${what}`);
-  }
-  return [...new Set(parts)];
-}
-
-export function parseAccounts(value: string | undefined, variable: string = ENV.accounts): AccountSelection {
-  if (value === undefined) return 'self';
-  const lower = value.toLowerCase();
-  if (lower === 'self' || lower === 'org') return lower;
-  return accountList(value, variable, 'self, org, or a comma-separated list of 12-digit account IDs');
-}
-
-export function parseExcludeAccounts(value: string | undefined, variable: string = ENV.excludeAccounts): string[] {
-  if (value === undefined) return [];
-  return accountList(value, variable, 'a comma-separated list of 12-digit account IDs');
-}
-
-export function parseMemberRole(value: string | undefined, variable: string = ENV.memberRole): string {
-  if (value === undefined) return DEFAULTS.memberRole;
-  if (!ROLE_NAME.test(value)) throw new ConfigError(variable, value, `must be an IAM role name of ${ROLE_NAME_RULE}`);
-  return value;
-}
-
-export function parseExternalId(value: string | undefined, variable: string = ENV.externalId): string | undefined {
-  if (value === undefined) return undefined;
-  if (!EXTERNAL_ID.test(value)) throw new ConfigError(variable, '(hidden)', `must be an external ID of ${EXTERNAL_ID_RULE}`);
-  return value;
-}
 
 /** The accounts to scan and how to reach them, from environment-style variables. */
 export function parseScope(source: Source): Scope {
