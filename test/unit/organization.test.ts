@@ -10,7 +10,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/aws/clients';
 import { listOrganizationAccounts } from '../../lib/aws/org/organization';
 import { memberRoleCredentials, sessionName } from '../../lib/aws/org/member-credentials';
-import { resolveAccounts } from '../../lib/aws/org/scan-accounts';
+import { resolveAccounts, scanAccounts } from '../../lib/aws/org/scan-accounts';
+import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { summarize, type ScanReport } from '../../lib/aws/scan';
 import { parseScope, validateEnvironment } from '../../lib/core/config';
 import { ConfigError } from '../../lib/core/errors';
@@ -23,9 +25,13 @@ import { awsError } from '../helpers/aws-errors';
 
 const orgMock = mockClient(OrganizationsClient);
 const stsMock = mockClient(STSClient);
+const accountMock = mockClient(AccountClient);
+const ddbMock = mockClient(DynamoDBClient);
 beforeEach(() => {
   orgMock.reset();
   stsMock.reset();
+  accountMock.reset();
+  ddbMock.reset();
 });
 
 describe('scope variables', () => {
@@ -113,6 +119,37 @@ describe('listOrganizationAccounts', () => {
     await expect(resolveAccounts({ ...scope, excludeAccounts: ['111111111111', '222222222222'] }, '999999999999', { clients: new Clients() })).rejects.toThrow(
       /^Invalid PITR_GUARD_EXCLUDE_ACCOUNTS=.*excludes every account in scope/,
     );
+  });
+});
+
+describe('scanAccounts with regions=all', () => {
+  it('asks each account for its own enabled Regions with its own session; a refused ListRegions is that account’s error with the fix', async () => {
+    stsMock.on(AssumeRoleCommand).callsFake((input: { RoleArn: string }) => ({
+      Credentials: { AccessKeyId: `key-${input.RoleArn.split(':')[4]}`, SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3600_000) },
+    }));
+    const keys: string[] = [];
+    accountMock.on(ListRegionsCommand).callsFake(async (_input, getClient) => {
+      const key = (await (getClient() as AccountClient).config.credentials()).accessKeyId;
+      keys.push(key);
+      if (key === 'key-222222222222') throw awsError('AccessDeniedException', 403, 'not authorized to perform: account:ListRegions');
+      return { Regions: [{ RegionName: key === 'own' ? 'us-east-1' : 'eu-west-1', RegionOptStatus: 'ENABLED_BY_DEFAULT' }] };
+    });
+    ddbMock.on(ListTablesCommand).resolves({ TableNames: [] });
+    const clients = new Clients({ credentials: { accessKeyId: 'own', secretAccessKey: 's' }, maxAttempts: 1 });
+    const report = await scanAccounts(
+      { policy: { regions: 'all', minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' }, homeRegion: 'us-east-1', accountId: '999999999999', runId: 'u', scope: { accounts: ['999999999999', '111111111111', '222222222222'], excludeAccounts: [], memberRole: 'pitr-guard-member' } },
+      { clients },
+    );
+    expect(keys.sort()).toEqual(['key-111111111111', 'key-222222222222', 'own']);
+    expect(report.accounts.map((a) => [a.accountId, a.status, a.regions])).toEqual([
+      ['999999999999', 'SCANNED', ['us-east-1']],
+      ['111111111111', 'SCANNED', ['eu-west-1']],
+      ['222222222222', 'ERROR', undefined],
+    ]);
+    expect(report.regions).toEqual(['eu-west-1', 'us-east-1']);
+    expect(report.accountErrors).toEqual([
+      expect.objectContaining({ accountId: '222222222222', operation: 'ListRegions', errorName: 'AccessDeniedException', fix: expect.stringContaining('give the member role pitr-guard-member what the member template grants') }),
+    ]);
   });
 });
 
