@@ -104,15 +104,16 @@ export function renderDigest(input: DigestInput): RenderedAlert {
   const enabled = count((o) => o.result === 'ENABLED');
   const failed = count((o) => o.result === 'FAILED' || o.result === 'DEFERRED');
   const left = count((o) => o.result === 'SKIPPED_MODE' || o.result === 'SKIPPED_DRY_RUN');
-  const unreadable = input.includeErrors ? report.summary.error + report.regionErrors.length + (report.accountErrors?.length ?? 0) : 0;
+  const unreadable = input.includeErrors ? report.summary.error + report.regionErrors.length : 0;
+  const unreached = input.includeErrors ? (report.accountErrors?.length ?? 0) : 0;
   const outOfPolicy = input.outcomes.length;
 
-  const parts = [enabled ? `${enabled} re-enabled` : '', failed ? `${failed} failed` : '', left ? `${left} not changed` : '', unreadable ? `${unreadable} unreadable` : ''].filter(Boolean);
+  const parts = [enabled ? `${enabled} re-enabled` : '', failed ? `${failed} failed` : '', left ? `${left} not changed` : '', unreadable ? `${unreadable} unreadable` : '', unreached ? `${unreached} account${unreached === 1 ? '' : 's'} not scanned` : ''].filter(Boolean);
   const subject = snsSubject(
     `[pitr-guard] Scan ${report.accountId}: ${outOfPolicy} table${outOfPolicy === 1 ? '' : 's'} out of policy${parts.length ? ` (${parts.join(', ')})` : ''}`,
   );
   const mode = `${input.mode}${input.dryRun ? ' (dry run)' : ''}`;
-  const counts = `Re-enabled: ${enabled} · Failed or deferred: ${failed} · Not changed: ${left} · Unreadable: ${unreadable}`;
+  const counts = `Re-enabled: ${enabled} · Failed or deferred: ${failed} · Not changed: ${left} · Unreadable: ${unreadable}${unreached ? ` · Accounts not scanned: ${unreached}` : ''}`;
   const header = `pitr-guard scan of account ${report.accountId} (${report.regions.join(', ')}) at ${report.generatedAt}`;
   const scanned = `Mode ${mode}. ${report.summary.total} tables scanned, ${outOfPolicy} without the required PITR.`;
 

@@ -98,7 +98,7 @@ describe('actOnScan', () => {
     const out = await actOnScan(r, { policy: policy('alert'), clients: new Clients() }, { notifiers: [sns] });
     expect(out.outcomes).toEqual([]);
     expect(sns.sent).toHaveLength(1);
-    expect(sns.sent[0]!.subject).toBe('[pitr-guard] Scan 123456789012: 0 tables out of policy (1 unreadable)');
+    expect(sns.sent[0]!.subject).toBe('[pitr-guard] Scan 123456789012: 0 tables out of policy (1 account not scanned)');
     expect(sns.sent[0]!.text).toContain('Account 210987654321 (legacy) could not be scanned: AssumeRole failed with AccessDenied; fix: deploy the member template to this account');
   });
 
