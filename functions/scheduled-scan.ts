@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
 import { PacerPool } from '../lib/aws/inventory';
-import { functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
+import { functionRegionFromEnv, policyFromEnv, scopeFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { buildNotifiers } from '../lib/notify';
@@ -23,7 +23,7 @@ export function buildDeps(context: Context): ScheduledScanDeps {
   const homeRegion = functionRegionFromEnv();
   const notifiers = buildNotifiers({ policy, clients, logger, homeRegion, metrics: createMetrics({ functionName: 'scheduledScan' }) });
   const pacers = new PacerPool(); // one budget per (account, Region): the scan's reads, then remediation
-  return { pacers, policy, clients, logger, homeRegion, accountId: accountFromContext(context), afterScan: [scanActionsHook({ notifiers })] };
+  return { pacers, policy, scope: scopeFromEnv(), clients, logger, homeRegion, accountId: accountFromContext(context), afterScan: [scanActionsHook({ notifiers })] };
 }
 
 const fallbackLogger = createLogger({ base: { function: 'scheduledScan' } });

@@ -31,7 +31,8 @@ export interface FaultRule {
   times?: number;
   /** Only calls whose parsed JSON body passes this test. */
   match?: (body: Record<string, unknown>) => boolean;
-  fail?: { status: number; type: string; message?: string; headers?: Record<string, string> };
+  /** `query: true` answers in the XML of the query protocol (STS, SNS, IAM) instead of JSON. */
+  fail?: { status: number; type: string; message?: string; headers?: Record<string, string>; query?: boolean };
   rewrite?: (answer: Record<string, unknown>, call: ProxyCall) => Record<string, unknown>;
   observe?: (call: ProxyCall) => void;
   before?: (call: ProxyCall) => Promise<void>;
@@ -98,6 +99,12 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
       if (hit?.rule.fail) {
         const f = hit.rule.fail;
         injected[op] = (injected[op] ?? 0) + 1;
+        if (f.query) {
+          const xml = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+          res.writeHead(f.status, { 'content-type': 'text/xml', ...f.headers });
+          res.end(`<ErrorResponse><Error><Type>Sender</Type><Code>${xml(f.type)}</Code><Message>${xml(f.message ?? `injected ${f.type}`)}</Message></Error><RequestId>injected</RequestId></ErrorResponse>`);
+          return;
+        }
         const body = JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${f.type}`, message: f.message ?? `injected ${f.type}` });
         res.writeHead(f.status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': f.type, ...f.headers });
         res.end(body);

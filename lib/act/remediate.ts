@@ -63,7 +63,8 @@ export async function act(target: ActTarget, deps: ActDeps, options: RemediateOp
   const { policy } = deps;
   const pacers = (deps.pacers ?? new PacerPool(deps.inventory?.ratePerSecond)).for(ref.accountId, ref.region);
   const inventory: Partial<InventoryOptions> = { ...deps.inventory, logger, sleep: wait };
-  const ctx: StepContext = { ddb: deps.clients.get(DynamoDBClient, ref.region), pacers, inventory, retry: { ...deps.inventory?.retry, sleep: wait } };
+  // The table's own account: a member account's table is changed through its member-role session.
+  const ctx: StepContext = { ddb: deps.clients.get(DynamoDBClient, ref.region, ref.accountId), pacers, inventory, retry: { ...deps.inventory?.retry, sleep: wait } };
   const started = now().getTime();
   const window = new Window(() => now().getTime(), wait, o.waitForActiveMs, o.pollMs, o.maxPollMs);
   let attempts = 0;

@@ -54,8 +54,18 @@ export const SELF_ACCOUNT = 'self';
 
 export class Clients {
   private readonly cache = new Map<ClientClass<unknown>, Map<string, unknown>>();
+  private readonly accountCredentials = new Map<string, AwsCredentialIdentityProvider>();
 
   constructor(readonly settings: ClientSettings = {}) {}
+
+  /**
+   * The credentials every client of `account` uses (e.g. one member-role session, shared by all
+   * its Regions and services). Clients of an account without an entry use the settings' (own)
+   * credentials. Set it before the account's first client is created.
+   */
+  setAccountCredentials(account: string, provider: AwsCredentialIdentityProvider): void {
+    this.accountCredentials.set(account, provider);
+  }
 
   /** The one client of this class for (account, region); created on first use. */
   get<C>(Class: ClientClass<C>, region: string, account: string = SELF_ACCOUNT): C {
@@ -67,13 +77,13 @@ export class Clients {
     const key = `${account}/${region}`;
     let client = byKey.get(key) as C | undefined;
     if (!client) {
-      client = new Class(this.config(region));
+      client = new Class(this.config(region, account));
       byKey.set(key, client);
     }
     return client;
   }
 
-  config(region: string): BaseClientConfig {
+  config(region: string, account: string = SELF_ACCOUNT): BaseClientConfig {
     const config: BaseClientConfig = {
       region,
       retryMode: 'adaptive',
@@ -82,7 +92,9 @@ export class Clients {
     };
     if (this.settings.endpoint) config.endpoint = this.settings.endpoint;
     if (this.settings.profile) config.profile = this.settings.profile;
-    if (this.settings.credentials) config.credentials = this.settings.credentials;
+    const own = this.accountCredentials.get(account);
+    if (own) config.credentials = own;
+    else if (this.settings.credentials) config.credentials = this.settings.credentials;
     if (this.settings.logger) config.logger = this.settings.logger;
     return config;
   }

@@ -20,22 +20,54 @@ export interface ScanSummary {
 }
 
 export interface RegionError {
+  /** Set in a multi-account report: the account whose Region could not be listed. */
+  accountId?: string;
   region: string;
   operation: string;
   errorName: string;
   message: string;
 }
 
+/** One account in scope: scanned (with its own summary), or not scanned at all (why is in accountErrors). */
+export interface AccountResult {
+  accountId: string;
+  /** The account's name in the Organization (accounts=org only). */
+  name?: string;
+  status: 'SCANNED' | 'ERROR';
+  /** SCANNED: the Regions read in this account. */
+  regions?: string[];
+  /** SCANNED: this account's counts. */
+  summary?: ScanSummary;
+  /** ERROR: one line, e.g. "AssumeRole on arn:aws:iam::…:role/pitr-guard-member failed: AccessDenied: …". */
+  error?: string;
+}
+
+/** An account none of whose tables were read. */
+export interface AccountError {
+  accountId: string;
+  name?: string;
+  operation: string;
+  errorName: string;
+  message: string;
+  /** What to do about it, e.g. "deploy the member template to this account". */
+  fix: string;
+}
+
 export interface ScanReport {
   generatedAt: string;
+  /** The account pitr-guard ran in (its own credentials). */
   accountId: string;
+  /** Every account in scope, in scope order: one entry each, scanned or not. */
+  accounts: AccountResult[];
+  /** Accounts that could not be scanned at all (also counted as problems). */
+  accountErrors: AccountError[];
   regions: string[];
   policy: { minRecoveryDays: number; exemptTag: string };
   summary: ScanSummary;
   /** Worst first: NON_COMPLIANT, ERROR, EXEMPT, COMPLIANT, NOT_APPLICABLE; then Region and name. */
   findings: Finding[];
   /** Tables that were listed but deleted before they could be read. */
-  vanished: { region: string; tableName: string }[];
+  vanished: { accountId?: string; region: string; tableName: string }[];
   /** Regions whose tables could not even be listed: nothing in them was evaluated. */
   regionErrors: RegionError[];
 }
@@ -67,6 +99,8 @@ export interface ScanRequest {
   homeRegion: string;
   /** Known account ID (e.g. from the Lambda's ARN); otherwise asked of STS. */
   accountId?: string;
+  /** The account key of the clients to use (Clients.setAccountCredentials); default: the caller's own. */
+  clientAccount?: string;
 }
 
 export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanReport> {
@@ -74,14 +108,14 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
   const now = deps.now ?? (() => new Date());
   const { policy, homeRegion } = request;
   const accountId = request.accountId ?? (await callerAccountId(deps.clients, homeRegion));
-  const regions = policy.regions === 'all' ? await enabledRegions(deps.clients, homeRegion) : [...policy.regions];
+  const regions = policy.regions === 'all' ? await enabledRegions(deps.clients, homeRegion, request.clientAccount) : [...policy.regions];
 
   const progress = deps.onProgress ? progressTracker(regions, deps.onProgress) : undefined;
   const perRegion = await Promise.all(
     regions.map(async (region) => {
       try {
         const options = { logger, ...deps.inventory, ...(progress ? { onProgress: progress.update } : {}) };
-        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region), { accountId, region }, options, deps.pacers?.for(accountId, region));
+        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region, request.clientAccount), { accountId, region }, options, deps.pacers?.for(accountId, region));
         return { region, inv };
       } catch (error) {
         progress?.failed(region);
@@ -111,12 +145,15 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     for (const tableName of r.inv.vanished) vanished.push({ region: r.region, tableName });
   }
 
+  const summary = summarize(findings);
   return {
     generatedAt: evaluatedAt.toISOString(),
     accountId,
+    accounts: [{ accountId, status: 'SCANNED', regions, summary }],
+    accountErrors: [],
     regions,
     policy: { minRecoveryDays: policy.minRecoveryDays, exemptTag: policy.exemptTag },
-    summary: summarize(findings),
+    summary,
     findings: sortFindings(findings),
     vanished,
     regionErrors,
@@ -164,12 +201,13 @@ export function sortFindings(findings: Finding[]): Finding[] {
   return findings.sort(
     (a, b) =>
       (RANK.get(a.status) ?? 99) - (RANK.get(b.status) ?? 99) ||
+      a.accountId.localeCompare(b.accountId) ||
       a.region.localeCompare(b.region) ||
       a.tableName.localeCompare(b.tableName),
   );
 }
 
 /** True when the report shows anything a security team must look at: drift or blind spots. */
-export function hasProblems(report: Pick<ScanReport, 'summary' | 'regionErrors'>): boolean {
-  return report.summary.nonCompliant > 0 || report.summary.error > 0 || report.regionErrors.length > 0;
+export function hasProblems(report: Pick<ScanReport, 'summary' | 'regionErrors'> & { accountErrors?: readonly unknown[] }): boolean {
+  return report.summary.nonCompliant > 0 || report.summary.error > 0 || report.regionErrors.length > 0 || (report.accountErrors?.length ?? 0) > 0;
 }

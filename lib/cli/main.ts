@@ -54,7 +54,12 @@ Run "pitr-guard <command> --help" for a command's options.`,
     .description('Scan every table in the given Regions and report its PITR compliance.')
     .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
     .addOption(new Option('--format <format>', 'report format').choices([...FORMATS]).default('table'))
-    .option('--output <file>', 'write the report to this file instead of stdout');
+    .option('--output <file>', 'write the report to this file instead of stdout')
+    .option('--accounts <scope>', `self, org (every ACTIVE account of the Organization) or a comma list of account IDs (default: $${ENV.accounts}, else self)`)
+    .option('--exclude-accounts <list>', `comma list of account IDs never scanned (default: $${ENV.excludeAccounts})`)
+    .option('--member-role <name>', `role assumed in every other account (default: $${ENV.memberRole}, else pitr-guard-member)`)
+    .option('--external-id <id>', `sts:ExternalId sent when assuming the member role (default: $${ENV.externalId})`)
+    .option('--concurrency <n>', 'accounts scanned at once, 1-100 (default 8)');
   addCommonOptions(scanCommand)
     .option('--fix', 'enable PITR on every NON_COMPLIANT table (lists them and asks first on a terminal)')
     .option('--yes', 'with --fix: do not ask for confirmation (needed when not on a terminal)')
@@ -71,9 +76,9 @@ Run "pitr-guard <command> --help" for a command's options.`,
 stricter, so no tag holds a NON_COMPLIANT table back. Exempt tables are not NON_COMPLIANT and are left
 alone. Each table is re-read first and PITR is only ever enabled.
 
-Exit codes: 0 nothing to report under --fail-on; 1 non-compliant or unreadable tables, or a Region whose
-tables could not be listed (the report covers the other Regions, and stderr names each Region that was
-not scanned); 2 usage, configuration or credential error, or the account or its Regions could not be
+Exit codes: 0 nothing to report under --fail-on; 1 non-compliant or unreadable tables, a Region whose
+tables could not be listed, or an account that could not be reached (the report covers the rest, and
+stderr names each Region and account that was not scanned); 2 usage, configuration or credential error, or the account or its Regions could not be
 read (STS GetCallerIdentity, Account ListRegions): no report.
 
 Examples:
@@ -82,6 +87,7 @@ Examples:
   pitr-guard scan --regions all --format html --output pitr-report.html
   pitr-guard scan --format csv --fail-on never > findings.csv
   pitr-guard scan --min-recovery-days 14 --profile audit
+  pitr-guard scan --accounts org --member-role pitr-guard-member --regions all --format json
   pitr-guard scan --fix --dry-run          # list what --fix would change
   pitr-guard scan --fix --yes              # in CI: re-enable PITR without asking`,
     )

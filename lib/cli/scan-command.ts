@@ -10,6 +10,8 @@ import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
 import { regionErrorLine, renderTable } from '../report/table';
 import { scan, type ScanReport } from '../aws/scan';
+import { isMultiAccount, scanAccounts } from '../aws/org/scan-accounts';
+import { ENV, parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type Scope } from '../core/config';
 import { colourFor } from '../report/colour';
 import { envValue, parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { applyFixes, type Remediate } from './fix';
@@ -31,6 +33,11 @@ export interface ScanFlags extends CommonFlags {
   yes?: boolean;
   dryRun?: boolean;
   failOn: FailOn;
+  accounts?: string;
+  excludeAccounts?: string;
+  memberRole?: string;
+  externalId?: string;
+  concurrency?: string;
 }
 
 export interface ScanCommandDeps {
@@ -43,8 +50,8 @@ export interface ScanCommandDeps {
 }
 
 /** The exit code a report earns under --fail-on. */
-export function exitCodeFor(report: Pick<ScanReport, 'summary' | 'regionErrors'>, failOn: FailOn): number {
-  const blindSpots = report.summary.error > 0 || report.regionErrors.length > 0;
+export function exitCodeFor(report: Pick<ScanReport, 'summary' | 'regionErrors'> & { accountErrors?: readonly unknown[] }, failOn: FailOn): number {
+  const blindSpots = report.summary.error > 0 || report.regionErrors.length > 0 || (report.accountErrors?.length ?? 0) > 0;
   switch (failOn) {
     case 'never':
       return EXIT.OK;
@@ -90,18 +97,48 @@ export function render(report: ScanReport, format: Format, colour: boolean, env:
 }
 
 /** One line per Region that could not be listed: nothing in it was evaluated. */
-export function notScannedLines(report: Pick<ScanReport, 'regionErrors'>): string[] {
-  return report.regionErrors.map((r) => `Region ${r.region} was NOT scanned: ${regionErrorLine(r)}`);
+export function notScannedLines(report: Pick<ScanReport, 'regionErrors'> & { accountErrors?: ScanReport['accountErrors'] }): string[] {
+  return [
+    ...(report.accountErrors ?? []).map((a) => `account ${a.accountId}${a.name ? ` (${a.name})` : ''} was NOT scanned: ${a.message}; fix: ${a.fix}`),
+    ...report.regionErrors.map((r) => `Region ${r.region}${r.accountId ? ` of account ${r.accountId}` : ''} was NOT scanned: ${regionErrorLine(r)}`),
+  ];
 }
 
 /** What the --output confirmation line says the file holds, blind spots included. */
-export function outputSummary(report: Pick<ScanReport, 'summary' | 'regionErrors' | 'vanished'>): string {
+export function outputSummary(report: Pick<ScanReport, 'summary' | 'regionErrors' | 'vanished'> & { accountErrors?: ScanReport['accountErrors'] }): string {
   const parts = [`${report.summary.total} tables`];
+  if (report.accountErrors?.length) {
+    parts.push(`${report.accountErrors.length} account(s) NOT scanned: ${report.accountErrors.map((a) => a.accountId).join(', ')}`);
+  }
   if (report.regionErrors.length) {
     parts.push(`${report.regionErrors.length} Region(s) NOT scanned: ${report.regionErrors.map((r) => r.region).join(', ')}`);
   }
   if (report.vanished.length) parts.push(`${report.vanished.length} table(s) deleted during the scan`);
   return parts.join('; ');
+}
+
+/** --accounts, --exclude-accounts, --member-role, --external-id (each else its variable), checked before any AWS call. */
+export function scopeFromFlags(flags: ScanFlags, io: CliIo): Scope {
+  const pick = (flag: string | undefined, variable: string, name: string) => ({ value: flag ?? envValue(io.env, variable), source: flag !== undefined ? name : variable });
+  const a = pick(flags.accounts, ENV.accounts, '--accounts');
+  const x = pick(flags.excludeAccounts, ENV.excludeAccounts, '--exclude-accounts');
+  const r = pick(flags.memberRole, ENV.memberRole, '--member-role');
+  const e = pick(flags.externalId, ENV.externalId, '--external-id');
+  const scope: Scope = {
+    accounts: parseAccounts(a.value, a.source),
+    excludeAccounts: parseExcludeAccounts(x.value, x.source),
+    memberRole: parseMemberRole(r.value, r.source),
+  };
+  const externalId = parseExternalId(e.value, e.source);
+  if (externalId) scope.externalId = externalId;
+  return scope;
+}
+
+export function parseConcurrency(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d{1,3}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new UsageError(`Invalid --concurrency=${JSON.stringify(value)}: must be a whole number from 1 to 100`);
+  return n;
 }
 
 export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps = {}): Promise<number> {
@@ -116,6 +153,9 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
 
   // Everything that needs no AWS first: a bad flag or variable is one line, before any SDK client exists.
   const validated = validateCommon(flags, io);
+  const scope = scopeFromFlags(flags, io);
+  const concurrency = parseConcurrency(flags.concurrency);
+  if (concurrency !== undefined && !isMultiAccount(scope.accounts)) throw new UsageError('--concurrency only applies to --accounts org or a list of accounts');
   const requested = parseRegionsOption(flags.regions, io);
   const common = await resolveCommon(flags, io, validated, deps.sdkRegion);
   const regions = requested ?? resolveRegions(undefined, io, common.defaultRegion);
@@ -125,11 +165,25 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
   let report: ScanReport;
   // One budget per (account, Region) for the scan's reads and --fix's after it.
   const pacers = new PacerPool(deps.inventory?.ratePerSecond);
+  const policy = { regions, minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag };
+  const inventory = deps.inventory ? { inventory: deps.inventory } : {};
   try {
-    report = await scan(
-      { policy: { regions, minRecoveryDays: common.minRecoveryDays, exemptTag: common.exemptTag }, homeRegion },
-      { clients: common.clients, logger: common.logger, pacers, onProgress: bar.update, ...(deps.inventory ? { inventory: deps.inventory } : {}) },
-    );
+    if (isMultiAccount(scope.accounts) || scope.excludeAccounts.length > 0) {
+      // Progress per account, one stderr line each as it finishes (the bar is per Region of one account).
+      report = await scanAccounts(
+        { policy, homeRegion, scope, runId: `cli-${Date.now()}`, ...(concurrency ? { concurrency } : {}) },
+        {
+          clients: common.clients,
+          logger: common.logger,
+          pacers,
+          ...inventory,
+          onAccount: (p) =>
+            io.stderr(`pitr-guard: [${p.done}/${p.total}] account ${p.accountId}${p.name ? ` (${p.name})` : ''}: ${p.status === 'SCANNED' ? `${p.tables} table(s) read` : `NOT scanned (${p.error})`}\n`),
+        },
+      );
+    } else {
+      report = await scan({ policy, homeRegion }, { clients: common.clients, logger: common.logger, pacers, onProgress: bar.update, ...inventory });
+    }
   } finally {
     bar.done();
   }

@@ -5,6 +5,9 @@
  */
 import { ConfigError } from './errors';
 import { isTableName, TABLE_NAME_RULE, TOPIC_ARN } from './ids';
+import { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type Scope } from './scope';
+
+export { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type AccountSelection, type Scope } from './scope';
 import { KNOWN_REGIONS } from './regions';
 import { MODES, type Mode, type Policy } from './types';
 
@@ -19,6 +22,10 @@ export const ENV = {
   slackWebhookParam: 'PITR_GUARD_SLACK_WEBHOOK_PARAM',
   idempotencyTable: 'PITR_GUARD_IDEMPOTENCY_TABLE',
   readOnly: 'PITR_GUARD_READ_ONLY',
+  accounts: 'PITR_GUARD_ACCOUNTS',
+  excludeAccounts: 'PITR_GUARD_EXCLUDE_ACCOUNTS',
+  memberRole: 'PITR_GUARD_MEMBER_ROLE',
+  externalId: 'PITR_GUARD_EXTERNAL_ID',
 } as const;
 
 export const DEFAULTS = {
@@ -153,6 +160,20 @@ export function parseTableName(value: string | undefined, variable: string): str
   return value;
 }
 
+// ---------------------------------------------------------------- scope: which accounts
+
+/** The accounts to scan and how to reach them, from environment-style variables. */
+export function parseScope(source: Source): Scope {
+  const scope: Scope = {
+    accounts: parseAccounts(read(source, ENV.accounts)),
+    excludeAccounts: parseExcludeAccounts(read(source, ENV.excludeAccounts)),
+    memberRole: parseMemberRole(read(source, ENV.memberRole)),
+  };
+  const externalId = parseExternalId(read(source, ENV.externalId));
+  if (externalId) scope.externalId = externalId;
+  return scope;
+}
+
 /** Builds the policy from environment-style variables. Throws ConfigError on the first bad value. */
 export function parsePolicy(source: Source): Policy {
   const policy: Policy = {
@@ -193,6 +214,10 @@ const ENV_CHECKS = {
   slackWebhookParam: (v, name) => parseSsmParameterName(v, name),
   idempotencyTable: (v, name) => parseTableName(v, name),
   readOnly: (v, name) => parseBoolean(v, name, false),
+  accounts: (v, name) => parseAccounts(v, name),
+  excludeAccounts: (v, name) => parseExcludeAccounts(v, name),
+  memberRole: (v, name) => parseMemberRole(v, name),
+  externalId: (v, name) => parseExternalId(v, name),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
 /**
@@ -224,6 +249,14 @@ export function idempotencyTableFromEnv(source: Source = process.env): string | 
   return parseTableName(read(source, ENV.idempotencyTable), ENV.idempotencyTable);
 }
 
+let cachedScope: Scope | undefined;
+
+/** The scope from process.env, parsed once per process (cold start). */
+export function scopeFromEnv(): Scope {
+  cachedScope ??= parseScope(process.env);
+  return cachedScope;
+}
+
 let cached: Policy | undefined;
 
 /** The policy from process.env, parsed once per process (cold start). */
@@ -235,4 +268,5 @@ export function policyFromEnv(): Policy {
 /** For tests: forget the cached policy. */
 export function resetPolicyCache(): void {
   cached = undefined;
+  cachedScope = undefined;
 }

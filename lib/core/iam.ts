@@ -13,6 +13,7 @@
  * - `alertTopic`: the SNS topic alerts go to (serverless param alertTopicArn).
  * - `slackWebhookParameter`: the SSM parameter named by param slackWebhookParam (granted only when set).
  * - `slackWebhookKey`: the KMS key of param slackWebhookKmsKeyArn, through SSM only (granted only when set).
+ * - `memberRole`: the member role (param memberRole) in any account: arn:aws:iam::*:role/<memberRole>.
  * - `noGrantNeeded`: the action is always allowed (sts:GetCallerIdentity); listed, never granted.
  */
 export type ResourceScope =
@@ -22,6 +23,7 @@ export type ResourceScope =
   | 'alertTopic'
   | 'slackWebhookParameter'
   | 'slackWebhookKey'
+  | 'memberRole'
   | 'noGrantNeeded';
 
 export interface Permission {

@@ -21,6 +21,14 @@ export function isAccountId(value: string): boolean {
   return ACCOUNT_ID.test(value);
 }
 
+/** IAM role names (the member role): 1-64 letters, digits and + = , . @ _ -. */
+export const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+export const ROLE_NAME_RULE = '1-64 letters, digits or + = , . @ _ -';
+
+/** STS AssumeRole ExternalId: 2-1224 letters, digits and + = , . @ : / _ -. */
+export const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+export const EXTERNAL_ID_RULE = '2-1224 letters, digits or + = , . @ : / _ -';
+
 /** Partitions: aws, aws-cn, aws-us-gov, aws-iso…, aws-eusc. */
 const PARTITION = 'aws[a-z-]*';
 const REGION_PART = '[a-z]{2,4}(?:-[a-z]+)+-\\d{1,2}';

@@ -7,6 +7,8 @@ import { InvalidEventError } from '../core/errors';
 import type { Logger } from '../runtime/logger';
 import { logScanReport } from '../report/log';
 import { hasProblems, scan, type ScanDeps, type ScanReport, type ScanSummary } from '../aws/scan';
+import { scanAccounts } from '../aws/org/scan-accounts';
+import type { Scope } from '../core/config';
 import type { Policy } from '../core/types';
 
 /** Runs after every scan with its report: where alerting and remediation plug in. */
@@ -17,6 +19,8 @@ export interface ScheduledScanDeps extends ScanDeps {
   logger: Logger;
   homeRegion: string;
   accountId?: string;
+  /** Accounts in scope (PITR_GUARD_ACCOUNTS…); absent or `self` without exclusions: this account only. */
+  scope?: Scope;
   afterScan: AfterScanHook[];
 }
 
@@ -25,6 +29,9 @@ export interface ScheduledScanResult {
   regions: string[];
   summary: ScanSummary;
   regionErrors: number;
+  /** Accounts in scope, and those that could not be scanned. */
+  accounts: number;
+  accountErrors: number;
   problems: boolean;
 }
 
@@ -48,7 +55,11 @@ export async function run(event: unknown, deps: ScheduledScanDeps): Promise<Sche
     return { rejected: (error as Error).message };
   }
   const started = Date.now();
-  const report = await scan({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId }, deps);
+  const scope = deps.scope;
+  const report =
+    scope && (scope.accounts !== 'self' || scope.excludeAccounts.length > 0)
+      ? await scanAccounts({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId, scope, runId: `scheduled-${started}` }, deps)
+      : await scan({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId }, deps);
   logScanReport(report, deps.logger, { durationMs: Date.now() - started, mode: deps.policy.mode, dryRun: deps.policy.dryRun });
   for (const hook of deps.afterScan) await hook(report, deps);
   return {
@@ -56,6 +67,8 @@ export async function run(event: unknown, deps: ScheduledScanDeps): Promise<Sche
     regions: report.regions,
     summary: report.summary,
     regionErrors: report.regionErrors.length,
+    accounts: report.accounts.length,
+    accountErrors: report.accountErrors.length,
     problems: hasProblems(report),
   };
 }

@@ -8,7 +8,7 @@ import type { Finding, Mode } from '../core/types';
 import { md, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock } from './render-kit';
 
 export interface DigestInput {
-  report: Pick<ScanReport, 'accountId' | 'regions' | 'generatedAt' | 'summary' | 'findings' | 'regionErrors'>;
+  report: Pick<ScanReport, 'accountId' | 'regions' | 'generatedAt' | 'summary' | 'findings' | 'regionErrors'> & { accountErrors?: ScanReport['accountErrors'] };
   /** Remediation outcomes of the non-compliant tables to list (the caller leaves out report-mode ones). */
   outcomes: RemediationOutcome[];
   mode: Mode;
@@ -74,13 +74,23 @@ export function digestItems(input: DigestInput): DigestItem[] {
         slack: `${slackCode(f.tableName)} (${f.region}): could not be read: ${slackEscape(why)}`,
       });
     }
+    for (const a of input.report.accountErrors ?? []) {
+      const who = `${a.accountId}${a.name ? ` (${oneLine(a.name)})` : ''}`;
+      items.push({
+        rank: 2,
+        region: '',
+        name: a.accountId,
+        plain: `Account ${who} could not be scanned: ${a.operation} failed with ${oneLine(a.errorName)}; fix: ${a.fix}`,
+        slack: `Account ${slackCode(a.accountId)}${a.name ? ` (${slackEscape(a.name)})` : ''} could not be scanned: ${slackEscape(a.operation)} failed with ${slackCode(a.errorName)}; fix: ${slackEscape(a.fix)}`,
+      });
+    }
     for (const r of input.report.regionErrors) {
       items.push({
         rank: 2,
         region: r.region,
         name: '',
-        plain: `Region ${r.region} could not be scanned: ${r.operation} failed with ${oneLine(r.errorName)}`,
-        slack: `Region ${slackCode(r.region)} could not be scanned: ${slackEscape(r.operation)} failed with ${slackCode(r.errorName)}`,
+        plain: `Region ${r.region}${r.accountId ? ` of account ${r.accountId}` : ''} could not be scanned: ${r.operation} failed with ${oneLine(r.errorName)}`,
+        slack: `Region ${slackCode(r.region)}${r.accountId ? ` of account ${slackCode(r.accountId)}` : ''} could not be scanned: ${slackEscape(r.operation)} failed with ${slackCode(r.errorName)}`,
       });
     }
   }
@@ -95,14 +105,15 @@ export function renderDigest(input: DigestInput): RenderedAlert {
   const failed = count((o) => o.result === 'FAILED' || o.result === 'DEFERRED');
   const left = count((o) => o.result === 'SKIPPED_MODE' || o.result === 'SKIPPED_DRY_RUN');
   const unreadable = input.includeErrors ? report.summary.error + report.regionErrors.length : 0;
+  const unreached = input.includeErrors ? (report.accountErrors?.length ?? 0) : 0;
   const outOfPolicy = input.outcomes.length;
 
-  const parts = [enabled ? `${enabled} re-enabled` : '', failed ? `${failed} failed` : '', left ? `${left} not changed` : '', unreadable ? `${unreadable} unreadable` : ''].filter(Boolean);
+  const parts = [enabled ? `${enabled} re-enabled` : '', failed ? `${failed} failed` : '', left ? `${left} not changed` : '', unreadable ? `${unreadable} unreadable` : '', unreached ? `${unreached} account${unreached === 1 ? '' : 's'} not scanned` : ''].filter(Boolean);
   const subject = snsSubject(
     `[pitr-guard] Scan ${report.accountId}: ${outOfPolicy} table${outOfPolicy === 1 ? '' : 's'} out of policy${parts.length ? ` (${parts.join(', ')})` : ''}`,
   );
   const mode = `${input.mode}${input.dryRun ? ' (dry run)' : ''}`;
-  const counts = `Re-enabled: ${enabled} · Failed or deferred: ${failed} · Not changed: ${left} · Unreadable: ${unreadable}`;
+  const counts = `Re-enabled: ${enabled} · Failed or deferred: ${failed} · Not changed: ${left} · Unreadable: ${unreadable}${unreached ? ` · Accounts not scanned: ${unreached}` : ''}`;
   const header = `pitr-guard scan of account ${report.accountId} (${report.regions.join(', ')}) at ${report.generatedAt}`;
   const scanned = `Mode ${mode}. ${report.summary.total} tables scanned, ${outOfPolicy} without the required PITR.`;
 

@@ -14,7 +14,7 @@ import { stringify } from 'csv-stringify/sync';
 import { sanitise } from '../core/text';
 import type { RegionError, ScanReport } from '../aws/scan';
 import type { Finding } from '../core/types';
-import { regionErrorMessage } from './table';
+import { plural, regionErrorMessage } from './table';
 
 type Cell = string | number | boolean | null;
 
@@ -43,6 +43,33 @@ export const CSV_COLUMNS: { header: string; value: (f: Finding) => Cell }[] = [
 /** Statuses of the rows for what the scan could not evaluate (not finding statuses). */
 export const REGION_NOT_SCANNED = 'REGION_NOT_SCANNED';
 export const DELETED_DURING_SCAN = 'DELETED_DURING_SCAN';
+/** Multi-account reports: one row per account in scope (table columns empty). */
+export const ACCOUNT_NOT_SCANNED = 'ACCOUNT_NOT_SCANNED';
+export const ACCOUNT_SCANNED = 'ACCOUNT_SCANNED';
+
+function accountRows(report: ScanReport): Cell[][] {
+  if (report.accounts.length <= 1 && report.accountErrors.length === 0) return [];
+  return report.accounts.map((a) => {
+    const e = report.accountErrors.find((x) => x.accountId === a.accountId);
+    const name = a.name ? ` (${a.name})` : '';
+    if (a.status === 'SCANNED' || !e) {
+      const s = a.summary;
+      return partialRow({
+        account_id: a.accountId,
+        status: a.status === 'SCANNED' ? ACCOUNT_SCANNED : ACCOUNT_NOT_SCANNED,
+        message: text(s ? `account${name} scanned: ${plural(s.total, 'table')} in ${(a.regions ?? []).join(' ')}; ${s.nonCompliant} non-compliant, ${s.error} error` : `account${name}: ${a.error ?? 'not scanned'}`),
+      });
+    }
+    return partialRow({
+      account_id: a.accountId,
+      status: ACCOUNT_NOT_SCANNED,
+      message: text(`account${name} was not scanned: none of its tables was evaluated; fix: ${e.fix}`),
+      error_operation: e.operation,
+      error_name: e.errorName,
+      error_message: text(regionErrorMessage(e)),
+    });
+  });
+}
 
 /** A row with only the named columns filled. */
 function partialRow(values: Readonly<Record<string, Cell>>): Cell[] {
@@ -51,7 +78,7 @@ function partialRow(values: Readonly<Record<string, Cell>>): Cell[] {
 
 function regionRow(report: ScanReport, e: RegionError): Cell[] {
   return partialRow({
-    account_id: report.accountId,
+    account_id: e.accountId ?? report.accountId,
     region: e.region,
     status: REGION_NOT_SCANNED,
     message: text(`Region ${e.region} was not scanned: its tables could not be listed, so none of them was evaluated`),
@@ -63,7 +90,7 @@ function regionRow(report: ScanReport, e: RegionError): Cell[] {
 
 function vanishedRow(report: ScanReport, v: ScanReport['vanished'][number]): Cell[] {
   return partialRow({
-    account_id: report.accountId,
+    account_id: v.accountId ?? report.accountId,
     region: v.region,
     table_name: v.tableName,
     status: DELETED_DURING_SCAN,
@@ -82,6 +109,7 @@ export function text(value: string): string {
 
 export function renderCsv(report: ScanReport): string {
   const rows = [
+    ...accountRows(report),
     ...report.regionErrors.map((e) => regionRow(report, e)),
     ...report.findings.map((f) => CSV_COLUMNS.map((c) => c.value(f))),
     ...report.vanished.map((v) => vanishedRow(report, v)),

@@ -152,18 +152,36 @@ function row(f: Finding, index: number, minRecoveryDays: number): string {
   );
 }
 
+/** Multi-account reports: one row per account in scope, scanned (its counts) or not (why, and the fix). */
+function accountsSection(report: ScanReport): string {
+  const rows = report.accounts
+    .map((a) => {
+      const e = report.accountErrors.find((x) => x.accountId === a.accountId);
+      const s = a.summary;
+      const detail = a.status === 'SCANNED' && s
+        ? `${s.total} tables in ${(a.regions ?? []).join(', ')}: ${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable`
+        : e ? `${e.operation} failed with ${e.errorName}. Fix: ${e.fix}` : (a.error ?? 'not scanned');
+      return `<tr data-account="${escapeHtml(a.accountId)}" class="s-${a.status === 'SCANNED' ? 'COMPLIANT' : 'ERROR'}"><td>${escapeHtml(a.accountId)}</td><td>${escapeHtml(a.name ?? '')}</td><td>${escapeHtml(a.status)}</td><td>${escapeHtml(detail)}</td></tr>`;
+    })
+    .join('');
+  return `<section data-testid="accounts"><h2>Accounts</h2><div class="panel"><table><thead><tr><th scope="col">Account</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Tables</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+}
+
 export function renderHtml(report: ScanReport, options: HtmlOptions = {}): string {
   const s = report.summary;
   const generated = displayTime(report.generatedAt);
-  const title = `${options.source ? 'NOT AWS: ' : ''}${report.regionErrors.length ? 'INCOMPLETE ' : ''}PITR compliance report: account ${report.accountId}, ${generated}`;
+  const multi = report.accounts.length > 1 || report.accountErrors.length > 0;
+  const who = multi ? `${report.accounts.length} accounts` : `account ${report.accountId}`;
+  const title = `${options.source ? 'NOT AWS: ' : ''}${report.regionErrors.length || report.accountErrors.length ? 'INCOMPLETE ' : ''}PITR compliance report: ${who}, ${generated}`;
   const sourceBanner = options.source
     ? `<p class="source" role="note" data-testid="source">Not AWS data: this report was generated from ${escapeHtml(options.source)}. Its tables, accounts and findings are not those of a real AWS account.</p>\n`
     : '';
-  const unscanned = report.regionErrors.length;
+  const unscanned = report.regionErrors.length + report.accountErrors.length;
   const vanished = report.vanished.length;
   // The blind spots come right after the total, before any count that could look reassuring.
   const cards = [card('total', 'total', s.total, unscanned ? 'Tables (scanned Regions)' : 'Tables')];
-  if (unscanned) cards.push(card('alert', 'regionErrors', unscanned, 'Regions not scanned'));
+  if (report.accountErrors.length) cards.push(card('alert', 'accountErrors', report.accountErrors.length, 'Accounts not scanned'));
+  if (report.regionErrors.length) cards.push(card('alert', 'regionErrors', report.regionErrors.length, 'Regions not scanned'));
   if (vanished) cards.push(card('warn', 'vanished', vanished, 'Deleted during scan'));
   for (const st of FINDING_STATUSES) {
     const partial = st === 'COMPLIANT' && unscanned > 0;
@@ -171,14 +189,21 @@ export function renderHtml(report: ScanReport, options: HtmlOptions = {}): strin
   }
 
   const problems: string[] = [];
+  for (const e of report.accountErrors) {
+    const name = `${e.accountId}${e.name ? ` (${e.name})` : ''}`;
+    problems.push(
+      `<li data-account-error="${escapeHtml(e.accountId)}"><strong>Account ${escapeHtml(name)} was not scanned</strong>: ${escapeHtml(`${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}`)}. None of its tables was evaluated. Fix: ${escapeHtml(e.fix)}.</li>`,
+    );
+  }
   for (const e of report.regionErrors) {
-    problems.push(`<li data-region-error="${escapeHtml(e.region)}"><strong>${escapeHtml(e.region)} was not scanned</strong>: ${escapeHtml(`${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}`)}. None of its tables was evaluated.</li>`);
+    problems.push(`<li data-region-error="${escapeHtml(e.region)}"><strong>${escapeHtml(`${e.region}${e.accountId ? ` of account ${e.accountId}` : ''}`)} was not scanned</strong>: ${escapeHtml(`${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}`)}. None of its tables was evaluated.</li>`);
   }
   for (const v of report.vanished) {
     problems.push(`<li data-vanished="${escapeHtml(`${v.region}/${v.tableName}`)}">${escapeHtml(`${v.region}/${v.tableName}`)} was deleted while the scan ran and was not evaluated.</li>`);
   }
   const incomplete = [
-    unscanned ? `${unscanned} Region(s) not scanned` : '',
+    report.accountErrors.length ? `${report.accountErrors.length} account(s) not scanned` : '',
+    report.regionErrors.length ? `${report.regionErrors.length} Region(s) not scanned` : '',
     vanished ? `${vanished} table(s) deleted during the scan` : '',
   ].filter(Boolean);
   const warning = problems.length
@@ -227,6 +252,7 @@ ${sourceBanner}<header>
 <main>
 ${warning}
 <section aria-label="Summary"><div class="cards">${cards.join('')}</div></section>
+${multi ? accountsSection(report) : ''}
 <section><h2>Status per Region</h2><div class="panel">${chart(report)}</div></section>
 <section>
 <h2>Findings</h2>

@@ -13,7 +13,7 @@ export interface TableOptions {
   palette?: Palette;
 }
 
-const COLUMNS: { title: string; value: (f: Finding) => string }[] = [
+const BASE_COLUMNS: { title: string; value: (f: Finding) => string }[] = [
   { title: 'STATUS', value: (f) => f.status },
   { title: 'REGION', value: (f) => f.region },
   { title: 'TABLE', value: (f) => f.tableName },
@@ -32,8 +32,28 @@ function exemptionNote(f: Finding): string {
 /** Control and format characters (from tag values, error messages) must not reach the terminal. */
 const oneLine = sanitise;
 
+/** More than the one account pitr-guard runs in (or one that could not be reached): accounts get their own column and lines. */
+export function isMultiAccountReport(report: Pick<ScanReport, 'accounts' | 'accountErrors'>): boolean {
+  return report.accounts.length > 1 || report.accountErrors.length > 0;
+}
+
+/** One line per account in scope: its counts, or why it was not scanned and the fix. */
+export function accountLines(report: Pick<ScanReport, 'accounts' | 'accountErrors'>): string[] {
+  return report.accounts.map((a) => {
+    const who = `Account ${a.accountId}${a.name ? ` (${a.name})` : ''}`;
+    if (a.status === 'SCANNED' && a.summary) {
+      const s = a.summary;
+      return oneLine(`${who}: ${plural(s.total, 'table')} in ${plural(a.regions?.length ?? 0, 'Region')}: ${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable`);
+    }
+    const e = report.accountErrors.find((x) => x.accountId === a.accountId);
+    return oneLine(`${who} NOT SCANNED: ${e ? `${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}. Fix: ${e.fix}` : (a.error ?? 'not scanned')}`);
+  });
+}
+
 export function renderTable(report: ScanReport, options: TableOptions = {}): string {
   const p = options.palette ?? plain;
+  const multi = isMultiAccountReport(report);
+  const COLUMNS = multi ? [BASE_COLUMNS[0] as (typeof BASE_COLUMNS)[number], { title: 'ACCOUNT', value: (f: Finding) => f.accountId }, ...BASE_COLUMNS.slice(1)] : BASE_COLUMNS;
   const rows = report.findings.map((f) => COLUMNS.map((c) => oneLine(c.value(f))));
   const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const line = (cells: string[], paint: (cell: string, i: number) => string = (c) => c) =>
@@ -57,7 +77,7 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
     });
   }
   out.push('');
-  const problems = report.summary.nonCompliant + report.summary.error + report.regionErrors.length;
+  const problems = report.summary.nonCompliant + report.summary.error + report.regionErrors.length + report.accountErrors.length;
   out.push(problems > 0 ? p.bold(summaryLine(report)) : p.green(summaryLine(report)));
   const notFull = report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length;
   if (notFull > 0) {
@@ -67,7 +87,13 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
       ),
     );
   }
-  for (const r of report.regionErrors) out.push(p.red(oneLine(`Region ${r.region} NOT SCANNED: ${regionErrorLine(r)}`)));
+  if (multi) {
+    report.accounts.forEach((a, i) => {
+      const text = accountLines(report)[i] as string;
+      out.push(a.status === 'SCANNED' ? text : p.red(text));
+    });
+  }
+  for (const r of report.regionErrors) out.push(p.red(oneLine(`Region ${r.region}${r.accountId ? ` of account ${r.accountId}` : ''} NOT SCANNED: ${regionErrorLine(r)}`)));
   if (report.vanished.length) out.push(oneLine(`Deleted while scanning (not evaluated): ${report.vanished.map((v) => `${v.region}/${v.tableName}`).join(', ')}`));
   return out.join('\n') + '\n';
 }
@@ -76,9 +102,9 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
  * The AWS message of a Region error, without the "ListTables failed: AccessDeniedException: " that
  * an AwsCallError's message starts with (every report prints the operation and error name itself).
  */
-export function regionErrorMessage(e: RegionError): string {
+export function regionErrorMessage(e: Pick<RegionError, 'operation' | 'errorName' | 'message'> & Partial<RegionError>): string {
   const escape = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return e.message.replace(new RegExp(`^${escape(e.operation)}(?: on [^:]+)? failed: ${escape(e.errorName)}: `), '');
+  return e.message.replace(new RegExp(`^${escape(e.operation)}(?: on \\S+)? failed: ${escape(e.errorName)}: `), '');
 }
 
 /** One line about a Region that could not be listed. */
@@ -95,9 +121,13 @@ export function summaryLine(report: ScanReport): string {
   const s = report.summary;
   const unscanned = report.regionErrors.length;
   const vanished = report.vanished.length;
+  const multi = isMultiAccountReport(report);
+  const scanned = report.accounts.filter((a) => a.status === 'SCANNED').length;
+  const where = multi ? `${plural(scanned, 'account')} (of ${report.accounts.length} in scope)` : `account ${report.accountId}`;
   return (
-    `${plural(s.total, 'table')} in ${plural(report.regions.length, 'Region')} of account ${report.accountId}: ` +
+    `${plural(s.total, 'table')} in ${plural(report.regions.length, 'Region')} of ${where}: ` +
     `${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable` +
+    (report.accountErrors.length ? `; ${plural(report.accountErrors.length, 'account')} could not be scanned` : '') +
     (unscanned ? `; ${plural(unscanned, 'Region')} could not be scanned` : '') +
     (vanished ? `; ${plural(vanished, 'table')} deleted during the scan` : '')
   );

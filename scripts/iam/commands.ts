@@ -10,6 +10,7 @@ export const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   'client-config-service': 'config',
   'client-dynamodb': 'dynamodb',
   'client-sns': 'sns',
+  'client-organizations': 'organizations',
   'client-sqs': 'sqs',
   'client-ssm': 'ssm',
   'client-sts': 'sts',

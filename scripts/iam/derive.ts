@@ -29,6 +29,8 @@ export interface DeriveOptions {
   readOnly: boolean;
   /** The value of param alertTopicArn (a CloudFormation value). */
   alertTopicArn: unknown;
+  /** The value of param memberRole (default pitr-guard-member): the role assumed in other accounts. */
+  memberRole?: string;
   functions: readonly FunctionSpec[];
 }
 
@@ -245,6 +247,8 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
       };
     case 'onFailureQueue':
       return { ...base, Resource: fn.onFailureArn };
+    case 'memberRole':
+      return { ...base, Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${o.memberRole || 'pitr-guard-member'}` } };
     case 'noGrantNeeded':
       throw new Error(`statement ${s.sid}: noGrantNeeded is never rendered`);
   }

@@ -35,6 +35,7 @@ const RESOURCE_TEXT: Record<DerivedStatement['resource'], (fn: string) => string
   slackWebhookKey: () => 'that one key, condition `kms:ViaService` = SSM; granted only when param `slackWebhookKmsKeyArn` is set',
   logGroup: (fn) => `its own log group \`/aws/lambda/pitr-guard-<stage>-${fn}\``,
   onFailureQueue: () => '`FailedEventsQueue` (its Lambda on-failure destination)',
+  memberRole: () => '`arn:aws:iam::*:role/<memberRole>` (param `memberRole`, default `pitr-guard-member`)',
   noGrantNeeded: () => 'none needed',
 };
 

@@ -105,7 +105,9 @@ describe('formats (all from the same scan) and exit code 1 on drift', () => {
     const r = await cli(['scan', ...REGIONS, '--format', 'json']);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.out) as ScanReport;
-    expect(Object.keys(report).sort()).toEqual(['accountId', 'findings', 'generatedAt', 'policy', 'regionErrors', 'regions', 'summary', 'vanished']);
+    expect(Object.keys(report).sort()).toEqual(['accountErrors', 'accountId', 'accounts', 'findings', 'generatedAt', 'policy', 'regionErrors', 'regions', 'summary', 'vanished']);
+    expect(report.accounts).toEqual([{ accountId: '123456789012', status: 'SCANNED', regions: ['us-east-1', 'eu-west-1'], summary: report.summary }]);
+    expect(report.accountErrors).toEqual([]);
     expect(report.summary).toEqual({ total: 7, compliant: 2, nonCompliant: 4, exempt: 1, notApplicable: 0, error: 0 });
     const byName = Object.fromEntries(report.findings.map((f) => [f.tableName, f]));
     expect(byName['prod-notifications']!.reasons).toEqual(['RECOVERY_PERIOD_TOO_SHORT']);

@@ -78,6 +78,8 @@ describe('serverless invoke local (the documented commands) against moto', () =>
       regions: ['us-east-1'],
       summary: { total: 3, compliant: 1, nonCompliant: 2, exempt: 0, notApplicable: 0, error: 0 },
       regionErrors: 0,
+      accounts: 1,
+      accountErrors: 0,
       problems: true,
     });
     expect(logs.filter((l) => l.event === 'finding').map((l) => l.tableName).sort()).toEqual(['ledger', 'payments']);

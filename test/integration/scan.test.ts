@@ -135,7 +135,7 @@ describe('scan on moto', () => {
         handler = require('../../functions/scheduled-scan').handler;
       });
       const { result, lines } = await captureLogs(() => handler!(loadEvent('scheduled.json'), lambdaContext()));
-      expect(result).toEqual({ accountId: '123456789012', regions: ['us-east-1', 'eu-west-1'], summary: expectedSummary(tables), regionErrors: 0, problems: true });
+      expect(result).toEqual({ accountId: '123456789012', regions: ['us-east-1', 'eu-west-1'], summary: expectedSummary(tables), regionErrors: 0, accounts: 1, accountErrors: 0, problems: true });
       expect(lines.filter((l) => l.event === 'finding')).toHaveLength(150);
       expect(lines.filter((l) => l.event === 'scan-summary')).toHaveLength(1);
     } finally {

@@ -225,6 +225,8 @@ describe('renderDigest', () => {
   const report = (findings: Finding[]): ScanReport => ({
     generatedAt: '2026-11-21T10:00:03.120Z',
     accountId: '123456789012',
+    accounts: [{ accountId: '123456789012', status: 'SCANNED' }],
+    accountErrors: [],
     regions: ['eu-west-1', 'us-east-1'],
     policy: { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' },
     summary: { total: 40, compliant: 35, nonCompliant: 3, exempt: 1, notApplicable: 0, error: findings.filter((f) => f.status === 'ERROR').length },

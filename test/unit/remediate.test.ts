@@ -67,6 +67,19 @@ const updateCalls = () => ddb.commandCalls(UpdateContinuousBackupsCommand).map((
 beforeEach(() => ddb.reset());
 
 describe('act (the one remediation path)', () => {
+  it('changes a member account’s table through that account’s credentials, never the central account’s', async () => {
+    table();
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
+    const clients = new Clients({ credentials: { accessKeyId: 'central', secretAccessKey: 's' } });
+    clients.setAccountCredentials('210987654321', async () => ({ accessKeyId: 'member', secretAccessKey: 's' }));
+    const out = await act({ ...ref, accountId: '210987654321' }, { ...deps(policy()), clients });
+    expect(out).toMatchObject({ accountId: '210987654321', result: 'ENABLED' });
+    const update = ddb.commandCalls(UpdateContinuousBackupsCommand)[0];
+    const used = (update?.thisValue as DynamoDBClient).config.credentials;
+    expect((await used()).accessKeyId).toBe('member');
+  });
+
   it('ENABLED: enables PITR with the policy minimum and verifies it with DescribeContinuousBackups', async () => {
     table();
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));

@@ -19,6 +19,8 @@ function report(all: TableFacts[], extra: Partial<ScanReport> = {}): ScanReport 
   return {
     generatedAt: NOW.toISOString(),
     accountId: '123456789012',
+    accounts: [{ accountId: '123456789012', status: 'SCANNED' }],
+    accountErrors: [],
     regions: ['eu-west-1', 'us-east-1'],
     policy: POLICY,
     summary: summarize(findings),

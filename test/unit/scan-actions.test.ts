@@ -56,6 +56,8 @@ function report(): ScanReport {
   return {
     generatedAt: NOW.toISOString(),
     accountId: '123456789012',
+    accounts: [{ accountId: '123456789012', status: 'SCANNED' }],
+    accountErrors: [],
     regions: [...new Set(findings.map((f) => f.region))].sort(),
     policy: evalPolicy,
     summary: summarize(findings),
@@ -86,6 +88,20 @@ beforeEach(() => {
 });
 
 describe('actOnScan', () => {
+  it('alert: an account that could not be scanned is alerted even when every scanned table is compliant', async () => {
+    world = { sessions: { pitr: true } };
+    const sns = new Channel('sns');
+    const r: ScanReport = {
+      ...report(),
+      accountErrors: [{ accountId: '210987654321', name: 'legacy', operation: 'AssumeRole', errorName: 'AccessDenied', message: 'm', fix: 'deploy the member template to this account' }],
+    };
+    const out = await actOnScan(r, { policy: policy('alert'), clients: new Clients() }, { notifiers: [sns] });
+    expect(out.outcomes).toEqual([]);
+    expect(sns.sent).toHaveLength(1);
+    expect(sns.sent[0]!.subject).toBe('[pitr-guard] Scan 123456789012: 0 tables out of policy (1 account not scanned)');
+    expect(sns.sent[0]!.text).toContain('Account 210987654321 (legacy) could not be scanned: AssumeRole failed with AccessDenied; fix: deploy the member template to this account');
+  });
+
   it('remediate: fixes every non-compliant table, then sends ONE digest with the results', async () => {
     const sns = new Channel('sns');
     const out = await actOnScan(report(), { policy: policy('remediate'), clients: new Clients() }, { notifiers: [sns] });

@@ -57,6 +57,8 @@ describe('scheduledScan handler', () => {
       regions: ['us-east-1'],
       summary: { total: 3, compliant: 1, nonCompliant: 1, exempt: 0, notApplicable: 0, error: 1 },
       regionErrors: 0,
+      accounts: 1,
+      accountErrors: 0,
       problems: true,
     });
     const findings = lines.filter((l) => l.event === 'finding');

@@ -86,6 +86,8 @@ describe('every renderer uses it', () => {
   const report: ScanReport = {
     generatedAt: NOW.toISOString(),
     accountId: '123456789012',
+    accounts: [{ accountId: '123456789012', status: 'SCANNED' }],
+    accountErrors: [],
     regions: ['us-east-1'],
     policy: { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' },
     summary: summarize([exempt, finding]),

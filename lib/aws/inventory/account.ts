@@ -24,8 +24,8 @@ export async function callerAccountId(clients: Clients, region: string): Promise
  * The Regions enabled for the account (enabled by default or opted in), sorted: Account
  * ListRegions (IAM account:ListRegions), paged.
  */
-export async function enabledRegions(clients: Clients, region: string): Promise<string[]> {
-  const account = clients.get(AccountClient, region);
+export async function enabledRegions(clients: Clients, region: string, clientAccount?: string): Promise<string[]> {
+  const account = clients.get(AccountClient, region, clientAccount);
   const names: string[] = [];
   try {
     let nextToken: string | undefined;
