@@ -18,6 +18,7 @@ export const ENV = {
   alertTopicArn: 'PITR_GUARD_ALERT_TOPIC_ARN',
   slackWebhookParam: 'PITR_GUARD_SLACK_WEBHOOK_PARAM',
   idempotencyTable: 'PITR_GUARD_IDEMPOTENCY_TABLE',
+  findingsTable: 'PITR_GUARD_FINDINGS_TABLE',
   readOnly: 'PITR_GUARD_READ_ONLY',
 } as const;
 
@@ -192,6 +193,7 @@ const ENV_CHECKS = {
   alertTopicArn: (v, name) => parseTopicArn(v, name),
   slackWebhookParam: (v, name) => parseSsmParameterName(v, name),
   idempotencyTable: (v, name) => parseTableName(v, name),
+  findingsTable: (v, name) => parseTableName(v, name),
   readOnly: (v, name) => parseBoolean(v, name, false),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
@@ -222,6 +224,11 @@ export function functionRegionFromEnv(source: Source = process.env): string {
 /** PITR_GUARD_IDEMPOTENCY_TABLE: the reactor's de-duplication table, or undefined (no de-duplication). */
 export function idempotencyTableFromEnv(source: Source = process.env): string | undefined {
   return parseTableName(read(source, ENV.idempotencyTable), ENV.idempotencyTable);
+}
+
+/** PITR_GUARD_FINDINGS_TABLE: the findings ledger (lib/state/ledger.ts), or undefined (no ledger). */
+export function findingsTableFromEnv(source: Source = process.env): string | undefined {
+  return parseTableName(read(source, ENV.findingsTable), ENV.findingsTable);
 }
 
 let cached: Policy | undefined;
