@@ -74,7 +74,7 @@ describe('every format', () => {
 
   it('digest: after what is wrong with the table', () => {
     const before = dated.findings[0]!;
-    const outcome = { accountId: '123456789012', region: 'eu-west-1', tableName: 'prod-payments', result: 'SKIPPED_MODE' as const, before, message: 'alert only' };
+    const outcome = { accountId: '123456789012', region: 'eu-west-1', tableName: 'prod-payments', result: 'SKIPPED_MODE' as const, before, message: 'alert only', mode: 'alert' as const, attempts: 0, waitedMs: 0 };
     const items = digestItems({ report: dated, outcomes: [outcome], mode: 'alert', dryRun: false, includeErrors: false });
     expect(items.map((i) => i.plain)).toEqual([`prod-payments (eu-west-1): PITR not enabled (${TEXT}); alert only, not changed`]);
   });
