@@ -5,9 +5,11 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../lib/aws/clients';
 import { PacerPool } from '../lib/aws/inventory';
-import { functionRegionFromEnv, policyFromEnv, scopeFromEnv } from '../lib/core/config';
+import { findingsTableFromEnv, functionRegionFromEnv, policyFromEnv, scopeFromEnv } from '../lib/core/config';
+import { FindingsLedger } from '../lib/state/ledger';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { buildNotifiers } from '../lib/notify';
@@ -23,7 +25,9 @@ export function buildDeps(context: Context): ScheduledScanDeps {
   const homeRegion = functionRegionFromEnv();
   const notifiers = buildNotifiers({ policy, clients, logger, homeRegion, metrics: createMetrics({ functionName: 'scheduledScan' }) });
   const pacers = new PacerPool(); // one budget per (account, Region): the scan's reads, then remediation
-  return { pacers, policy, scope: scopeFromEnv(), clients, logger, homeRegion, accountId: accountFromContext(context), afterScan: [scanActionsHook({ notifiers })] };
+  const findingsTable = findingsTableFromEnv(); // the findings ledger, in the function's own Region
+  const ledger = findingsTable ? { ledger: new FindingsLedger(clients.get(DynamoDBClient, homeRegion), findingsTable) } : {};
+  return { pacers, policy, scope: scopeFromEnv(), clients, logger, homeRegion, accountId: accountFromContext(context), afterScan: [scanActionsHook({ notifiers })], ...ledger };
 }
 
 const fallbackLogger = createLogger({ base: { function: 'scheduledScan' } });

@@ -21,6 +21,7 @@ export const ENV = {
   alertTopicArn: 'PITR_GUARD_ALERT_TOPIC_ARN',
   slackWebhookParam: 'PITR_GUARD_SLACK_WEBHOOK_PARAM',
   idempotencyTable: 'PITR_GUARD_IDEMPOTENCY_TABLE',
+  findingsTable: 'PITR_GUARD_FINDINGS_TABLE',
   readOnly: 'PITR_GUARD_READ_ONLY',
   accounts: 'PITR_GUARD_ACCOUNTS',
   excludeAccounts: 'PITR_GUARD_EXCLUDE_ACCOUNTS',
@@ -213,6 +214,7 @@ const ENV_CHECKS = {
   alertTopicArn: (v, name) => parseTopicArn(v, name),
   slackWebhookParam: (v, name) => parseSsmParameterName(v, name),
   idempotencyTable: (v, name) => parseTableName(v, name),
+  findingsTable: (v, name) => parseTableName(v, name),
   readOnly: (v, name) => parseBoolean(v, name, false),
   accounts: (v, name) => parseAccounts(v, name),
   excludeAccounts: (v, name) => parseExcludeAccounts(v, name),
@@ -255,6 +257,11 @@ let cachedScope: Scope | undefined;
 export function scopeFromEnv(): Scope {
   cachedScope ??= parseScope(process.env);
   return cachedScope;
+}
+
+/** PITR_GUARD_FINDINGS_TABLE: the findings ledger (lib/state/ledger.ts), or undefined (no ledger). */
+export function findingsTableFromEnv(source: Source = process.env): string | undefined {
+  return parseTableName(read(source, ENV.findingsTable), ENV.findingsTable);
 }
 
 let cached: Policy | undefined;

@@ -10,6 +10,7 @@
  * - `*`: the action has no resource type (IAM accepts only "*").
  * - `tables`: every DynamoDB table of the account, any Region.
  * - `idempotencyTable`: the reactor's de-duplication table (the stack's own).
+ * - `findingsTable`: the findings ledger (the stack's own FindingsTable).
  * - `alertTopic`: the SNS topic alerts go to (serverless param alertTopicArn).
  * - `slackWebhookParameter`: the SSM parameter named by param slackWebhookParam (granted only when set).
  * - `slackWebhookKey`: the KMS key of param slackWebhookKmsKeyArn, through SSM only (granted only when set).
@@ -20,6 +21,7 @@ export type ResourceScope =
   | '*'
   | 'tables'
   | 'idempotencyTable'
+  | 'findingsTable'
   | 'alertTopic'
   | 'slackWebhookParameter'
   | 'slackWebhookKey'

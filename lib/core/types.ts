@@ -134,6 +134,11 @@ export interface Finding {
   modeTag: string | null;
   /** Set when status is ERROR: which call failed and how. */
   error?: ReadFailure;
+  /**
+   * When the table entered its current status (ISO 8601), from the findings ledger
+   * (lib/state/ledger.ts); absent when no ledger is configured or the write failed.
+   */
+  since?: string;
 }
 
 // ---------------------------------------------------------------- a change to one table (CloudTrail)

@@ -1,9 +1,12 @@
 /**
  * The scheduled scan's job (Lambda handler: functions/scheduled-scan.ts): scan every configured
- * Region, log the findings and the summary, then run the after-scan hooks (alert digest,
- * remediation).
+ * Region, record the findings in the ledger (when PITR_GUARD_FINDINGS_TABLE is set: each finding
+ * then carries `since`), log the findings and the summary, then run the after-scan hooks (alert
+ * digest, remediation). Tables the ledger could not record fail the run after the hooks ran.
  */
-import { InvalidEventError } from '../core/errors';
+import { randomUUID } from 'node:crypto';
+import { IncompleteReportError, InvalidEventError } from '../core/errors';
+import { ledgerKey as ledgerKeyOf, type FindingsLedger } from '../state/ledger';
 import type { Logger } from '../runtime/logger';
 import { logScanReport } from '../report/log';
 import { hasProblems, scan, type ScanDeps, type ScanReport, type ScanSummary } from '../aws/scan';
@@ -22,6 +25,8 @@ export interface ScheduledScanDeps extends ScanDeps {
   /** Accounts in scope (PITR_GUARD_ACCOUNTS…); absent or `self` without exclusions: this account only. */
   scope?: Scope;
   afterScan: AfterScanHook[];
+  /** The findings ledger (PITR_GUARD_FINDINGS_TABLE); absent = none. */
+  ledger?: FindingsLedger;
 }
 
 export interface ScheduledScanResult {
@@ -60,8 +65,13 @@ export async function run(event: unknown, deps: ScheduledScanDeps): Promise<Sche
     scope && (scope.accounts !== 'self' || scope.excludeAccounts.length > 0)
       ? await scanAccounts({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId, scope, runId: `scheduled-${started}` }, deps)
       : await scan({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId }, deps);
+  const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, runIdOf(event), deps.logger) : [];
   logScanReport(report, deps.logger, { durationMs: Date.now() - started, mode: deps.policy.mode, dryRun: deps.policy.dryRun });
   for (const hook of deps.afterScan) await hook(report, deps);
+  if (unrecorded.length > 0) {
+    // Alerts went out first; the run still fails, so Lambda retries it and then keeps it in the failed-events queue.
+    throw new IncompleteReportError(`the findings ledger could not record ${unrecorded.length} table(s)`, unrecorded);
+  }
   return {
     accountId: report.accountId,
     regions: report.regions,
@@ -71,4 +81,23 @@ export async function run(event: unknown, deps: ScheduledScanDeps): Promise<Sche
     accountErrors: report.accountErrors.length,
     problems: hasProblems(report),
   };
+}
+
+/** The run's ID in the ledger: the EventBridge event's ID (the same on Lambda's retries), else a new UUID. */
+export function runIdOf(event: unknown): string {
+  const id = (event as { id?: unknown }).id;
+  return typeof id === 'string' && id.trim() !== '' ? id : randomUUID();
+}
+
+/** Writes the report's findings to the ledger and sets each finding's `since`; returns the tables not recorded. */
+export async function recordFindings(report: ScanReport, ledger: FindingsLedger, runId: string, logger: Logger): Promise<string[]> {
+  const written = await ledger.write(report.findings, { runId, seenAt: report.generatedAt });
+  for (const f of report.findings) {
+    const entry = written.since.get(ledgerKeyOf(f));
+    if (entry) f.since = entry.since;
+  }
+  for (const failure of written.failed) {
+    logger.error('could not record the table in the findings ledger', { event: 'ledger-failed', tableArn: failure.tableArn, errorName: failure.error.errorName, message: failure.error.message });
+  }
+  return written.failed.map((f) => `${f.tableArn}: ${f.error.message}`);
 }

@@ -5,6 +5,7 @@ import type { RemediationOutcome } from '../act/outcome';
 import type { ScanReport } from '../aws/scan';
 import { days, oneLine } from '../core/text';
 import type { Finding, Mode } from '../core/types';
+import { sinceText } from '../report/table';
 import { md, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock } from './render-kit';
 
 export interface DigestInput {
@@ -38,7 +39,8 @@ function problem(f: Finding): string {
 export function digestItems(input: DigestInput): DigestItem[] {
   const items: DigestItem[] = [];
   for (const o of input.outcomes) {
-    const what = problem(o.before);
+    const since = sinceText(o.before);
+    const what = problem(o.before) + (since ? ` (${since})` : '');
     const result =
       o.result === 'ENABLED'
         ? `re-enabled (${days(o.recoveryPeriodInDays ?? 0)}) and verified`

@@ -38,6 +38,8 @@ export const CSV_COLUMNS: { header: string; value: (f: Finding) => Cell }[] = [
   { header: 'error_operation', value: (f) => f.error?.operation ?? null },
   { header: 'error_name', value: (f) => f.error?.errorName ?? null },
   { header: 'error_message', value: (f) => (f.error ? text(f.error.message) : null) },
+  // When the table entered its status, from the findings ledger; empty without one.
+  { header: 'status_since', value: (f) => f.since ?? null },
 ];
 
 /** Statuses of the rows for what the scan could not evaluate (not finding statuses). */

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { sanitise } from '../core/text';
 import type { ScanReport } from '../aws/scan';
-import { regionErrorMessage } from './table';
+import { regionErrorMessage, sinceText } from './table';
 import { fixCommand, isFixable, tableConsoleUrl } from './fix-hints';
 import { COLOUR, SCRIPT, STYLE } from './html-assets';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../core/types';
@@ -132,6 +132,8 @@ function row(f: Finding, index: number, minRecoveryDays: number): string {
   const k = statusKey(f.status);
   const rank = k === 'UNKNOWN' ? 99 : FINDING_STATUSES.indexOf(k);
   const details: string[] = [`<div class="msg">${escapeHtml(f.message)}</div>`];
+  const since = sinceText(f);
+  if (since) details.push(`<div class="msg since" data-testid="since">${escapeHtml(since.charAt(0).toUpperCase() + since.slice(1))}</div>`);
   if (f.error) details.push(`<div class="msg">${escapeHtml(`${f.error.operation}: ${f.error.errorName}`)}</div>`);
   if (f.exemption && !f.exemption.active) {
     const until = f.exemption.until ? ` until ${f.exemption.until}` : '';

@@ -15,6 +15,8 @@ export function logScanReport(report: ScanReport, logger: Logger, extra: Record<
       tableArn: f.tableArn,
       pitr: f.pitr,
       ...(f.error ? { error: f.error } : {}),
+      // When it entered this status, from the findings ledger (when there is one).
+      ...(f.since ? { since: f.since } : {}),
     });
   }
   for (const r of report.regionErrors) {

@@ -20,8 +20,20 @@ const BASE_COLUMNS: { title: string; value: (f: Finding) => string }[] = [
   { title: 'PITR', value: (f) => f.pitr.status ?? '-' },
   { title: 'PERIOD', value: (f) => (f.pitr.recoveryPeriodInDays === null ? '-' : `${f.pitr.recoveryPeriodInDays}d`) },
   { title: 'RESTORABLE', value: (f) => (f.pitr.restorableDays === null ? '-' : `${f.pitr.restorableDays}d`) },
-  { title: 'REASONS', value: (f) => f.reasons.join(',') + exemptionNote(f) },
+  { title: 'REASONS', value: (f) => f.reasons.join(',') + exemptionNote(f) + (sinceText(f) ? ` (${sinceText(f)})` : '') },
 ];
+
+/**
+ * "non-compliant since 2026-11-01 09:00 UTC" for a NON_COMPLIANT finding the findings ledger
+ * dated (Finding.since); undefined otherwise. Every report format prints it the same way.
+ */
+export function sinceText(f: Pick<Finding, 'status' | 'since'>): string | undefined {
+  if (f.status !== 'NON_COMPLIANT' || !f.since) return undefined;
+  const at = new Date(f.since);
+  if (Number.isNaN(at.getTime())) return undefined;
+  const iso = at.toISOString();
+  return `non-compliant since ${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
 
 function exemptionNote(f: Finding): string {
   if (!f.exemption) return '';

@@ -210,6 +210,8 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
       return { ...base, Resource: TABLES };
     case 'idempotencyTable':
       return { ...base, Resource: { 'Fn::GetAtt': ['IdempotencyTable', 'Arn'] } };
+    case 'findingsTable':
+      return { ...base, Resource: { 'Fn::GetAtt': ['FindingsTable', 'Arn'] } };
     case 'alertTopic':
       return { ...base, Resource: o.alertTopicArn };
     case 'slackWebhookParameter':

@@ -30,6 +30,7 @@ const RESOURCE_TEXT: Record<DerivedStatement['resource'], (fn: string) => string
   '*': () => '`*` (the action has no resource type)',
   tables: () => '`arn:aws:dynamodb:*:<account>:table/*`',
   idempotencyTable: () => '`IdempotencyTable` only (the stack’s de-duplication table)',
+  findingsTable: () => '`FindingsTable` only (the stack’s findings ledger)',
   alertTopic: () => 'the alert topic (param `alertTopicArn`, by default the stack’s `AlertTopic`)',
   slackWebhookParameter: () => 'that one parameter; granted only when param `slackWebhookParam` is set',
   slackWebhookKey: () => 'that one key, condition `kms:ViaService` = SSM; granted only when param `slackWebhookKmsKeyArn` is set',

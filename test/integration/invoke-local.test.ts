@@ -3,7 +3,7 @@
  * read from the docs and run exactly as written, as a user runs them (bundled by
  * serverless-esbuild, env from serverless.yml) against a moto server with real tables.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ScanCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -60,6 +60,16 @@ beforeAll(async () => {
   await seedTable(ddb, { tableName: 'orders', state: 'on', recoveryPeriodInDays: 35 });
   await seedTable(ddb, { tableName: 'payments', state: 'off' });
   await seedTable(ddb, { tableName: 'ledger', state: 'short', recoveryPeriodInDays: 7 });
+  // The placeholder findings ledger, as docs/deployment.md creates it before the command.
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: 'pitr-guard-findings',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'tableArn', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'tableArn', KeyType: 'HASH' }],
+    }),
+  );
+  await ddb.send(new UpdateContinuousBackupsCommand({ TableName: 'pitr-guard-findings', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 } }));
 });
 
 afterAll(async () => {
@@ -71,18 +81,29 @@ describe('serverless invoke local (the documented commands) against moto', () =>
     expect(documentedCommand('docs/deployment.md', 'scheduledScan')).toEqual([
       'serverless', 'invoke', 'local', '-f', 'scheduledScan', '--path', 'events/scheduled.json',
       '--param=alertTopicArn=arn:aws:sns:us-east-1:123456789012:pitr-guard-alerts', '--param=idempotencyTable=pitr-guard-idempotency',
+      '--param=findingsTable=pitr-guard-findings',
     ]);
     const { result, logs } = await invokeLocal('docs/deployment.md', 'scheduledScan');
     expect(result).toEqual({
       accountId: '123456789012',
       regions: ['us-east-1'],
-      summary: { total: 3, compliant: 1, nonCompliant: 2, exempt: 0, notApplicable: 0, error: 0 },
+      summary: { total: 4, compliant: 2, nonCompliant: 2, exempt: 0, notApplicable: 0, error: 0 },
       regionErrors: 0,
       accounts: 1,
       accountErrors: 0,
       problems: true,
     });
-    expect(logs.filter((l) => l.event === 'finding').map((l) => l.tableName).sort()).toEqual(['ledger', 'payments']);
+    const findingLines = logs.filter((l) => l.event === 'finding');
+    expect(findingLines.map((l) => l.tableName).sort()).toEqual(['ledger', 'payments']);
+    // Every table (the ledger's own too) is in the ledger, under the schedule event's ID, and the log lines say since when.
+    const { Items } = await localClients(moto.endpoint).get(DynamoDBClient, 'us-east-1').send(new ScanCommand({ TableName: 'pitr-guard-findings', ConsistentRead: true }));
+    expect((Items ?? []).map((i) => [i.tableName?.S, i.status?.S, i.lastRunId?.S]).sort()).toEqual([
+      ['ledger', 'NON_COMPLIANT', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
+      ['orders', 'COMPLIANT', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
+      ['payments', 'NON_COMPLIANT', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
+      ['pitr-guard-findings', 'COMPLIANT', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
+    ]);
+    for (const l of findingLines) expect(l.since).toBe(Items?.find((i) => i.tableName?.S === l.tableName)?.since?.S);
   });
 
   it('docs/config-rule.md: configRule reports the non-compliant table of the sample change event (TESTMODE)', async () => {

@@ -295,6 +295,33 @@ describe('CloudTrail reactor, alerts and failed events', () => {
   });
 });
 
+describe('findings ledger (lib/state/ledger.ts) in the packaged template', () => {
+  type Resource = { Type: string; DeletionPolicy?: string; UpdateReplacePolicy?: string; Properties: Record<string, unknown> };
+  const res = template.Resources as Record<string, Resource>;
+
+  it('is an on-demand, encrypted table keyed on tableArn, with PITR on, kept when the stack goes', () => {
+    expect(res.FindingsTable).toMatchObject({
+      Type: 'AWS::DynamoDB::Table',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'tableArn', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'tableArn', KeyType: 'HASH' }],
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: '35' },
+      },
+    });
+  });
+
+  it('is named to the scheduled scan (PITR_GUARD_FINDINGS_TABLE), which may UpdateItem on it and nowhere else', () => {
+    const env = (res.ScheduledScanLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env.PITR_GUARD_FINDINGS_TABLE).toEqual({ Ref: 'FindingsTable' });
+    const ledger = statements(res.ScheduledScanRole!).filter((s) => actions(s).includes('dynamodb:UpdateItem'));
+    expect(ledger).toEqual([{ Sid: 'FindingsLedger', Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: { 'Fn::GetAtt': ['FindingsTable', 'Arn'] } }]);
+  });
+});
+
 describe('readOnly=true (npx serverless package --param="readOnly=true")', () => {
   const readOnlyDir = process.env.PITR_GUARD_PACKAGE_DIR_READ_ONLY ?? path.join(tmpdir(), 'pitr-guard-package-read-only');
   const ro = readTemplate(readOnlyDir);

@@ -127,3 +127,61 @@ describe('scheduledScan handler', () => {
     expect(ddbMock.calls()).toHaveLength(0);
   });
 });
+
+describe('scheduledScan handler with the findings ledger (PITR_GUARD_FINDINGS_TABLE)', () => {
+  const LEDGER = 'pitr-guard-dev-FindingsTable-1A2B';
+
+  it('records every finding under the run ID of the schedule event, and logs since when', async () => {
+    process.env.PITR_GUARD_FINDINGS_TABLE = LEDGER;
+    let sdk!: typeof import('@aws-sdk/client-dynamodb');
+    const handler = await loadHandler((s) => {
+      sdk = s;
+      serve(s);
+      ddbMock.on(s.UpdateItemCommand).resolves({ Attributes: { since: { S: '2026-11-01T00:00:00.000Z' } } });
+    });
+    const { lines } = await captureLogs(() => handler(loadEvent('scheduled.json'), lambdaContext()));
+    const writes = ddbMock.commandCalls(sdk.UpdateItemCommand).map((c) => c.args[0].input);
+    expect(writes.map((w) => [w.TableName, w.Key?.tableArn?.S, w.ExpressionAttributeValues?.[':status']?.S, w.ExpressionAttributeValues?.[':run']?.S]).sort()).toEqual([
+      [LEDGER, 'arn:aws:dynamodb:us-east-1:123456789012:table/orders', 'COMPLIANT', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
+      [LEDGER, 'arn:aws:dynamodb:us-east-1:123456789012:table/payments', 'NON_COMPLIANT', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
+      [LEDGER, 'arn:aws:dynamodb:us-east-1:123456789012:table/sessions', 'ERROR', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
+    ]);
+    expect(lines.filter((l) => l.event === 'finding').map((l) => [l.tableName, l.since])).toEqual([
+      ['payments', '2026-11-01T00:00:00.000Z'],
+      ['sessions', '2026-11-01T00:00:00.000Z'],
+    ]);
+  });
+
+  it('without the variable: no ledger write, no since', async () => {
+    let sdk!: typeof import('@aws-sdk/client-dynamodb');
+    const handler = await loadHandler((s) => {
+      sdk = s;
+      serve(s);
+    });
+    const { lines } = await captureLogs(() => handler(loadEvent('scheduled.json'), lambdaContext()));
+    expect(ddbMock.commandCalls(sdk.UpdateItemCommand)).toHaveLength(0);
+    expect(lines.filter((l) => l.event === 'finding').map((l) => 'since' in l)).toEqual([false, false]);
+  });
+
+  it('a table the ledger cannot record: logged by name, the summary still logged, then the run fails', async () => {
+    process.env.PITR_GUARD_FINDINGS_TABLE = LEDGER;
+    const handler = await loadHandler((s) => {
+      serve(s);
+      ddbMock.on(s.UpdateItemCommand).resolves({ Attributes: { since: { S: '2026-11-01T00:00:00.000Z' } } });
+      ddbMock.on(s.UpdateItemCommand, { Key: { tableArn: { S: 'arn:aws:dynamodb:us-east-1:123456789012:table/payments' } } }).rejects(awsError('AccessDeniedException'));
+    });
+    let failure: unknown;
+    const { lines } = await captureLogs(() => handler(loadEvent('scheduled.json'), lambdaContext()).catch((e: unknown) => void (failure = e)));
+    expect(failure).toMatchObject({ code: 'REPORT_INCOMPLETE', message: 'the findings ledger could not record 1 table(s)' });
+    expect(lines.filter((l) => l.event === 'ledger-failed')).toEqual([
+      expect.objectContaining({ tableArn: 'arn:aws:dynamodb:us-east-1:123456789012:table/payments', errorName: 'AccessDeniedException' }),
+    ]);
+    expect(lines.filter((l) => l.event === 'scan-summary')).toHaveLength(1);
+  });
+
+  it('a bad PITR_GUARD_FINDINGS_TABLE fails at cold start naming it', async () => {
+    process.env.PITR_GUARD_FINDINGS_TABLE = 'x';
+    const handler = await loadHandler(serve);
+    await expect(captureLogs(() => handler(loadEvent('scheduled.json'), lambdaContext()))).rejects.toThrow(/PITR_GUARD_FINDINGS_TABLE="x"/);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The member role (member/template.yaml) against the code: what the scan calls inside a scanned
+ * account, derived from the same `permissions` declarations as the stack's roles
+ * (scripts/iam/derive.ts). Used by test/unit/member-template.test.ts so the template's read
+ * actions cannot drift from the scan's; never bundled into a Lambda.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse, type CollectionTag, type ScalarTag } from 'yaml';
+import { deriveFunction, type DerivedStatement } from './derive';
+
+/** The template a StackSet deploys in every member account. */
+export const MEMBER_TEMPLATE = 'member/template.yaml';
+
+/**
+ * Services the scan calls only from the central account (listing the Organization, assuming the
+ * member role): never part of the member role.
+ */
+export const CENTRAL_ONLY_SERVICES: ReadonlySet<string> = new Set(['organizations', 'sts']);
+
+/** The scan's entry point: everything it reaches is what one account's scan calls. */
+const SCAN_ENTRY = { name: 'memberScan', handler: 'lib/aws/scan.scan' };
+/** What remediation adds (lib/act): the statements readOnly removes from the scheduled scan's role. */
+const ACT_ENTRY = { name: 'memberRemediate', handler: 'functions/scheduled-scan.handler' };
+
+export interface MemberStatements {
+  /** The read statements the member role must hold, by sid (Logs and central-only actions left out). */
+  read: DerivedStatement[];
+  /** The statements granted only with AllowRemediation=true. */
+  remediation: DerivedStatement[];
+}
+
+function memberSide(statements: readonly DerivedStatement[]): DerivedStatement[] {
+  return statements
+    .filter((s) => s.resource !== 'logGroup' && s.resource !== 'onFailureQueue')
+    .map((s) => ({ ...s, actions: s.actions.filter((a) => !CENTRAL_ONLY_SERVICES.has(a.split(':')[0]!)) }))
+    .filter((s) => s.actions.length > 0);
+}
+
+export function memberStatements(root: string): MemberStatements {
+  const read = memberSide(deriveFunction(root, SCAN_ENTRY, true).statements);
+  const full = deriveFunction(root, ACT_ENTRY, false).statements;
+  const readOnly = new Set(deriveFunction(root, ACT_ENTRY, true).statements.map((s) => s.sid));
+  const remediation = memberSide(full.filter((s) => !readOnly.has(s.sid)));
+  return { read, remediation };
+}
+
+/** CloudFormation short-form tags (!Ref, !Sub, !If, …) as their long forms. */
+const CFN_FUNCTIONS = ['Ref', 'Condition', 'GetAtt', 'Sub', 'If', 'Not', 'Equals', 'And', 'Or', 'Select', 'Split', 'Join'];
+const cfnTags: (ScalarTag | CollectionTag)[] = CFN_FUNCTIONS.flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  return [
+    { tag: `!${name}`, resolve: (value: string) => ({ [key]: name === 'GetAtt' ? value.split('.') : value }) } as ScalarTag,
+    { tag: `!${name}`, collection: 'seq', resolve: (seq) => ({ [key]: seq.toJSON() }) } as CollectionTag,
+    { tag: `!${name}`, collection: 'map', resolve: (map) => ({ [key]: map.toJSON() }) } as CollectionTag,
+  ];
+});
+
+/** member/template.yaml, parsed, with intrinsic functions in their long (JSON) form. */
+export function loadMemberTemplate(root: string): Record<string, unknown> {
+  return parse(readFileSync(path.join(root, MEMBER_TEMPLATE), 'utf8'), { customTags: cfnTags }) as Record<string, unknown>;
+}
+
+/** The template as JSON, e.g. for CloudFormation CreateStack's TemplateBody. */
+export function memberTemplateJson(root: string): string {
+  return JSON.stringify(loadMemberTemplate(root));
+}

@@ -1,0 +1,117 @@
+/**
+ * The findings ledger on moto: the scheduled scan's job records every table; `since` stays while
+ * the status stays and moves when it changes (previousStatus kept); an older run arriving late
+ * changes nothing; concurrent writers of different runs end on the newest run.
+ */
+import { CreateTableCommand, DynamoDBClient, ScanCommand, UpdateContinuousBackupsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { startMoto, type MotoServer } from '../../dev/local/moto';
+import { localClients, seedTable } from '../../dev/seed';
+import { parsePolicy } from '../../lib/core/config';
+import { PacerPool } from '../../lib/aws/inventory';
+import { scan } from '../../lib/aws/scan';
+import { run, type ScheduledScanResult } from '../../lib/jobs/scheduled-scan';
+import { silentLogger } from '../../lib/runtime/logger';
+import { FindingsLedger } from '../../lib/state/ledger';
+import type { Clients } from '../../lib/aws/clients';
+
+const LEDGER = 'pitr-guard-findings';
+const ACCOUNT = '123456789012';
+const arn = (name: string) => `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${name}`;
+let moto: MotoServer;
+let clients: Clients;
+let ddb: DynamoDBClient;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  clients = localClients(moto.endpoint);
+  ddb = clients.get(DynamoDBClient, 'us-east-1');
+  // The ledger lives in another Region than the scanned tables, as the stack's own table may.
+  await clients.get(DynamoDBClient, 'eu-west-1').send(
+    new CreateTableCommand({
+      TableName: LEDGER,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'tableArn', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'tableArn', KeyType: 'HASH' }],
+    }),
+  );
+  await seedTable(ddb, { tableName: 'orders', state: 'on', recoveryPeriodInDays: 35 });
+  await seedTable(ddb, { tableName: 'payments', state: 'off' });
+  await seedTable(ddb, { tableName: 'sessions', state: 'exempt', exemptReason: 'session cache, rebuilt on loss' });
+});
+afterAll(() => moto?.stop());
+
+const ledger = () => new FindingsLedger(clients.get(DynamoDBClient, 'eu-west-1'), LEDGER);
+
+async function items(): Promise<Record<string, Record<string, unknown>>> {
+  const out = await clients.get(DynamoDBClient, 'eu-west-1').send(new ScanCommand({ TableName: LEDGER, ConsistentRead: true }));
+  const plain = (v: AttributeValue): unknown => (v.S !== undefined ? v.S : v.L ? v.L.map(plain) : v);
+  return Object.fromEntries((out.Items ?? []).map((i) => [i.tableArn!.S!, Object.fromEntries(Object.entries(i).map(([k, v]) => [k, plain(v)]))]));
+}
+
+function scanAt(iso: string, runId: string): Promise<ScheduledScanResult | unknown> {
+  return run(
+    { id: runId },
+    {
+      clients,
+      pacers: new PacerPool(),
+      policy: parsePolicy({ PITR_GUARD_REGIONS: 'us-east-1' }),
+      logger: silentLogger,
+      homeRegion: 'us-east-1',
+      accountId: ACCOUNT,
+      afterScan: [],
+      ledger: ledger(),
+      now: () => new Date(iso),
+    },
+  );
+}
+
+const T1 = '2026-11-21T10:00:00.000Z';
+const T2 = '2026-11-21T11:00:00.000Z';
+const T3 = '2026-11-21T12:00:00.000Z';
+
+describe('findings ledger on moto', () => {
+  it('first run: one item per table, since = firstSeen = lastSeen = the run', async () => {
+    await scanAt(T1, 'run-1');
+    expect(await items()).toEqual({
+      [arn('orders')]: { tableArn: arn('orders'), accountId: ACCOUNT, region: 'us-east-1', tableName: 'orders', status: 'COMPLIANT', reasons: ['PITR_ENABLED', 'RESTORE_WINDOW_NOT_FULL'], since: T1, firstSeen: T1, lastSeen: T1, lastRunId: 'run-1' },
+      [arn('payments')]: { tableArn: arn('payments'), accountId: ACCOUNT, region: 'us-east-1', tableName: 'payments', status: 'NON_COMPLIANT', reasons: ['PITR_DISABLED'], since: T1, firstSeen: T1, lastSeen: T1, lastRunId: 'run-1' },
+      [arn('sessions')]: expect.objectContaining({ status: 'EXEMPT', since: T1, firstSeen: T1, lastRunId: 'run-1' }),
+    });
+  });
+
+  it('second run: since kept for unchanged tables; a fixed table moves to COMPLIANT since this run, previousStatus NON_COMPLIANT', async () => {
+    await ddb.send(new UpdateContinuousBackupsCommand({ TableName: 'payments', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 35 } }));
+    await scanAt(T2, 'run-2');
+    const now = await items();
+    expect(now[arn('orders')]).toEqual(expect.objectContaining({ status: 'COMPLIANT', since: T1, firstSeen: T1, lastSeen: T2, lastRunId: 'run-2' }));
+    expect(now[arn('orders')]).not.toHaveProperty('previousStatus');
+    expect(now[arn('payments')]).toEqual(expect.objectContaining({ status: 'COMPLIANT', previousStatus: 'NON_COMPLIANT', since: T2, firstSeen: T1, lastSeen: T2, lastRunId: 'run-2' }));
+    expect(now[arn('sessions')]).toEqual(expect.objectContaining({ status: 'EXEMPT', since: T1, lastSeen: T2 }));
+  });
+
+  it('a late write of an older run changes nothing (stale)', async () => {
+    const before = await items();
+    const old = await scan({ policy: { regions: ['us-east-1'], minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' }, homeRegion: 'us-east-1', accountId: ACCOUNT }, { clients, now: () => new Date(T1) });
+    old.findings.find((f) => f.tableName === 'payments')!.status = 'NON_COMPLIANT';
+    const out = await ledger().write(old.findings, { runId: 'run-1-late', seenAt: T1 });
+    expect(out.stale.sort()).toEqual([arn('orders'), arn('payments'), arn('sessions')]);
+    expect(out.failed).toEqual([]);
+    expect(await items()).toEqual(before);
+  });
+
+  it('concurrent writers of two runs (each twice) end on the newer run, since exact', async () => {
+    const report = await scan({ policy: { regions: ['us-east-1'], minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' }, homeRegion: 'us-east-1', accountId: ACCOUNT }, { clients, now: () => new Date(T3) });
+    const broken = report.findings.map((f) => (f.tableName === 'orders' ? { ...f, status: 'NON_COMPLIANT' as const, reasons: ['PITR_DISABLED' as const] } : f));
+    const results = await Promise.all([
+      ledger().write(report.findings, { runId: 'run-3', seenAt: T3 }),
+      ledger().write(broken, { runId: 'run-4', seenAt: '2026-11-21T12:00:01.000Z' }),
+      ledger().write(report.findings, { runId: 'run-3', seenAt: T3 }),
+      ledger().write(broken, { runId: 'run-4', seenAt: '2026-11-21T12:00:01.000Z' }),
+    ]);
+    expect(results.flatMap((r) => r.failed)).toEqual([]);
+    const now = await items();
+    expect(Object.values(now).map((i) => i.lastRunId)).toEqual(['run-4', 'run-4', 'run-4']);
+    expect(now[arn('orders')]).toEqual(expect.objectContaining({ status: 'NON_COMPLIANT', lastSeen: '2026-11-21T12:00:01.000Z', since: '2026-11-21T12:00:01.000Z', firstSeen: T1 }));
+    expect(now[arn('payments')]).toEqual(expect.objectContaining({ status: 'COMPLIANT', since: T2 }));
+  });
+});

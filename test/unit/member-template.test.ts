@@ -1,0 +1,105 @@
+/**
+ * member/template.yaml (the member role a StackSet deploys in every scanned account): its read
+ * actions are exactly what the scan calls in an account, derived from the modules' `permissions`
+ * declarations (scripts/iam/member.ts), so the template cannot drift from the code; remediation
+ * only with AllowRemediation=true; trust limited to the central account's pitr-guard roles.
+ */
+import path from 'node:path';
+import { loadMemberTemplate, memberStatements } from '../../scripts/iam/member';
+
+const root = path.join(__dirname, '../..');
+const template = loadMemberTemplate(root) as {
+  Parameters: Record<string, { Default?: string; AllowedValues?: string[]; AllowedPattern?: string }>;
+  Conditions: Record<string, unknown>;
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+};
+const role = template.Resources.MemberRole!;
+const props = role.Properties as {
+  RoleName: unknown;
+  AssumeRolePolicyDocument: { Statement: Record<string, unknown>[] };
+  Policies: { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[];
+};
+const statements = props.Policies[0]!.PolicyDocument.Statement;
+
+type Stmt = { Sid: string; Effect: string; Action: string | string[]; Resource: unknown };
+const TABLES = { 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*' };
+const asList = (a: string | string[]) => (Array.isArray(a) ? [...a] : [a]).sort();
+const scope = (resource: string) => (resource === 'tables' ? TABLES : resource === '*' ? '*' : `unexpected scope ${resource}`);
+
+const unconditional = statements.filter((s): s is Stmt => !(s as Record<string, unknown>)['Fn::If']);
+const conditional = statements.filter((s) => (s as Record<string, unknown>)['Fn::If']) as { 'Fn::If': [string, Stmt, unknown] }[];
+
+describe('member role read actions', () => {
+  const derived = memberStatements(root);
+
+  it('derives the scan’s member-side reads from the declarations', () => {
+    // Sanity of the derivation itself: the reads the inventory declares are there.
+    expect(derived.read.flatMap((s) => s.actions).sort()).toEqual(
+      expect.arrayContaining(['dynamodb:DescribeContinuousBackups', 'dynamodb:DescribeTable', 'dynamodb:ListTables', 'dynamodb:ListTagsOfResource']),
+    );
+    expect(derived.remediation.flatMap((s) => s.actions)).toEqual(['dynamodb:UpdateContinuousBackups']);
+  });
+
+  it('grants exactly the scan’s read set, statement by statement, on the same scopes', () => {
+    const inTemplate = unconditional.map((s) => ({ sid: s.Sid, effect: s.Effect, actions: asList(s.Action), resource: s.Resource })).sort((a, b) => a.sid.localeCompare(b.sid));
+    const expected = derived.read.map((s) => ({ sid: s.sid, effect: 'Allow', actions: [...s.actions].sort(), resource: scope(s.resource) })).sort((a, b) => a.sid.localeCompare(b.sid));
+    expect(inTemplate).toEqual(expected);
+  });
+
+  it('grants UpdateContinuousBackups only under the Remediates condition (AllowRemediation=true)', () => {
+    expect(conditional).toHaveLength(1);
+    const [condition, granted, otherwise] = conditional[0]!['Fn::If'];
+    expect(condition).toBe('Remediates');
+    expect(template.Conditions.Remediates).toEqual({ 'Fn::Equals': [{ Ref: 'AllowRemediation' }, 'true'] });
+    expect(template.Parameters.AllowRemediation).toEqual(expect.objectContaining({ Default: 'false', AllowedValues: ['true', 'false'] }));
+    expect(otherwise).toEqual({ Ref: 'AWS::NoValue' });
+    const expected = derived.remediation.map((s) => ({ Sid: s.sid, Effect: 'Allow', Action: s.actions.length === 1 ? s.actions[0] : s.actions, Resource: scope(s.resource) }));
+    expect([granted]).toEqual(expected);
+    // Nowhere else.
+    expect(unconditional.flatMap((s) => asList(s.Action))).not.toContain('dynamodb:UpdateContinuousBackups');
+  });
+
+  it('has no wildcard action and nothing but Allow', () => {
+    const all = [...unconditional, ...conditional.map((c) => c['Fn::If'][1])];
+    for (const s of all) {
+      expect(s.Effect).toBe('Allow');
+      for (const a of asList(s.Action)) expect(a).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
+    }
+  });
+});
+
+describe('member role trust and name', () => {
+  const trust = props.AssumeRolePolicyDocument.Statement;
+  const prefixArn = { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${CentralAccountId}:role/${CentralRolePrefix}*' };
+
+  it('is named by the MemberRoleName parameter, pitr-guard-member by default', () => {
+    expect(props.RoleName).toEqual({ Ref: 'MemberRoleName' });
+    expect(template.Parameters.MemberRoleName!.Default).toBe('pitr-guard-member');
+  });
+
+  it('trusts only the central account’s roles with the stack prefix, and requires the ExternalId when one is set', () => {
+    expect(trust).toHaveLength(1);
+    const t = trust[0]!;
+    expect(t).toEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${CentralAccountId}:root' } } }),
+    );
+    expect(t.Condition).toEqual({
+      'Fn::If': [
+        'HasExternalId',
+        { ArnLike: { 'aws:PrincipalArn': prefixArn }, StringEquals: { 'sts:ExternalId': { Ref: 'ExternalId' } } },
+        { ArnLike: { 'aws:PrincipalArn': prefixArn } },
+      ],
+    });
+    expect(template.Conditions.HasExternalId).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ExternalId' }, ''] }] });
+  });
+
+  it('accepts only a 12-digit central account ID', () => {
+    const pattern = new RegExp(template.Parameters.CentralAccountId!.AllowedPattern!);
+    expect(['123456789012'].map((v) => pattern.test(v))).toEqual([true]);
+    expect(['12345678901', '1234567890123', 'abcdefghijkl', ''].map((v) => pattern.test(v))).toEqual([false, false, false, false]);
+  });
+
+  it('creates nothing but the role', () => {
+    expect(Object.values(template.Resources).map((r) => r.Type)).toEqual(['AWS::IAM::Role']);
+  });
+});
