@@ -4,18 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parseCfnYaml } from '../cfn-yaml';
 import { deriveFunction, type DerivedStatement, type FunctionSpec } from './derive';
 
 /** The functions of serverless.yml (name, handler, on-failure destination, condition). */
 export function functionsOf(root: string): FunctionSpec[] {
-  // The CloudFormation short forms serverless.yml uses, as the JSON they stand for.
-  const customTags = [
-    { tag: '!GetAtt', resolve: (v: string) => ({ 'Fn::GetAtt': v.split('.') }) },
-    { tag: '!Ref', resolve: (v: string) => ({ Ref: v }) },
-    { tag: '!Sub', resolve: (v: string) => ({ 'Fn::Sub': v }) },
-  ];
-  const doc = parse(readFileSync(path.join(root, 'serverless.yml'), 'utf8'), { customTags, logLevel: 'silent' }) as {
+  const doc = parseCfnYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as {
     functions: Record<string, { handler: string; condition?: string; destinations?: { onFailure?: { arn: unknown } } }>;
   };
   return Object.entries(doc.functions).map(([name, f]) => ({

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse, type CollectionTag, type ScalarTag } from 'yaml';
+import { parseCfnYaml } from '../cfn-yaml';
 import { deriveFunction, type DerivedStatement } from './derive';
 
 /** The template a StackSet deploys in every member account. */
@@ -45,20 +45,9 @@ export function memberStatements(root: string): MemberStatements {
   return { read, remediation };
 }
 
-/** CloudFormation short-form tags (!Ref, !Sub, !If, …) as their long forms. */
-const CFN_FUNCTIONS = ['Ref', 'Condition', 'GetAtt', 'Sub', 'If', 'Not', 'Equals', 'And', 'Or', 'Select', 'Split', 'Join'];
-const cfnTags: (ScalarTag | CollectionTag)[] = CFN_FUNCTIONS.flatMap((name) => {
-  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-  return [
-    { tag: `!${name}`, resolve: (value: string) => ({ [key]: name === 'GetAtt' ? value.split('.') : value }) } as ScalarTag,
-    { tag: `!${name}`, collection: 'seq', resolve: (seq) => ({ [key]: seq.toJSON() }) } as CollectionTag,
-    { tag: `!${name}`, collection: 'map', resolve: (map) => ({ [key]: map.toJSON() }) } as CollectionTag,
-  ];
-});
-
 /** member/template.yaml, parsed, with intrinsic functions in their long (JSON) form. */
 export function loadMemberTemplate(root: string): Record<string, unknown> {
-  return parse(readFileSync(path.join(root, MEMBER_TEMPLATE), 'utf8'), { customTags: cfnTags }) as Record<string, unknown>;
+  return parseCfnYaml(readFileSync(path.join(root, MEMBER_TEMPLATE), 'utf8')) as Record<string, unknown>;
 }
 
 /** The template as JSON, e.g. for CloudFormation CreateStack's TemplateBody. */

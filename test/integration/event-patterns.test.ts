@@ -15,25 +15,14 @@ import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand 
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse, type CollectionTag, type ScalarTag } from 'yaml';
+import { parseCfnYaml } from '../../scripts/cfn-yaml';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { loadEvent } from '../helpers/builders';
-
-/** CloudFormation short-form tags (!Ref, !GetAtt, !Sub, …) as their long forms. */
-const CFN_FUNCTIONS = ['Ref', 'Condition', 'GetAtt', 'Sub', 'If', 'Not', 'Equals', 'And', 'Or', 'Select', 'Split', 'Join', 'ImportValue', 'FindInMap', 'Base64', 'GetAZs', 'Cidr'];
-const cfnTags: (ScalarTag | CollectionTag)[] = CFN_FUNCTIONS.flatMap((name) => {
-  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-  return [
-    { tag: `!${name}`, resolve: (value: string) => ({ [key]: name === 'GetAtt' ? value.split('.') : value }) } as ScalarTag,
-    { tag: `!${name}`, collection: 'seq', resolve: (seq) => ({ [key]: seq.toJSON() }) } as CollectionTag,
-    { tag: `!${name}`, collection: 'map', resolve: (map) => ({ [key]: map.toJSON() }) } as CollectionTag,
-  ];
-});
 
 interface Template {
   resources: { Resources: Record<string, { Type: string; Properties: { EventPattern?: Record<string, unknown> } }> };
 }
-const sls = parse(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8'), { customTags: cfnTags }) as Template;
+const sls = parseCfnYaml(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8')) as Template;
 const rules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
 
 const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
