@@ -43,6 +43,8 @@ export interface Permission {
   calledBy?: readonly string[];
   /** Changes a user's table: left out of every role when the serverless param readOnly is true. */
   remediation?: true;
+  /** Only for scanning other accounts: left out of every role when the serverless param accounts is self. */
+  multiAccount?: true;
   /**
    * Granted without an SDK command of its own in the module (kms:Decrypt behind a decrypting
    * GetParameter): the command-coverage test accepts it only when this says why.

@@ -27,6 +27,8 @@ export interface DeriveOptions {
   service: string;
   stage: string;
   readOnly: boolean;
+  /** Param accounts is self: the statements marked multiAccount (AssumeRole, ListAccounts) are left out. */
+  singleAccount?: boolean;
   /** The value of param alertTopicArn (a CloudFormation value). */
   alertTopicArn: unknown;
   /** The value of param memberRole (default pitr-guard-member): the role assumed in other accounts. */
@@ -136,7 +138,7 @@ export function declarationsOf(root: string, modules: readonly string[]): Map<st
 }
 
 /** A function's statements: its log group, the declarations of what it reaches, its on-failure queue. */
-export function deriveFunction(root: string, fn: FunctionSpec, readOnly: boolean): DerivedFunction {
+export function deriveFunction(root: string, fn: FunctionSpec, readOnly: boolean, singleAccount = false): DerivedFunction {
   const { modules, text } = bundleOf(root, fn.handler);
   const declared = declarationsOf(root, modules);
   const statements: DerivedStatement[] = [
@@ -147,6 +149,7 @@ export function deriveFunction(root: string, fn: FunctionSpec, readOnly: boolean
     for (const p of permissions) {
       if (p.resource === 'noGrantNeeded') continue;
       if (readOnly && p.remediation) continue;
+      if (singleAccount && p.multiAccount) continue;
       if (p.calledBy && !p.calledBy.some((name) => keeps(text, name))) continue;
       checkActions(module, p);
       const known = bySid.get(p.sid);
@@ -260,7 +263,7 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
 export function roleResources(o: DeriveOptions): Record<string, unknown> {
   const roles: Record<string, unknown> = {};
   for (const fn of o.functions) {
-    const d = deriveFunction(o.root, fn, o.readOnly);
+    const d = deriveFunction(o.root, fn, o.readOnly, o.singleAccount === true);
     roles[d.roleName] = {
       Type: 'AWS::IAM::Role',
       ...(d.condition ? { Condition: d.condition } : {}),
@@ -275,6 +278,12 @@ export function roleResources(o: DeriveOptions): Record<string, unknown> {
     };
   }
   return roles;
+}
+
+/** Param accounts: only `self` (the default) scans no other account, so its roles need no AssumeRole. */
+export function isSingleAccount(accounts: unknown): boolean {
+  const text = String(accounts ?? 'self').trim().toLowerCase();
+  return text === '' || text === 'self';
 }
 
 /** Checks the serverless params that shape IAM; throws one clear line on a bad combination. */

@@ -61,16 +61,23 @@ export function renderIamDoc(root: string): string {
     'alerted on instead. Without `readOnly`, the remediation grant does not depend on `mode`: a tag can',
     'raise one table’s mode to remediate.',
     '',
+    'With the serverless param `accounts=self` (the default), the statements that only serve scanning',
+    'other accounts (`sts:AssumeRole` on the member role, `organizations:ListAccounts`) are left out as',
+    'well; the tables below list them as the code declares them.',
+    '',
   ];
   for (const fn of functionsOf(root)) {
     const d = deriveFunction(root, fn, false);
     const remediation = deriveFunction(root, fn, true);
     const dropped = d.statements.filter((s) => !remediation.statements.some((r) => r.sid === s.sid)).map((s) => s.sid);
+    const single = deriveFunction(root, fn, false, true);
+    const multi = d.statements.filter((s) => !single.statements.some((r) => r.sid === s.sid)).map((s) => s.sid);
     lines.push(`## \`${fn.name}\` (role \`${d.roleName}\`${fn.condition ? `, only under condition \`${fn.condition}\`` : ''})`, '');
     lines.push('| statement | actions | resources | why | declared in |', '| --- | --- | --- | --- | --- |');
     for (const s of d.statements) lines.push(row(s, fn.name));
     lines.push('');
     lines.push(dropped.length ? `With \`readOnly=true\`: without ${dropped.map((s) => `\`${s}\``).join(', ')}.` : 'With `readOnly=true`: the same.');
+    if (multi.length) lines.push('', `With \`accounts=self\` (the default): without ${multi.map((s) => `\`${s}\``).join(', ')}.`);
     lines.push('');
   }
   lines.push(

@@ -27,13 +27,14 @@ let roles;
 
 async function derive({ resolveVariable, resolveConfigurationProperty }) {
   const d = load('scripts/iam/derive.ts');
-  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, functions] = await Promise.all([
+  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, accounts, functions] = await Promise.all([
     resolveConfigurationProperty(['service']),
     resolveVariable('sls:stage'),
     resolveVariable('param:readOnly'),
     resolveVariable('param:mode'),
     resolveVariable('param:alertTopicArn'),
     resolveVariable('param:memberRole'),
+    resolveVariable('param:accounts'),
     resolveConfigurationProperty(['functions']),
   ]);
   const specs = Object.entries(functions ?? {}).map(([name, f]) => ({
@@ -42,7 +43,7 @@ async function derive({ resolveVariable, resolveConfigurationProperty }) {
     ...(f.destinations && f.destinations.onFailure ? { onFailureArn: f.destinations.onFailure.arn } : {}),
     ...(f.condition ? { condition: f.condition } : {}),
   }));
-  return d.roleResources({ root, service, stage, readOnly: d.parseReadOnly(readOnlyParam, mode), alertTopicArn, memberRole, functions: specs });
+  return d.roleResources({ root, service, stage, readOnly: d.parseReadOnly(readOnlyParam, mode), singleAccount: d.isSingleAccount(accounts), alertTopicArn, memberRole, functions: specs });
 }
 
 module.exports = (ctx) => {

@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { actionsInBundle, actionsInSource } from '../../scripts/iam/commands';
-import { bundleOf, declarationsOf, deriveFunction, parseReadOnly, roleResources } from '../../scripts/iam/derive';
+import { bundleOf, declarationsOf, deriveFunction, isSingleAccount, parseReadOnly, roleResources } from '../../scripts/iam/derive';
 import { functionsOf, renderIamDoc } from '../../scripts/iam/docs';
 import { effectiveMode } from '../../lib/core/decide';
 import { parsePolicy } from '../../lib/core/config';
@@ -116,5 +116,28 @@ describe('readOnly', () => {
 describe('docs/iam.md', () => {
   it('is what the declarations say (run npm run docs:iam after changing one)', () => {
     expect(readFileSync(path.join(root, 'docs/iam.md'), 'utf8')).toBe(renderIamDoc(root));
+  });
+});
+
+describe('accounts=self leaves out what only scanning other accounts needs', () => {
+  const scanFn = { name: 'scheduledScan', handler: 'functions/scheduled-scan.handler' };
+  const sids = (singleAccount: boolean) => deriveFunction(root, scanFn, false, singleAccount).statements.map((s) => s.sid);
+
+  it('no sts:AssumeRole and no organizations:ListAccounts in the scheduled scan role with accounts=self; both with any other scope', () => {
+    expect(sids(true)).not.toEqual(expect.arrayContaining(['AssumeMemberRole']));
+    expect(sids(true)).not.toContain('ListOrganizationAccounts');
+    expect(sids(false)).toEqual(expect.arrayContaining(['AssumeMemberRole', 'ListOrganizationAccounts']));
+    expect(sids(false).filter((s) => !['AssumeMemberRole', 'ListOrganizationAccounts'].includes(s))).toEqual(sids(true));
+  });
+
+  it.each([
+    [undefined, true],
+    ['', true],
+    ['self', true],
+    [' SELF ', true],
+    ['org', false],
+    ['111111111111,222222222222', false],
+  ])('param accounts=%p is single-account: %p', (value, expected) => {
+    expect(isSingleAccount(value)).toBe(expected);
   });
 });

@@ -78,5 +78,6 @@ export const permissions: readonly import('../../core/iam').Permission[] = [
     resource: 'memberRole',
     why: 'reads the tables of every other account in scope through its member role (param memberRole)',
     calledBy: ['memberRoleCredentials'],
+    multiAccount: true,
   },
 ];

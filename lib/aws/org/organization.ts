@@ -51,5 +51,6 @@ export const permissions: readonly import('../../core/iam').Permission[] = [
     resource: '*',
     why: 'the ACTIVE accounts of the Organization, for accounts=org (management account or delegated administrator)',
     calledBy: ['listOrganizationAccounts'],
+    multiAccount: true,
   },
 ];
