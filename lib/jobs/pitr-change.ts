@@ -160,7 +160,6 @@ function missingChannels(notifiers: readonly Notifier[], delivered: readonly Cha
   return notifiers.map((n) => n.channel).filter((c) => !delivered.includes(c));
 }
 
-/** The event's key for de-duplication: its CloudTrail eventID, when the event parses. */
 /**
  * The de-duplication key: the CloudTrail eventID of an event `run` will act on. A malformed,
  * ignored or (when the account is known) out-of-scope event gets none, so nothing is written for it.
