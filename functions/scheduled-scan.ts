@@ -35,4 +35,4 @@ const fallbackLogger = createLogger({ base: { function: 'scheduledScan' } });
 export const handler = middy<unknown, ScheduledScanResult | RejectedEvent, Error, ContextWithDeps<ScheduledScanDeps>>()
   .use(logErrors(() => fallbackLogger))
   .use(injectDeps(buildDeps))
-  .handler((event, context) => run(event, depsOf(context)));
+  .handler((event, context) => run(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));

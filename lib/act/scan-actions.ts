@@ -51,6 +51,8 @@ export interface ScanActionOptions {
   /** Lines listed in the email digest / in Slack. */
   maxListed?: number;
   maxListedSlack?: number;
+  /** Milliseconds the invocation has left: the digest's channel retries stay within it. */
+  remainingMs?: () => number;
 }
 
 export interface ScanActionsResult {
@@ -102,13 +104,13 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
     ...(options.maxListed ? { maxListed: options.maxListed } : {}),
     ...(options.maxListedSlack ? { maxListedSlack: options.maxListedSlack } : {}),
   });
-  const delivery = await deliver(options.notifiers, alert, logger);
+  const delivery = await deliver(options.notifiers, alert, { logger, ...(options.remainingMs ? { remainingMs: options.remainingMs } : {}) });
   return { outcomes, alert, delivery };
 }
 
 /** The scheduled scan's afterScan hook. */
-export function scanActionsHook(options: ScanActionOptions): (report: ScanReport, deps: ScanActionDeps) => Promise<void> {
-  return async (report, deps) => {
-    await actOnScan(report, deps, options);
+export function scanActionsHook(options: ScanActionOptions): (report: ScanReport, deps: ScanActionDeps, invocation?: { remainingMs?: () => number }) => Promise<void> {
+  return async (report, deps, invocation) => {
+    await actOnScan(report, deps, invocation?.remainingMs ? { ...options, remainingMs: invocation.remainingMs } : options);
   };
 }

@@ -15,7 +15,13 @@ import type { Scope } from '../core/config';
 import type { Policy } from '../core/types';
 
 /** Runs after every scan with its report: where alerting and remediation plug in. */
-export type AfterScanHook = (report: ScanReport, deps: ScheduledScanDeps) => Promise<void>;
+/** What the handler knows of this one invocation. */
+export interface ScanInvocation {
+  /** Milliseconds the invocation has left (Lambda's context): alert channels keep their retries within it. */
+  remainingMs?: () => number;
+}
+
+export type AfterScanHook = (report: ScanReport, deps: ScheduledScanDeps, invocation: ScanInvocation) => Promise<void>;
 
 export interface ScheduledScanDeps extends ScanDeps {
   policy: Policy;
@@ -51,7 +57,7 @@ export function checkEvent(event: unknown): void {
   }
 }
 
-export async function run(event: unknown, deps: ScheduledScanDeps): Promise<ScheduledScanResult | RejectedEvent> {
+export async function run(event: unknown, deps: ScheduledScanDeps, invocation: ScanInvocation = {}): Promise<ScheduledScanResult | RejectedEvent> {
   try {
     checkEvent(event);
   } catch (error) {
@@ -67,7 +73,7 @@ export async function run(event: unknown, deps: ScheduledScanDeps): Promise<Sche
       : await scan({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId }, deps);
   const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, runIdOf(event), deps.logger) : [];
   logScanReport(report, deps.logger, { durationMs: Date.now() - started, mode: deps.policy.mode, dryRun: deps.policy.dryRun });
-  for (const hook of deps.afterScan) await hook(report, deps);
+  for (const hook of deps.afterScan) await hook(report, deps, invocation);
   if (unrecorded.length > 0) {
     // Alerts went out first; the run still fails, so Lambda retries it and then keeps it in the failed-events queue.
     throw new IncompleteReportError(`the findings ledger could not record ${unrecorded.length} table(s)`, unrecorded);

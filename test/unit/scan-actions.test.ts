@@ -11,7 +11,8 @@ import { evaluate } from '../../lib/core/evaluate';
 import { createLogger } from '../../lib/runtime/logger';
 import { AlertDeliveryError, type Notifier } from '../../lib/notify';
 import type { RenderedAlert } from '../../lib/notify/format';
-import { actOnScan } from '../../lib/act/scan-actions';
+import { actOnScan, scanActionsHook } from '../../lib/act/scan-actions';
+import { DELIVERY_RESERVE_MS, type SendOptions } from '../../lib/notify';
 import { sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
 import type { Policy, TableFacts } from '../../lib/core/types';
 
@@ -88,6 +89,18 @@ beforeEach(() => {
 });
 
 describe('actOnScan', () => {
+  it('the hook bounds the digest channels by the time the invocation has left (less the delivery reserve)', async () => {
+    const seen: number[] = [];
+    const timed: Notifier = {
+      channel: 'slack',
+      async send(_a: RenderedAlert, o?: SendOptions) {
+        seen.push(o?.timeLeftMs?.() ?? Number.NaN);
+      },
+    };
+    await scanActionsHook({ notifiers: [timed] })(report(), { policy: policy('alert'), clients: new Clients() }, { remainingMs: () => 42_000 });
+    expect(seen).toEqual([42_000 - DELIVERY_RESERVE_MS]);
+  });
+
   it('alert: an account that could not be scanned is alerted even when every scanned table is compliant', async () => {
     world = { sessions: { pitr: true } };
     const sns = new Channel('sns');
