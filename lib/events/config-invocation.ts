@@ -9,6 +9,8 @@
 import type { ConfigurationItem } from '@aws-sdk/client-config-service';
 import { parseExemptTag, parseRecoveryDays } from '../core/config';
 import { ConfigError, InvalidEventError } from '../core/errors';
+import { isAccountId, isTableName, parseTableArn } from '../core/ids';
+import { forLog } from '../core/text';
 
 /** The result token of a test invocation (the AWS rule development kit's convention): PutEvaluations then runs with TestMode. */
 export const TEST_MODE_TOKEN = 'TESTMODE';
@@ -24,10 +26,6 @@ export const GONE_STATUSES = ['ResourceDeleted', 'ResourceDeletedNotRecorded', '
 
 /** The rule parameters pitr-guard understands; anything else is a configuration mistake. */
 export const RULE_PARAMETERS = ['minRecoveryDays', 'exemptTag'] as const;
-
-const TABLE_NAME = /^[a-zA-Z0-9_.-]{3,255}$/;
-const ACCOUNT_ID = /^\d{12}$/;
-const TABLE_ARN = /^arn:(aws[a-z-]*):dynamodb:([a-z0-9-]+):(\d{12}):table\/([a-zA-Z0-9_.-]{3,255})$/;
 
 /** Identity and status of one resource, from a configuration item in any of its forms. */
 export interface ResourceItem {
@@ -89,7 +87,7 @@ function requiredString(obj: Record<string, unknown>, key: string, where: string
 
 function parseTime(value: unknown, where: string): Date {
   const d = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
-  if (!d || Number.isNaN(d.getTime())) throw new InvalidEventError(`${where} is not a timestamp: ${JSON.stringify(value)}`);
+  if (!d || Number.isNaN(d.getTime())) throw new InvalidEventError(`${where} is not a timestamp: ${forLog(value, undefined, true)}`);
   return d;
 }
 
@@ -169,7 +167,7 @@ export function parseInvocation(event: unknown): ConfigInvocation {
     throw new InvalidEventError('eventLeftScope must be a boolean');
   }
   const accountId = optionalString(event, 'accountId', 'event');
-  if (accountId !== undefined && !ACCOUNT_ID.test(accountId)) throw new InvalidEventError(`event.accountId ${JSON.stringify(accountId)} is not an account ID`);
+  if (accountId !== undefined && !isAccountId(accountId)) throw new InvalidEventError(`event.accountId ${forLog(accountId, undefined, true)} is not an account ID`);
   const configRuleArn = optionalString(event, 'configRuleArn', 'event');
   const common: Common = {
     resultToken,
@@ -202,7 +200,7 @@ export function parseInvocation(event: unknown): ConfigInvocation {
     }
     default:
       throw new InvalidEventError(
-        `unsupported invokingEvent.messageType ${JSON.stringify(messageType)}; expected one of ${Object.values(MESSAGE_TYPES).join(', ')}`,
+        `unsupported invokingEvent.messageType ${forLog(messageType, undefined, true)}; expected one of ${Object.values(MESSAGE_TYPES).join(', ')}`,
       );
   }
 }
@@ -256,23 +254,23 @@ export function tableOfItem(item: ResourceItem, expected: { accountId?: string; 
   let arnRegion: string | undefined;
   let arnAccount: string | undefined;
   if (item.arn) {
-    const m = TABLE_ARN.exec(item.arn);
-    if (!m) throw new InvalidEventError(`configuration item ARN ${JSON.stringify(item.arn)} is not a DynamoDB table ARN`);
-    arnRegion = m[2];
-    arnAccount = m[3];
-    names.add(m[4] as string);
+    const arn = parseTableArn(item.arn);
+    if (!arn) throw new InvalidEventError(`configuration item ARN ${forLog(item.arn, undefined, true)} is not a DynamoDB table ARN`);
+    arnRegion = arn.region;
+    arnAccount = arn.accountId;
+    names.add(arn.tableName);
   }
   if (names.size === 0) names.add(item.resourceId);
   if (names.size > 1) throw new InvalidEventError(`configuration item names different tables: ${[...names].join(', ')}`);
   const tableName = [...names][0] as string;
-  if (!TABLE_NAME.test(tableName)) throw new InvalidEventError(`configuration item names an invalid table ${JSON.stringify(tableName)}`);
+  if (!isTableName(tableName)) throw new InvalidEventError(`configuration item names an invalid table ${forLog(tableName, undefined, true)}`);
 
   const region = item.awsRegion ?? arnRegion ?? expected.region;
   if (arnRegion && arnRegion !== region) throw new InvalidEventError(`configuration item ARN is in ${arnRegion} but awsRegion is ${region}`);
   if (region !== expected.region) throw new InvalidEventError(`configuration item is in ${region}, not in this rule's Region ${expected.region}`);
 
   const accountId = item.awsAccountId ?? arnAccount ?? expected.accountId;
-  if (!accountId || !ACCOUNT_ID.test(accountId)) throw new InvalidEventError('configuration item names no valid account ID');
+  if (!accountId || !isAccountId(accountId)) throw new InvalidEventError('configuration item names no valid account ID');
   if (arnAccount && arnAccount !== accountId) throw new InvalidEventError(`configuration item ARN is in account ${arnAccount} but awsAccountId is ${accountId}`);
   if (expected.accountId && accountId !== expected.accountId) {
     throw new InvalidEventError(`configuration item is in account ${accountId}, not in this function's account ${expected.accountId}`);

@@ -26,7 +26,7 @@ import { AwsCallError, ConfigError, IncompleteReportError } from '../../lib/core
 import { createLogger } from '../../lib/runtime/logger';
 import { captureLogs } from '../helpers/lambda';
 import { handleConfigInvocation, type ConfigRuleDeps } from '../../lib/jobs/config-rule';
-import { parseRuleParameters } from '../../lib/events/config-invocation';
+import { parseInvocation, parseRuleParameters } from '../../lib/events/config-invocation';
 import { handler, run } from '../../functions/config-rule';
 
 const ACCOUNT = '123456789012';
@@ -651,5 +651,19 @@ describe('handler wiring (middy)', () => {
     await run(sample('config-left-scope.json'), deps());
     const [a, b] = putCalls();
     expect(a).toEqual(b);
+  });
+});
+
+describe('Config invocation rejections quote event values capped', () => {
+  it('a 20,000-character account ID is quoted in at most 256 characters plus its length', () => {
+    const huge = '1'.repeat(20_000);
+    const event = { invokingEvent: JSON.stringify({ messageType: 'ScheduledNotification', notificationCreationTime: '2026-11-20T10:00:00Z' }), resultToken: 't', accountId: huge };
+    let message = '';
+    try {
+      parseInvocation(event);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^event\.accountId "1{256}"…\(20000 chars\) is not an account ID$/);
   });
 });
