@@ -1,0 +1,136 @@
+/**
+ * The Organization scan on Step Functions (statemachine/org-scan.asl.json): what each step reads,
+ * writes and returns. Nothing that grows with the number of shards or findings travels through the
+ * state payload (256 KiB): shards, shard results and reports live in the report bucket
+ * (PITR_GUARD_REPORT_BUCKET), under one prefix per run.
+ *
+ *   plan       in:  PlanInput (the schedule's event and the execution's name)
+ *              writes runs/<runId>/plan.json (RunPlan) and runs/<runId>/shards.json (ShardItem[])
+ *              out: PlanOutput (small)
+ *   ScanShards Distributed Map: ItemReader = shards.json, one child per ShardItem, MaxConcurrencyPath
+ *              = $.maxConcurrency; each child invokes shard with the ShardItem
+ *   shard      in:  ShardItem; writes runs/<runId>/shards/<accountId>/<region>.json (ShardFile)
+ *              out: ShardOutput (small). A shard that still fails after its retries is caught
+ *              by the state machine and becomes a ShardErrorOutput: never a failed run.
+ *              ResultWriter writes every child's output under runs/<runId>/results/ (manifest.json
+ *              + SUCCEEDED_n.json / FAILED_n.json, the AWS shape).
+ *   aggregate  in:  AggregateInput (= PlanOutput + the Map's ResultWriterDetails)
+ *              reads the plan, the result manifest and each ShardFile one at a time (bounded memory);
+ *              writes reports/<runId>/report.json|report.csv|report.html|summary.json; sends the digest
+ *              out: AggregateOutput (small)
+ */
+import type { AccountError, AccountResult, RegionError, ScanSummary } from '../../aws/scan';
+import type { RemediationOutcome } from '../../act/outcome';
+import type { Finding } from '../../core/types';
+
+/** plan's input, as the state machine passes it: `{ "event.$": "$", "executionName.$": "$$.Execution.Name" }`. */
+export interface PlanInput {
+  event: unknown;
+  executionName: string;
+}
+
+/** runs/<runId>/plan.json: who is in scope and what could not even be planned. */
+export interface RunPlan {
+  runId: string;
+  startedAt: string;
+  /** The account pitr-guard runs in. */
+  accountId: string;
+  homeRegion: string;
+  policy: { minRecoveryDays: number; exemptTag: string; mode: string; dryRun: boolean };
+  /** Every account in scope, in scope order. ERROR = could not be reached at plan time (no shards). */
+  accounts: Pick<AccountResult, 'accountId' | 'name' | 'status' | 'error' | 'regions'>[];
+  accountErrors: AccountError[];
+  /** Every Region of any shard, sorted. */
+  regions: string[];
+  shardCount: number;
+}
+
+/** One element of runs/<runId>/shards.json: one account and one Region, scanned by one Lambda invocation. */
+export interface ShardItem {
+  runId: string;
+  bucket: string;
+  accountId: string;
+  name?: string;
+  region: string;
+  /** The schedule's time of this run (ISO 8601): the ledger's run time. */
+  startedAt: string;
+}
+
+export interface PlanOutput {
+  runId: string;
+  bucket: string;
+  planKey: string;
+  shardsKey: string;
+  /** ScanShards' MaxConcurrencyPath (serverless param maxConcurrency, default 50). */
+  maxConcurrency: number;
+  shardCount: number;
+  startedAt: string;
+}
+
+/** runs/<runId>/shards/<accountId>/<region>.json, written by one shard. */
+export interface ShardFile {
+  shard: Pick<ShardItem, 'runId' | 'accountId' | 'name' | 'region'>;
+  generatedAt: string;
+  summary: ScanSummary;
+  /** Sorted worst first (as in ScanReport). */
+  findings: Finding[];
+  vanished: { accountId: string; region: string; tableName: string }[];
+  /** Remediation outcomes of this shard's NON_COMPLIANT tables (mode, tags; empty in report mode). */
+  outcomes: RemediationOutcome[];
+  /** Tables the findings ledger could not record (ARN: error). */
+  unrecorded: string[];
+}
+
+/** What shard returns (and ResultWriter records): a pointer, never the findings. */
+export interface ShardOutput {
+  status: 'SCANNED';
+  accountId: string;
+  region: string;
+  key: string;
+  summary: ScanSummary;
+}
+
+/** What the state machine's catcher makes of a shard that failed after its retries. */
+export interface ShardErrorOutput {
+  status: 'ERROR';
+  accountId: string;
+  region: string;
+  /** Step Functions' error output: `Error` is the error name, `Cause` often a JSON string. */
+  error: { Error: string; Cause?: string };
+}
+
+/** A shard that produced no ShardFile: in the report as (account, Region, error), never a silent gap. */
+export interface ShardError {
+  accountId: string;
+  region: string;
+  errorName: string;
+  message: string;
+}
+
+/** aggregate's input: the plan's output, plus the Map's output under `results` (ResultPath $.results). */
+export interface AggregateInput extends PlanOutput {
+  results: { MapRunArn?: string; ResultWriterDetails: { Bucket: string; Key: string } };
+}
+
+export interface AggregateOutput {
+  runId: string;
+  reportKeys: { json: string; csv: string; html: string; summary: string };
+  summary: ScanSummary;
+  accounts: number;
+  accountErrors: number;
+  shardErrors: number;
+  regionErrors: number;
+  problems: boolean;
+}
+
+export type { RegionError };
+
+export const runPrefix = (runId: string): string => `runs/${runId}/`;
+export const planKey = (runId: string): string => `${runPrefix(runId)}plan.json`;
+export const shardsKey = (runId: string): string => `${runPrefix(runId)}shards.json`;
+export const shardFileKey = (runId: string, accountId: string, region: string): string => `${runPrefix(runId)}shards/${accountId}/${region}.json`;
+export const resultsPrefix = (runId: string): string => `${runPrefix(runId)}results`;
+export const reportPrefix = (runId: string): string => `reports/${runId}/`;
+
+/** No AWS command of its own. */
+export const permissions: readonly import('../../core/iam').Permission[] = [];
