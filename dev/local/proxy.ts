@@ -10,6 +10,10 @@
  *  - `before`: forward once this (async) hook is done (e.g. delete the table the call is about);
  *  - `hang`: never answer (the client's request timeout must end the call);
  *  - `reset`: close the connection without an answer (ECONNRESET at the client).
+ * Apart from the rules, `limits` emulate AWS's per-account, per-Region API rates: a token bucket per
+ * (access key, Region, operation) answers ThrottlingException (400) when a call finds it empty, as
+ * DynamoDB's control plane does. Each account reached through AssumeRole signs with its own access
+ * key, so every (account, Region) has its own budget, as in AWS.
  * Calls are matched by operation (the X-Amz-Target suffix for JSON protocols, or the `Action`
  * parameter for query protocols) and optionally by request body. Every call is counted.
  */
@@ -40,6 +44,13 @@ export interface FaultRule {
   reset?: boolean;
 }
 
+/** A documented rate: `ratePerSecond` refilled continuously, up to `burst` calls at once (default: ratePerSecond). */
+export interface RateLimit {
+  operation: string;
+  ratePerSecond: number;
+  burst?: number;
+}
+
 export interface FaultProxy {
   endpoint: string;
   /** Calls seen per operation (forwarded or not). */
@@ -47,7 +58,9 @@ export interface FaultProxy {
   /** Calls answered by a `fail` rule, per operation. */
   injected: Record<string, number>;
   /** Every call in arrival order: operation, Region (from the SigV4 credential scope), time (ms), parsed body. */
-  seen: { operation: string; region: string; at: number; body: Record<string, unknown> }[];
+  seen: { operation: string; region: string; accessKey: string; at: number; body: Record<string, unknown> }[];
+  /** Calls answered ThrottlingException by a rate limit, per operation. */
+  throttled: Record<string, number>;
   /** Replaces the rules (counts of applications restart). */
   setRules(rules: FaultRule[]): void;
   stop(): Promise<void>;
@@ -60,8 +73,38 @@ function operationOf(headers: IncomingHttpHeaders, body: string): string {
   return action ?? 'Unknown';
 }
 
-export async function startFaultProxy(upstream: string, initial: FaultRule[] = []): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /** Per-(access key, Region) rate limits by operation. */
+  limits?: RateLimit[];
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+/** Token buckets per (access key, Region, operation). */
+function rateLimiter(limits: RateLimit[], now: () => number): (operation: string, key: string) => boolean {
+  const byOperation = new Map(limits.map((l) => [l.operation, l]));
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return (operation, key) => {
+    const limit = byOperation.get(operation);
+    if (!limit) return true;
+    const burst = limit.burst ?? limit.ratePerSecond;
+    const id = `${operation} ${key}`;
+    const t = now();
+    const bucket = buckets.get(id) ?? { tokens: burst, at: t };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((t - bucket.at) / 1000) * limit.ratePerSecond);
+    bucket.at = t;
+    buckets.set(id, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  };
+}
+
+export async function startFaultProxy(upstream: string, initial: FaultRule[] = [], options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const up = new URL(upstream);
+  const now = options.now ?? Date.now;
+  const allow = rateLimiter(options.limits ?? [], now);
+  const throttled: Record<string, number> = {};
   let rules = initial.map((r) => ({ rule: r, used: 0 }));
   const calls: Record<string, number> = {};
   const injected: Record<string, number> = {};
@@ -75,14 +118,22 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
       const text = raw.toString('utf8');
       const op = operationOf(req.headers, text);
       calls[op] = (calls[op] ?? 0) + 1;
-      const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1] ?? 'unknown';
+      const scope = /Credential=([^/]+)\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
+      const [accessKey, region] = [scope?.[1] ?? 'unknown', scope?.[2] ?? 'unknown'];
       let parsed: Record<string, unknown> = {};
       try {
         parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       } catch {
         parsed = Object.fromEntries(new URLSearchParams(text));
       }
-      seen.push({ operation: op, region, at: Date.now(), body: parsed });
+      seen.push({ operation: op, region, accessKey, at: now(), body: parsed });
+      if (!allow(op, `${accessKey} ${region}`)) {
+        throttled[op] = (throttled[op] ?? 0) + 1;
+        const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' });
+        res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'ThrottlingException' });
+        res.end(body);
+        return;
+      }
       const hit = rules.find((r) => r.rule.operation === op && (r.rule.times === undefined || r.used < r.rule.times) && (!r.rule.match || r.rule.match(parsed)));
       if (hit) hit.used++;
       const call: ProxyCall = { operation: op, region, body: parsed };
@@ -148,6 +199,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
     calls,
     injected,
     seen,
+    throttled,
     setRules(next) {
       rules = next.map((r) => ({ rule: r, used: 0 }));
     },
