@@ -1,0 +1,143 @@
+/**
+ * `npm run bench:org`: the Organization scan against AWS's per-account, per-Region rates.
+ *
+ * moto holds an Organization (the management account pitr-guard runs in plus BENCH_MEMBERS created
+ * members) with BENCH_TABLES tables in each of BENCH_REGIONS in every account. The fault proxy
+ * emulates DynamoDB's documented 10 calls/s for DescribeContinuousBackups and ListTagsOfResource
+ * with one token bucket per (account credentials, Region), answering ThrottlingException beyond it.
+ * Every account-Region has its own budget, so the ideal wall time, with concurrency ≥ shards, is
+ * the slowest shard's floor: its tables / 10 s. Printed: wall time / that floor (target ≤ 1.15),
+ * throttles (target 0) and reads per table (target exactly 1 DescribeContinuousBackups each).
+ *
+ * Path `cli` is the in-process multi-account scan (`pitr-guard scan --accounts org`).
+ * Options (env): BENCH_MEMBERS (default 3), BENCH_REGIONS (default us-east-1,eu-west-1),
+ * BENCH_TABLES per account and Region (default 100), BENCH_DIAG=1 (when each shard's calls ran).
+ */
+import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startMoto, type MotoServer } from '../dev/local/moto';
+import { startFaultProxy, type FaultProxy } from '../dev/local/proxy';
+import { localClients, roundRobinPlan, seedTable } from '../dev/seed';
+import { Clients } from '../lib/aws/clients';
+import { mapLimit } from '../lib/aws/pace';
+import { memberRoleCredentials } from '../lib/aws/org/member-credentials';
+import { scanAccounts } from '../lib/aws/org/scan-accounts';
+import { parseScope } from '../lib/core/config';
+
+export const CENTRAL = '123456789012';
+const members = Number(process.env.BENCH_MEMBERS ?? 3);
+const regions = (process.env.BENCH_REGIONS ?? 'us-east-1,eu-west-1').split(',');
+const perShard = Number(process.env.BENCH_TABLES ?? 100);
+const LIMITED = ['DescribeContinuousBackups', 'ListTagsOfResource'];
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+export interface OrgFixture {
+  moto: MotoServer;
+  proxy: FaultProxy;
+  accounts: string[];
+  tables: number;
+  stop(): Promise<void>;
+}
+
+/** An Organization on moto, seeded through each member's role, behind a rate-limited proxy. */
+export async function orgFixture(): Promise<OrgFixture> {
+  const moto = await startMoto();
+  const direct = localClients(moto.endpoint);
+  const org = direct.get(OrganizationsClient, 'us-east-1');
+  await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+  const accounts = [CENTRAL];
+  for (let i = 0; i < members; i++) {
+    const out = await org.send(new CreateAccountCommand({ AccountName: `member-${i + 1}`, Email: `member-${i + 1}@example.com` }));
+    accounts.push(out.CreateAccountStatus?.AccountId as string);
+  }
+  const plan = roundRobinPlan(Object.fromEntries(regions.map((r) => [r, perShard])));
+  const started = Date.now();
+  for (const account of accounts) {
+    if (account !== CENTRAL) direct.setAccountCredentials(account, memberRoleCredentials(direct, { accountId: account, roleName: 'pitr-guard-member', homeRegion: 'us-east-1', runId: 'seed' }));
+    await mapLimit(plan, 16, (t) => seedTable(direct.get(DynamoDBClient, t.region, account === CENTRAL ? undefined : account), t));
+  }
+  console.log(`seeded ${accounts.length} accounts × ${regions.length} Regions × ${perShard} tables in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const proxy = await startFaultProxy(moto.endpoint, [], { limits: LIMITED.map((operation) => ({ operation, ratePerSecond: 10 })) });
+  return {
+    moto,
+    proxy,
+    accounts,
+    tables: accounts.length * plan.length,
+    stop: async () => {
+      await proxy.stop();
+      await moto.stop();
+    },
+  };
+}
+
+export interface OrgFigures {
+  path: string;
+  shards: number;
+  tables: number;
+  seconds: number;
+  floorSeconds: number;
+  ratio: number;
+  throttles: number;
+  readsPerTable: number;
+}
+
+/** The figures of one measured run, from the proxy's record of calls since `from`. */
+export function figures(path: string, fx: OrgFixture, from: number, seconds: number, tables: number): OrgFigures {
+  const seen = fx.proxy.seen.slice(from);
+  const describes = seen.filter((s) => s.operation === 'DescribeContinuousBackups').length;
+  const floorSeconds = perShard / 10;
+  return {
+    path,
+    shards: fx.accounts.length * regions.length,
+    tables,
+    seconds: round(seconds, 1),
+    floorSeconds,
+    ratio: round(seconds / floorSeconds),
+    throttles: LIMITED.reduce((n, op) => n + (fx.proxy.throttled[op] ?? 0), 0),
+    readsPerTable: round(describes / fx.tables),
+  };
+}
+
+async function cliPath(fx: OrgFixture): Promise<OrgFigures> {
+  const clients = new Clients({ endpoint: fx.proxy.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  const from = fx.proxy.seen.length;
+  const started = Date.now();
+  const report = await scanAccounts(
+    { policy: { regions, minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' }, homeRegion: 'us-east-1', accountId: CENTRAL, scope: parseScope({ PITR_GUARD_ACCOUNTS: 'org' }), runId: 'bench', concurrency: fx.accounts.length },
+    { clients },
+  );
+  const seconds = (Date.now() - started) / 1000;
+  if (process.env.BENCH_DIAG) {
+    const seen = fx.proxy.seen.slice(from);
+    const byShard = new Map<string, number[]>();
+    for (const s of seen) {
+      const key = `${s.accessKey.slice(0, 8)} ${s.region} ${s.operation}`;
+      byShard.set(key, [...(byShard.get(key) ?? []), s.at - started]);
+    }
+    for (const [key, at] of [...byShard].sort()) console.log(`${key}: ${at.length} calls, first at ${at[0]} ms, last at ${at[at.length - 1]} ms`);
+  }
+  if (report.accountErrors.length > 0 || report.regionErrors.length > 0 || report.summary.error > 0) throw new Error(`the benchmark scan was incomplete: ${JSON.stringify({ accountErrors: report.accountErrors, regionErrors: report.regionErrors, errors: report.summary.error })}`);
+  return figures('cli (in-process, pitr-guard scan --accounts org)', fx, from, seconds, report.summary.total);
+}
+
+export async function main(paths: Record<string, (fx: OrgFixture) => Promise<OrgFigures>> = { cli: cliPath }): Promise<void> {
+  const fx = await orgFixture();
+  try {
+    const rows: OrgFigures[] = [];
+    for (const run of Object.values(paths)) {
+      for (const op of LIMITED) fx.proxy.throttled[op] = 0;
+      rows.push(await run(fx));
+    }
+    console.log('\n== Organization scan at 10 calls/s per (account, Region) ==');
+    console.table(Object.fromEntries(rows.map((r) => [r.path, { shards: r.shards, tables: r.tables, seconds: r.seconds, 'slowest shard floor (s)': r.floorSeconds, 'wall / floor (target ≤ 1.15)': r.ratio, throttles: r.throttles, 'DescribeContinuousBackups per table': r.readsPerTable }])));
+  } finally {
+    await fx.stop();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
