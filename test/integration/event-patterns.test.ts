@@ -146,4 +146,26 @@ describe('serverless.yml event patterns on moto (PutEvents → rule → SQS)', (
       expect([name, await matching(ev(name))]).toEqual([name, ['TableCreatedRule']]);
     }
   });
+
+  it('DeleteTable matches the second rule (alert only), a failed DeleteTable does not', async () => {
+    expect(await matching(ev('cloudtrail-delete-table.json'))).toEqual(['TableCreatedRule']);
+    expect(
+      await matching(
+        ev('cloudtrail-delete-table.json', (e) => {
+          e.detail.eventID = 'delete-refused';
+          e.detail.errorCode = 'ResourceInUseException';
+          e.detail.responseElements = null;
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('an event from a member account (account and recipientAccountId B, its own Region) matches exactly as the central account’s own: the patterns name no account', async () => {
+    expect(await matching(ev('cloudtrail-member-pitr-disabled.json'))).toEqual(['PitrDisabledRule']);
+    expect(await matching(ev('cloudtrail-member-pitr-disabled.json', (e) => {
+      e.detail.eventID = 'member-enable';
+      (e.detail.requestParameters as Record<string, unknown>).pointInTimeRecoverySpecification = { pointInTimeRecoveryEnabled: true };
+    }))).toEqual([]);
+    for (const [, rule] of rules) expect(Object.keys(rule.Properties.EventPattern ?? {})).not.toContain('account');
+  });
 });
