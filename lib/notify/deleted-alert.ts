@@ -34,8 +34,9 @@ export function restoreCommand(tableName: string, backupArn: string, region: str
   return `aws dynamodb restore-table-from-backup --target-table-name ${q(tableName)} --backup-arn ${q(backupArn)} --region ${region}`;
 }
 
-export function deletionProtectionCommand(tableName: string, region: string): string {
-  return `aws dynamodb update-table --table-name ${q(tableName)} --deletion-protection-enabled --region ${region}`;
+/** `tableName` undefined: the command with a <table> placeholder (for the tables that must stay). */
+export function deletionProtectionCommand(tableName: string | undefined, region: string): string {
+  return `aws dynamodb update-table --table-name ${tableName === undefined ? '<table>' : q(tableName)} --deletion-protection-enabled --region ${region}`;
 }
 
 const LABEL: Record<DeletedBackup['state'], string> = { FOUND: 'system backup kept', NONE: 'NO BACKUP, data gone', UNKNOWN: 'backup not checked' };
@@ -69,7 +70,7 @@ export function renderDeletedTableAlert({ change, backup, accountName }: Deleted
       commands.push(['Find it', find]);
       break;
   }
-  const protect = `Stop it next time: turn on deletion protection for tables that must stay (${deletionProtectionCommand('<table>', r)}).`;
+  const protect = `Stop it next time: turn on deletion protection for tables that must stay (${deletionProtectionCommand(undefined, r)}).`;
   const did = 'Nothing to remediate: pitr-guard never re-creates or changes a deleted table.';
   const restoredNote = backup.state === 'FOUND' ? ' A restored table starts without PITR (pitr-guard enables it), tags, TTL, streams, auto scaling and alarms: set them again.' : '';
 
