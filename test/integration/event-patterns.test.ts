@@ -20,10 +20,12 @@ import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { loadEvent } from '../helpers/builders';
 
 interface Template {
-  resources: { Resources: Record<string, { Type: string; Properties: { EventPattern?: Record<string, unknown> } }> };
+  resources: { Resources: Record<string, { Type: string; Properties: { EventPattern?: Record<string, unknown>; EventBusName?: unknown } }> };
 }
 const sls = parseCfnYaml(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8')) as Template;
-const rules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+const allRules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+/** The default bus's rules; their copies on the forwarded-events bus carry the same patterns (checked below). */
+const rules = allRules.filter(([, r]) => r.Properties.EventBusName === undefined);
 
 const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 let moto: MotoServer;
@@ -74,6 +76,14 @@ const ev = (name: string, edit?: (e: Ev) => void): Ev => {
 const spec = (e: Ev) => (e.detail.requestParameters as { pointInTimeRecoverySpecification: Record<string, unknown> }).pointInTimeRecoverySpecification;
 
 describe('serverless.yml event patterns on moto (PutEvents → rule → SQS)', () => {
+  it('has the same two patterns on the forwarded-events bus (YAML aliases), so forwarded events match exactly as local ones', () => {
+    expect(allRules.map(([n]) => n).sort()).toEqual(['ForwardedPitrDisabledRule', 'ForwardedTableCreatedRule', 'PitrDisabledRule', 'TableCreatedRule']);
+    for (const name of ['PitrDisabledRule', 'TableCreatedRule']) {
+      expect(sls.resources.Resources[`Forwarded${name}`]?.Properties.EventBusName).toEqual({ Ref: 'ForwardedEventsBus' });
+      expect(sls.resources.Resources[`Forwarded${name}`]?.Properties.EventPattern).toEqual(sls.resources.Resources[name]?.Properties.EventPattern);
+    }
+  });
+
   it('declares the two reactor rules, read with their exact patterns', () => {
     expect(rules.map(([n]) => n).sort()).toEqual(['PitrDisabledRule', 'TableCreatedRule']);
     expect(sls.resources.Resources.PitrDisabledRule?.Properties.EventPattern).toMatchObject({

@@ -8,7 +8,7 @@ import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand } from 
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import path from 'node:path';
-import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import { parseCfnYaml } from '../../scripts/cfn-yaml';
@@ -140,7 +140,7 @@ describe('member template on moto', () => {
     for (const rule of forwarding) {
       const { Targets } = await memberEvents.send(new ListTargetsByRuleCommand({ Rule: rule.Name }));
       expect(Targets).toHaveLength(1);
-      expect(Targets?.[0]?.Arn).toBe(`arn:aws:events:us-east-1:${CENTRAL}:event-bus/default`);
+      expect(Targets?.[0]?.Arn).toBe(`arn:aws:events:us-east-1:${CENTRAL}:event-bus/pitr-guard-events-prod`);
       expect(Targets?.[0]?.RoleArn).toMatch(new RegExp(`^arn:aws:iam::${FORWARDER}:role/`));
     }
 
@@ -150,8 +150,9 @@ describe('member template on moto', () => {
     const sqs = new SQSClient(options());
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'central-reactor' }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-    await centralEvents.send(new PutRuleCommand({ Name: 'PitrDisabledRule', EventPattern: JSON.stringify(sls.resources.Resources.PitrDisabledRule!.Properties.EventPattern), State: 'ENABLED' }));
-    await centralEvents.send(new PutTargetsCommand({ Rule: 'PitrDisabledRule', Targets: [{ Id: 'queue', Arn: Attributes?.QueueArn }] }));
+    await centralEvents.send(new CreateEventBusCommand({ Name: 'pitr-guard-events-prod' }));
+    await centralEvents.send(new PutRuleCommand({ Name: 'ForwardedPitrDisabledRule', EventBusName: 'pitr-guard-events-prod', EventPattern: JSON.stringify(sls.resources.Resources.ForwardedPitrDisabledRule!.Properties.EventPattern), State: 'ENABLED' }));
+    await centralEvents.send(new PutTargetsCommand({ Rule: 'ForwardedPitrDisabledRule', EventBusName: 'pitr-guard-events-prod', Targets: [{ Id: 'queue', Arn: Attributes?.QueueArn }] }));
 
     // CloudTrail's event in the member account and Region (moto: PutEvents stands in for CloudTrail).
     const event = loadEvent<{ detail: Record<string, unknown> }>('cloudtrail-member-pitr-disabled.json');
@@ -169,7 +170,7 @@ describe('member template on moto', () => {
     expect((bodies[0] as { region?: string }).region).toBe('us-east-1');
   });
 
-  it('forwards nothing from the central bus itself, and creates no role with MemberRoleRegion=none', async () => {
+  it('forwards nothing from the central account’s home Region, forwards from its other Regions, and creates no role with MemberRoleRegion=none', async () => {
     const outputs = await deploy(CENTRAL, { CentralAccountId: CENTRAL, CentralRegion: 'us-east-1', MemberRoleRegion: 'none' });
     expect(outputs.Forwarding).toBe('false');
     expect(outputs.MemberRoleArn).toBeUndefined();

@@ -118,21 +118,23 @@ describe('event forwarding to the central bus', () => {
   const forwarding = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule') as [string, Rule][];
 
   it('has one forwarding rule per reactor rule, with exactly the central stack’s pattern (no second hand-kept copy)', () => {
-    const reactorRules = Object.entries(central).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+    // The reactor's rules on the default bus (their copies on the forwarded-events bus are YAML aliases of them).
+    const reactorRules = Object.entries(central).filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventBusName === undefined);
+    expect(reactorRules.map(([n]) => n).sort()).toEqual(['PitrDisabledRule', 'TableCreatedRule']);
     expect(reactorRules.map(([n]) => `Forward${n}`).sort()).toEqual(forwarding.map(([n]) => n).sort());
     for (const [name, rule] of reactorRules) {
       expect(template.Resources[`Forward${name}`]!.Properties.EventPattern).toEqual(rule.Properties.EventPattern);
     }
   });
 
-  it('puts matched events on the central bus (default bus, one hop), through the forwarding role, under Forwards', () => {
+  it('puts matched events from the default bus on the central forwarded-events bus (one hop), through the forwarding role, under Forwards', () => {
     for (const [, rule] of forwarding) {
       expect(rule.Condition).toBe('Forwards');
       expect(rule.Properties.State).toBe('ENABLED');
-      expect(rule.Properties.EventBusName).toBeUndefined(); // the default bus, where CloudTrail delivers
+      expect(rule.Properties.EventBusName).toBeUndefined(); // the member's default bus, where CloudTrail delivers
       expect(rule.Properties.Targets).toEqual([{ Id: 'central', Arn: busArn, RoleArn: { 'Fn::GetAtt': ['ForwardingRole', 'Arn'] } }]);
     }
-    expect(template.Parameters.CentralEventBusName!.Default).toBe('default');
+    expect(template.Parameters.CentralEventBusName!.Default).toBe('pitr-guard-events-prod'); // the central stack's bus for stage prod
   });
 
   it('gives the forwarding role events:PutEvents on the central bus only, trusted by EventBridge of this account', () => {
@@ -145,11 +147,11 @@ describe('event forwarding to the central bus', () => {
     expect(fr.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement)).toEqual([{ Sid: 'PutOnCentralBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn }]);
   });
 
-  it('never forwards from the central bus itself (a loop), and can be switched off', () => {
-    expect(template.Conditions.IsCentralBus).toEqual({
+  it('never forwards from the central account’s home Region (its default bus has the reactor’s rules: each event would come twice), and can be switched off', () => {
+    expect(template.Conditions.IsCentralHomeRegion).toEqual({
       'Fn::And': [{ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, { Ref: 'CentralAccountId' }] }, { 'Fn::Equals': [{ Ref: 'AWS::Region' }, { Ref: 'CentralRegion' }] }],
     });
-    expect(template.Conditions.Forwards).toEqual({ 'Fn::And': [{ 'Fn::Equals': [{ Ref: 'ForwardEvents' }, 'true'] }, { 'Fn::Not': [{ Condition: 'IsCentralBus' }] }] });
+    expect(template.Conditions.Forwards).toEqual({ 'Fn::And': [{ 'Fn::Equals': [{ Ref: 'ForwardEvents' }, 'true'] }, { 'Fn::Not': [{ Condition: 'IsCentralHomeRegion' }] }] });
     expect(template.Parameters.ForwardEvents).toEqual(expect.objectContaining({ Default: 'true', AllowedValues: ['true', 'false'] }));
   });
 
