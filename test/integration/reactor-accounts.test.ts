@@ -47,10 +47,10 @@ beforeAll(async () => {
   inbox = await topicWithInbox(moto.endpoint);
   await createIdempotencyTable(moto.endpoint, DEDUP);
   for (const account of [B, OUTSIDER]) {
-    await seedTable(inAccount(account), { region: 'eu-west-1', tableName: 'payments', state: 'off' });
+    await seedTable(inAccount(account), { tableName: 'payments', state: 'off' });
   }
   // The same name in the central account, with PITR off: acting in the wrong account would show.
-  await seedTable(localClients(moto.endpoint).get(DynamoDBClient, 'eu-west-1'), { region: 'eu-west-1', tableName: 'payments', state: 'off' });
+  await seedTable(localClients(moto.endpoint).get(DynamoDBClient, 'eu-west-1'), { tableName: 'payments', state: 'off' });
 });
 
 afterAll(async () => {
@@ -87,7 +87,7 @@ async function newAlerts(n: number): Promise<Awaited<ReturnType<TopicInbox['rece
 const invoke = (event: unknown, d: PitrChangeDeps): Promise<PitrChangeResult> => reactorHandler(() => d)(event, lambdaContext('pitr-guard-dev-pitrChange'));
 
 function memberEvent(account: string, label: string, file = 'cloudtrail-member-pitr-disabled.json') {
-  const e = loadEvent<{ account: string; detail: Record<string, unknown> & { userIdentity: Record<string, unknown> } }>(file);
+  const e = loadEvent<{ account: string; region: string; detail: Record<string, unknown> & { userIdentity: Record<string, unknown> } }>(file);
   e.account = account;
   e.region = 'eu-west-1';
   e.detail.awsRegion = 'eu-west-1';
@@ -138,7 +138,7 @@ describe('the central reactor and other accounts (moto)', () => {
 
   it('an account whose member role is refused: one alert that the table could not be checked, with the fix; no retry', async () => {
     proxy.setRules([{ operation: 'AssumeRole', fail: { status: 403, type: 'AccessDenied', query: true, message: 'not authorized to perform: sts:AssumeRole' } }]);
-    await seedTable(inAccount('333333333333'), { region: 'eu-west-1', tableName: 'payments', state: 'off' });
+    await seedTable(inAccount('333333333333'), { tableName: 'payments', state: 'off' });
     proxy.calls.AssumeRole = 0;
     const out = await invoke(memberEvent('333333333333', 'refused'), deps('333333333333'));
     expect(out).toMatchObject({ status: 'handled', result: 'FAILED', unreachable: { errorName: 'AccessDenied', transient: false } });
@@ -150,7 +150,7 @@ describe('the central reactor and other accounts (moto)', () => {
   });
 
   it('a DeleteTable event gets one alert naming the principal and no UpdateContinuousBackups call', async () => {
-    await seedTable(inAccount(B), { region: 'eu-west-1', tableName: 'ledger', state: 'off' });
+    await seedTable(inAccount(B), { tableName: 'ledger', state: 'off' });
     await inAccount(B).send(new DeleteTableCommand({ TableName: 'ledger' }));
     const e = memberEvent(B, 'b-delete', 'cloudtrail-delete-table.json');
     (e.detail.requestParameters as Record<string, unknown>).tableName = 'ledger';
