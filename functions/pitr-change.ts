@@ -1,11 +1,12 @@
 /**
  * The CloudTrail reactor (serverless function `pitrChange`): EventBridge delivers DynamoDB calls
- * that disable PITR, shorten its period, or create tables without it. Thin handler: the logic is
+ * that disable PITR, shorten its period, create tables without it or delete tables, from this
+ * account and (forwarded) from every account and Region in scope. Thin handler: the logic is
  * lib/jobs/pitr-change.ts (`run`, wrapped in de-duplication middleware by `reactorHandler`).
  */
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
-import { functionRegionFromEnv, idempotencyTableFromEnv, policyFromEnv } from '../lib/core/config';
+import { functionRegionFromEnv, idempotencyTableFromEnv, policyFromEnv, scopeFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
 import { createMetrics } from '../lib/runtime/metrics';
 import { accountFromContext, logErrors } from '../lib/runtime/middleware';
@@ -22,6 +23,7 @@ export function buildDeps(context: Context): PitrChangeDeps {
   const idempotencyTable = idempotencyTableFromEnv();
   return makeDeps({
     policy: policyFromEnv(),
+    scope: scopeFromEnv(),
     clients: new Clients(),
     logger,
     homeRegion,

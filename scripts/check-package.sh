@@ -48,12 +48,17 @@ package "configRule=false" "$no_rule" "$@" --param="configRule=false"
 read_only="${TMPDIR:-/tmp}/pitr-guard-package-read-only"
 rm -rf "$read_only"
 package "readOnly=true" "$read_only" "$@" --param="readOnly=true"
+# And a central stack for other accounts (param accounts as a list): the reactor may assume the
+# member role, and the forwarded-events bus accepts exactly those accounts.
+multi="${TMPDIR:-/tmp}/pitr-guard-package-multi-account"
+rm -rf "$multi"
+package "accounts=list" "$multi" "$@" --param="accounts=111111111111,222222222222"
 rm -rf "$out"
 package "default" "$out" "$@"
 # One cfn-lint run for the three templates and the member template a StackSet deploys (its start-up dominates).
-if ! "$root/.venv/bin/cfn-lint" --format parseable "$out/cloudformation-template-update-stack.json" "$no_rule/cloudformation-template-update-stack.json" "$read_only/cloudformation-template-update-stack.json" "$root/member/template.yaml"; then
+if ! "$root/.venv/bin/cfn-lint" --format parseable "$out/cloudformation-template-update-stack.json" "$no_rule/cloudformation-template-update-stack.json" "$read_only/cloudformation-template-update-stack.json" "$multi/cloudformation-template-update-stack.json" "$root/member/template.yaml"; then
   echo "cfn-lint: findings above" >&2
   exit 1
 fi
-echo "cfn-lint (default, configRule=false, readOnly=true, member/template.yaml): no findings"
-PITR_GUARD_PACKAGE_DIR="$out" PITR_GUARD_PACKAGE_DIR_NO_CONFIG_RULE="$no_rule" PITR_GUARD_PACKAGE_DIR_READ_ONLY="$read_only" npx --no-install jest --selectProjects package
+echo "cfn-lint (default, configRule=false, readOnly=true, accounts=list, member/template.yaml): no findings"
+PITR_GUARD_PACKAGE_DIR="$out" PITR_GUARD_PACKAGE_DIR_NO_CONFIG_RULE="$no_rule" PITR_GUARD_PACKAGE_DIR_READ_ONLY="$read_only" PITR_GUARD_PACKAGE_DIR_MULTI_ACCOUNT="$multi" npx --no-install jest --selectProjects package

@@ -143,11 +143,11 @@ export interface Finding {
 
 // ---------------------------------------------------------------- a change to one table (CloudTrail)
 
-export const REACTOR_EVENT_NAMES = ['UpdateContinuousBackups', 'CreateTable', 'RestoreTableToPointInTime', 'RestoreTableFromBackup', 'ImportTable'] as const;
+export const REACTOR_EVENT_NAMES = ['UpdateContinuousBackups', 'CreateTable', 'RestoreTableToPointInTime', 'RestoreTableFromBackup', 'ImportTable', 'DeleteTable'] as const;
 export type ReactorEventName = (typeof REACTOR_EVENT_NAMES)[number];
 
 /** What the call did, as far as the event tells. */
-export type ChangeKind = 'PITR_DISABLED' | 'PERIOD_SET' | 'PITR_UPDATED' | 'TABLE_CREATED' | 'TABLE_RESTORED' | 'TABLE_IMPORTED';
+export type ChangeKind = 'PITR_DISABLED' | 'PERIOD_SET' | 'PITR_UPDATED' | 'TABLE_CREATED' | 'TABLE_RESTORED' | 'TABLE_IMPORTED' | 'TABLE_DELETED';
 
 /** Who made the call, from the CloudTrail record. Every field is event-derived (untrusted text). */
 export interface Actor {
@@ -165,6 +165,17 @@ export interface Actor {
   eventTime?: string;
 }
 
+/** DeleteTable's responseElements.tableDescription (event-derived; every field optional). */
+export interface DeletedTableFacts {
+  tableArn?: string;
+  tableId?: string;
+  tableStatus?: string;
+  itemCount?: number;
+  tableSizeBytes?: number;
+  /** deletionProtectionEnabled as the description carried it. */
+  deletionProtectionEnabled?: boolean;
+}
+
 export interface TableChange {
   /** The idempotency key: addendum.originalEventID for a re-delivery, else detail.eventID. */
   eventId: string;
@@ -177,5 +188,7 @@ export interface TableChange {
   requested?: { enabled?: boolean; recoveryPeriodInDays?: number };
   /** Restores: the source table or backup. */
   source?: string;
+  /** DeleteTable: what responseElements.tableDescription said about the table as it was deleted. */
+  deleted?: DeletedTableFacts;
   actor: Actor;
 }

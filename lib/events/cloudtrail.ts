@@ -18,10 +18,10 @@
  */
 import { isAccountId, isEventId, isRegionCode, isTableName, splitTableRef } from '../core/ids';
 import { forLog } from '../core/text';
-import { REACTOR_EVENT_NAMES, type Actor, type ReactorEventName, type TableChange } from '../core/types';
+import { REACTOR_EVENT_NAMES, type Actor, type DeletedTableFacts, type ReactorEventName, type TableChange } from '../core/types';
 
 export { REACTOR_EVENT_NAMES } from '../core/types';
-export type { Actor, ChangeKind, ReactorEventName, TableChange } from '../core/types';
+export type { Actor, ChangeKind, DeletedTableFacts, ReactorEventName, TableChange } from '../core/types';
 
 export type ParseResult =
   | { status: 'ok'; change: TableChange }
@@ -78,6 +78,7 @@ const TABLE_PATHS: Record<ReactorEventName, string[]> = {
   RestoreTableToPointInTime: ['requestParameters.targetTableName', 'responseElements.tableDescription.tableName', 'responseElements.tableDescription.tableArn'],
   RestoreTableFromBackup: ['requestParameters.targetTableName', 'responseElements.tableDescription.tableName', 'responseElements.tableDescription.tableArn'],
   ImportTable: ['requestParameters.tableCreationParameters.tableName', 'responseElements.importTableDescription.tableArn'],
+  DeleteTable: ['requestParameters.tableName', 'responseElements.tableDescription.tableName', 'responseElements.tableDescription.tableArn'],
 };
 
 export function parseCloudTrailEvent(event: unknown): ParseResult {
@@ -151,10 +152,20 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
   ] as const) {
     if (value !== undefined && !isRegionCode(value)) bad.push(`${what} ${quoted(value, 40)} is not a Region code`);
   }
+  if (bad.length > 0) return { status: 'invalid', reason: bad.join('; '), missing: [] };
+  // The envelope's account is set by EventBridge (kept as the sender's when a member forwards it);
+  // the record's recipientAccountId by CloudTrail. They name the same account, or the event is
+  // forged or mangled: never acted on (the central bus accepts events from many accounts).
+  const agreement = accountsDisagree(event, detail);
+  if (agreement) return { status: 'invalid', reason: agreement, missing: [] };
+  // A table ARN of another account: a cross-account call, seen in the caller's copy. CloudTrail also
+  // delivers the event to the owner's account (since 2021), whose copy is the one acted on.
+  if (table.accountId !== undefined && table.accountId !== accountId) {
+    return { status: 'ignored', reason: `the table ARN names account ${table.accountId}, not the event's account ${quoted(accountId, 40)}: the table owner's copy of the event is acted on` };
+  }
   // A table ARN names where the table lives.
   accountId = table.accountId ?? accountId;
   region = table.region ?? region;
-  if (bad.length > 0) return { status: 'invalid', reason: bad.join('; '), missing: [] };
 
   const change: TableChange = {
     eventId: eventId as string,
@@ -192,8 +203,66 @@ export function parseCloudTrailEvent(event: unknown): ParseResult {
     case 'ImportTable':
       change.kind = 'TABLE_IMPORTED';
       break;
+    case 'DeleteTable': {
+      const deleted = deletedTableFacts(detail, change.tableName);
+      if (typeof deleted === 'string') return { status: 'invalid', reason: deleted, missing: [] };
+      change.kind = 'TABLE_DELETED';
+      change.deleted = deleted;
+      break;
+    }
   }
   return { status: 'ok', change };
+}
+
+/**
+ * `account`, `detail.recipientAccountId` and the accounts of `detail.resources[]` must agree (each
+ * where present). A forged event naming a member account in its envelope and another in its
+ * record is rejected, never acted on in either.
+ */
+function accountsDisagree(event: Obj, detail: Obj): string | undefined {
+  const envelope = str(event.account);
+  const recipient = str(detail.recipientAccountId);
+  if (envelope !== undefined && recipient !== undefined && envelope !== recipient) {
+    return `the envelope account ${quoted(envelope, 40)} is not detail.recipientAccountId ${quoted(recipient, 40)} (a forged or mangled event)`;
+  }
+  const owner = recipient ?? envelope;
+  const resources = getCI(detail, 'resources');
+  if (owner !== undefined && Array.isArray(resources)) {
+    for (const r of resources) {
+      const account = str(getCI(r, 'accountId'));
+      if (account !== undefined && account !== owner) return `detail.resources names account ${quoted(account, 40)}, not the event's account ${quoted(owner, 40)} (a forged or mangled event)`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * DeleteTable's response: the table description as the table went into DELETING. Required (a
+ * successful DeleteTable always returns it); its table name, when present, must be the one deleted.
+ */
+function deletedTableFacts(detail: Obj, tableName: string): DeletedTableFacts | string {
+  const d = pathCI(detail, 'responseElements.tableDescription');
+  if (!isObj(d)) return 'missing detail.responseElements.tableDescription (a successful DeleteTable returns the deleted table\'s description)';
+  const name = getCI(d, 'tableName');
+  if (name !== undefined && name !== tableName) return `detail.responseElements.tableDescription.tableName ${quoted(name)} is not the table deleted (${tableName})`;
+  const facts: DeletedTableFacts = {};
+  const arn = str(getCI(d, 'tableArn'));
+  if (arn !== undefined) {
+    const ref = splitTableRef(arn);
+    if (ref.tableName !== tableName || ref.accountId === undefined) return `detail.responseElements.tableDescription.tableArn ${quoted(arn, 120)} is not the ARN of the table deleted (${tableName})`;
+    facts.tableArn = arn;
+  }
+  const id = str(getCI(d, 'tableId'));
+  if (id !== undefined) facts.tableId = forLog(id, 80);
+  const status = str(getCI(d, 'tableStatus'));
+  if (status !== undefined) facts.tableStatus = forLog(status, 40);
+  const items = asNumber(getCI(d, 'itemCount'));
+  if (items !== undefined) facts.itemCount = items;
+  const size = asNumber(getCI(d, 'tableSizeBytes'));
+  if (size !== undefined) facts.tableSizeBytes = size;
+  const protection = asBoolean(getCI(d, 'deletionProtectionEnabled'));
+  if (protection !== undefined) facts.deletionProtectionEnabled = protection;
+  return facts;
 }
 
 function invalid(missing: string[]): ParseResult {

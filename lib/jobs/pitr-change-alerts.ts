@@ -66,7 +66,7 @@ export interface AlertPlan {
 }
 
 /** Pure: whom to tell what about this outcome, given what earlier attempts did. */
-export function alertPlan(change: TableChange, outcome: RemediationOutcome, policy: Pick<Policy, 'minRecoveryDays'>, memory: EventMemory, passing: boolean, channels: readonly Channel[]): AlertPlan {
+export function alertPlan(change: TableChange, outcome: RemediationOutcome, policy: Pick<Policy, 'minRecoveryDays'>, memory: EventMemory, passing: boolean, channels: readonly Channel[], about: { accountName?: string } = {}): AlertPlan {
   const exemptWeakened = outcome.result === 'ALREADY_COMPLIANT' && outcome.before.status === 'EXEMPT' && weakensPitr(change, policy.minRecoveryDays);
   // pitr-guard's own re-enable call, a compliant or exempt table, a table deleted since: nothing to say.
   if (outcome.result === 'GONE' || (outcome.result === 'ALREADY_COMPLIANT' && !exemptWeakened)) return {};
@@ -80,7 +80,7 @@ export function alertPlan(change: TableChange, outcome: RemediationOutcome, poli
     if (!pending || pending.final) return {};
     return { alert: pending.alert, already: pending.delivered, only: channels.filter((c) => !pending.delivered.includes(c)) };
   }
-  return { alert: renderChangeAlert({ change, outcome, minRecoveryDays: policy.minRecoveryDays }) };
+  return { alert: renderChangeAlert({ change, outcome, minRecoveryDays: policy.minRecoveryDays, ...(about.accountName ? { accountName: about.accountName } : {}) }) };
 }
 
 export interface Delivery {

@@ -33,6 +33,12 @@ import { outOfScope, parseCloudTrailEvent } from '../events/cloudtrail';
 import type { Policy } from '../core/types';
 import { forLog } from '../core/text';
 import { alertPlan, deliverPlan, eventAge, nextStep, type EventMemory } from './pitr-change-alerts';
+import { EventAccounts, surelyOutOfScope, type AssumeFailure } from '../aws/org/event-accounts';
+import { findSystemBackup } from '../aws/inventory/backups';
+import { renderDeletedTableAlert, type DeletedBackup } from '../notify/format';
+import { evaluate } from '../core/evaluate';
+import type { Scope } from '../core/scope';
+import type { TableChange } from '../events/cloudtrail';
 
 export { REACTOR_MAX_ATTEMPTS, eventAge, weakensPitr } from './pitr-change-alerts';
 
@@ -44,6 +50,10 @@ export interface PitrChangeDeps {
   homeRegion: string;
   /** This deployment's account; asked of STS on first use when not known. */
   accountId?: string;
+  /** Whose events are acted on (PITR_GUARD_ACCOUNTS and friends); none = this account only. */
+  scope?: Scope;
+  /** Scope verdicts and member-role sessions for the container (made from `scope`). */
+  accounts?: EventAccounts;
   notifiers: Notifier[];
   /** De-duplication by CloudTrail eventID (used by the middleware); without it every delivery is acted on. */
   idempotency?: IdempotencyStore;
@@ -65,6 +75,10 @@ export interface PitrChangeResult {
   table?: { accountId: string; region: string; tableName: string };
   result?: RemediationResult;
   message?: string;
+  /** DeleteTable: whether a system backup was found (FOUND), is known not to exist (NONE), or could not be checked. */
+  deleted?: { backup: DeletedBackup['state'] };
+  /** The event's account could not be reached through its member role. */
+  unreachable?: AssumeFailure;
   /** The alert sent (subject and plain-text lines), and where it went. */
   alert?: { subject: string; lines: string[]; delivered: Channel[]; failed: DeliveryFailure[] };
 }
@@ -94,13 +108,20 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   const change = parsed.change;
   const table = { accountId: change.accountId, region: change.region, tableName: change.tableName };
 
-  // scope
+  // scope: the event's account (the scan's scope rules) and Region
   deps.accountId ??= await callerAccountId(deps.clients, deps.homeRegion);
-  const scope = outOfScope(change, { accountId: deps.accountId, regions: policy.regions });
+  const selfId = deps.accountId;
+  const accountVerdict = deps.accounts
+    ? await deps.accounts.verdict(change.accountId, selfId)
+    : change.accountId === selfId
+      ? { inScope: true as const }
+      : { inScope: false as const, reason: outOfScope(change, { accountId: selfId, regions: 'all' }) as string };
+  const scope = accountVerdict.inScope ? outOfScope(change, { accountId: change.accountId, regions: policy.regions }) : accountVerdict.reason;
   if (scope) {
-    logger.info(`ignored event: ${scope}`, { event: 'event-ignored', eventId: change.eventId, eventName: change.eventName, ...table });
+    logger.info(`ignored event: ${scope}`, { event: 'event-ignored', eventId: change.eventId, eventName: change.eventName, ...table, actor: change.actor.arn });
     return { status: 'ignored', reason: scope, eventId: change.eventId, table };
   }
+  const accountName = accountVerdict.inScope ? accountVerdict.name : undefined;
   const age = eventAge(change.actor.eventTime, receivedAt);
   const attempt = invocation.idempotency?.attempt;
   const log = logger.child({ eventId: change.eventId, eventName: change.eventName, ...table, eventAgeMs: age.ageMs, ...(attempt ? { attempt } : {}) });
@@ -119,8 +140,15 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
     return { ...base, ...(pending.result ? { result: pending.result } : {}), message: 'delivered the alert of an earlier attempt', alert: sent.summary };
   }
 
+  // DeleteTable: nothing to remediate; one alert about the backup
+  if (change.kind === 'TABLE_DELETED') return deleted(change, deps, { log, memory, remember, delivery, base, selfId, accountName });
+
+  // reach the event's account (its member role; nothing for this account)
+  const unreachable = await deps.accounts?.reach(change.accountId, selfId);
+  if (unreachable) log.error(`could not reach account ${change.accountId}: AssumeRole failed (${unreachable.errorName})`, { event: 'account-error', roleArn: unreachable.roleArn, errorName: unreachable.errorName, errorMessage: unreachable.message, transient: unreachable.transient, fix: unreachable.fix });
+
   // act (the one act path: read → evaluate → decide → apply → verify)
-  const acted: RemediationOutcome = await act(table, {
+  const acted: RemediationOutcome = unreachable ? unreachableOutcome(change, unreachable, policy, now()) : await act(table, {
     clients: deps.clients,
     policy,
     logger: log,
@@ -135,7 +163,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
 
   // say
   const channels = deps.notifiers.map((n) => n.channel);
-  const plan = alertPlan(change, outcome, policy, memory, retry, channels);
+  const plan = alertPlan(change, outcome, policy, memory, retry, channels, accountName ? { accountName } : {});
   if (plan.log) log[plan.log.level](plan.log.message, plan.log.fields);
   let alert: PitrChangeResult['alert'];
   let undelivered = '';
@@ -153,7 +181,68 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   // finish: a passing failure goes back to Lambda for a retry
   if (outcome.result === 'DEFERRED') throw new RemediationDeferredError(`${change.tableName}: ${outcome.message}${undelivered}`);
   if (retry) throw new RemediationRetryError(`${change.tableName}: ${outcome.message} ${outcome.nextStep ?? ''}`.trim() + undelivered, outcome.errorName ?? 'UnknownError');
-  return alert ? { ...result, alert } : result;
+  const done = unreachable ? { ...result, unreachable } : result;
+  return alert ? { ...done, alert } : done;
+}
+
+/** The table could not be checked: its account's member role was refused. A FAILED outcome (transient or not) on an ERROR finding. */
+function unreachableOutcome(change: TableChange, failure: AssumeFailure, policy: Policy, at: Date): RemediationOutcome {
+  const before = evaluate({ accountId: change.accountId, region: change.region, tableName: change.tableName, error: { operation: 'AssumeRole', errorName: failure.errorName, message: failure.message } }, policy, at);
+  return {
+    accountId: change.accountId,
+    region: change.region,
+    tableName: change.tableName,
+    result: 'FAILED',
+    before,
+    errorName: failure.errorName,
+    transient: failure.transient,
+    message: `The table could not be checked: AssumeRole of ${failure.roleArn} failed with ${failure.errorName}. Fix: ${failure.fix}.`,
+    mode: policy.mode,
+    attempts: 0,
+    waitedMs: 0,
+  };
+}
+
+interface DeletedContext {
+  log: Logger;
+  memory: EventMemory;
+  remember: () => Promise<void> | void | undefined;
+  delivery: Parameters<typeof deliverPlan>[2];
+  base: { status: 'handled'; eventId: string; table: NonNullable<PitrChangeResult['table']> };
+  selfId: string;
+  accountName?: string;
+}
+
+/**
+ * DeleteTable: never any remediation (no UpdateContinuousBackups, nothing re-created). Whether a
+ * system backup exists comes from ListBackups (BackupType SYSTEM) in the table's account and
+ * Region; one alert per event (report mode: a log line), naming who deleted it.
+ */
+async function deleted(change: TableChange, deps: PitrChangeDeps, c: DeletedContext): Promise<PitrChangeResult> {
+  const unreachable = await deps.accounts?.reach(change.accountId, c.selfId);
+  let backup: DeletedBackup;
+  if (unreachable) {
+    backup = { state: 'UNKNOWN', why: `AssumeRole of ${unreachable.roleArn} failed with ${unreachable.errorName}; fix: ${unreachable.fix}` };
+  } else {
+    const eventTime = change.actor.eventTime ? new Date(change.actor.eventTime) : undefined;
+    const looked = await findSystemBackup(deps.clients.get(DynamoDBClient, change.region, change.accountId), change.tableName, eventTime && Number.isFinite(eventTime.getTime()) ? eventTime : undefined);
+    if ('error' in looked) backup = { state: 'UNKNOWN', why: `ListBackups failed with ${looked.error.errorName}: ${forLog(looked.error.message, 200)}` };
+    else if (looked.found) backup = { state: 'FOUND', ...looked.found };
+    else backup = { state: 'NONE' };
+  }
+  const fields = { event: 'table-deleted', backup: backup.state, actor: change.actor.arn, ...(backup.state === 'FOUND' ? { backupArn: backup.backupArn } : {}), ...(backup.state === 'UNKNOWN' ? { why: backup.why } : {}) };
+  const message = backup.state === 'FOUND' ? 'table deleted; a system backup exists' : backup.state === 'NONE' ? 'table deleted without PITR: no system backup' : 'table deleted; the system backup could not be checked';
+  const result = { ...c.base, message, deleted: { backup: backup.state }, ...(unreachable ? { unreachable } : {}) };
+  if (deps.policy.mode === 'report') {
+    c.log.warn(`${message} (mode report: no alert)`, fields);
+    return result;
+  }
+  c.log.warn(message, fields);
+  const alert = renderDeletedTableAlert({ change, backup, ...(c.accountName ? { accountName: c.accountName } : {}) });
+  const sent = await deliverPlan({ alert, final: true, only: deps.notifiers.map((n) => n.channel) }, c.memory, c.delivery);
+  await c.remember();
+  if (sent.missing.length > 0) throw new AlertNotDeliveredError(sent.missing, sent.detail);
+  return { ...result, alert: sent.summary };
 }
 
 function missingChannels(notifiers: readonly Notifier[], delivered: readonly Channel[]): Channel[] {
@@ -164,11 +253,13 @@ function missingChannels(notifiers: readonly Notifier[], delivered: readonly Cha
  * The de-duplication key: the CloudTrail eventID of an event `run` will act on. A malformed,
  * ignored or (when the account is known) out-of-scope event gets none, so nothing is written for it.
  */
-export function eventKey(event: unknown, deps?: Pick<PitrChangeDeps, 'accountId' | 'policy'>): string | undefined {
+export function eventKey(event: unknown, deps?: Pick<PitrChangeDeps, 'accountId' | 'policy' | 'scope'>): string | undefined {
   const parsed = parseCloudTrailEvent(event);
   if (parsed.status !== 'ok') return undefined;
-  if (deps?.accountId && outOfScope(parsed.change, { accountId: deps.accountId, regions: deps.policy.regions })) return undefined;
-  return parsed.change.eventId;
+  const change = parsed.change;
+  if (deps && outOfScope(change, { accountId: change.accountId, regions: deps.policy.regions })) return undefined;
+  if (deps?.accountId && surelyOutOfScope(change.accountId, deps.accountId, deps.scope ?? { accounts: 'self', excludeAccounts: [] })) return undefined;
+  return change.eventId;
 }
 
 export type ReactorContext = ContextWithDeps<PitrChangeDeps> & ContextWithIdempotency;
@@ -203,6 +294,8 @@ export interface PitrChangeSettings {
   logger: Logger;
   homeRegion: string;
   accountId?: string;
+  /** Whose events are acted on; none = this account only. */
+  scope?: Scope;
   /** De-duplication table; none = no de-duplication (a warning and a DeduplicationUnavailable metric). */
   idempotencyTable?: string;
   /** Use this Slack webhook URL instead of reading the SSM parameter (demo). */
@@ -226,6 +319,10 @@ export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
     notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics: settings.metrics, ...(settings.slackWebhookUrl ? { slackWebhookUrl: settings.slackWebhookUrl } : {}) }),
   };
   if (settings.accountId) deps.accountId = settings.accountId;
+  if (settings.scope) {
+    deps.scope = settings.scope;
+    deps.accounts = new EventAccounts({ clients, scope: settings.scope, homeRegion });
+  }
   if (settings.idempotencyTable) {
     deps.idempotency = new DynamoIdempotencyStore(clients.get(DynamoDBClient, homeRegion), settings.idempotencyTable);
   } else {

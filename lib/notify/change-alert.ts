@@ -14,6 +14,7 @@ const HEADLINE: Record<ChangeKind, (t: string, c: TableChange) => string> = {
   TABLE_CREATED: (t) => `Table ${t} created without PITR`,
   TABLE_RESTORED: (t) => `Table ${t} restored without PITR`,
   TABLE_IMPORTED: (t) => `Table ${t} imported without PITR`,
+  TABLE_DELETED: (t) => `Table ${t} deleted`, // (its alert is deleted-alert.ts)
 };
 
 /** What happened, as one sentence (plain, untrusted parts included). */
@@ -31,6 +32,8 @@ export function whatHappened(change: TableChange, minRecoveryDays: number): stri
       return `${change.eventName} created the table${change.source ? ` from ${oneLine(change.source)}` : ''}; restored tables start without PITR.`;
     case 'TABLE_IMPORTED':
       return 'ImportTable created the table from S3; imported tables start without PITR.';
+    case 'TABLE_DELETED':
+      return 'DeleteTable deleted the table.';
   }
 }
 
@@ -81,13 +84,16 @@ export interface ChangeAlertInput {
   change: TableChange;
   outcome: RemediationOutcome;
   minRecoveryDays: number;
+  /** The account's name from the Organization, when known (a member account's event). */
+  accountName?: string;
 }
 
-export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAlertInput): RenderedAlert {
+export function renderChangeAlert({ change, outcome, minRecoveryDays, accountName }: ChangeAlertInput): RenderedAlert {
   const t = change.tableName; // validated: [A-Za-z0-9_.-]
   const headline = HEADLINE[change.kind](t, change);
   const label = shortResult(outcome, change.kind);
   const where = `${change.accountId} ${change.region}`;
+  const account = accountName ? `${change.accountId} (${truncate(oneLine(accountName), 80)})` : change.accountId;
   const a = change.actor;
   const url = consoleUrl(change.region, t);
   const did = whatWeDid(outcome, change.kind);
@@ -110,7 +116,7 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAl
   const lines = [
     headline,
     '',
-    plain('Account', change.accountId),
+    plain('Account', account),
     plain('Region', change.region),
     plain('Table', t),
     plain('What happened', oneLine(happened)),
@@ -129,7 +135,7 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAl
   ];
 
   const fields: SlackText[] = [
-    md(`*Account*\n${slackCode(change.accountId)}`),
+    md(`*Account*\n${slackCode(account)}`),
     md(`*Region*\n${slackCode(change.region)}`),
     md(`*Table*\n<${url}|${t}>`),
     md(`*Event time*\n${slackCode(a.eventTime ?? 'unknown')}`),
@@ -150,7 +156,7 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays }: ChangeAl
       elements: [md(`${slackEscape(change.eventName)} ${slackCode(change.eventId, 80)} · mode ${outcome.mode} · <${url}|Open in the AWS console>`)],
     },
   ];
-  const text = `${slackEscape(headline)} (${change.accountId}, ${change.region}) by ${slackCode(a.arn)}: ${slackEscape(label)}.`;
+  const text = `${slackEscape(headline)} (${slackEscape(account)}, ${change.region}) by ${slackCode(a.arn)}: ${slackEscape(label)}.`;
 
   return {
     kind: 'change',

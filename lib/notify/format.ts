@@ -13,5 +13,6 @@
  */
 export * from './render-kit';
 export * from './change-alert';
+export * from './deleted-alert';
 export * from './digest';
 export { oneLine, truncate } from '../core/text';

@@ -286,6 +286,20 @@ export function isSingleAccount(accounts: unknown): boolean {
   return text === '' || text === 'self';
 }
 
+/**
+ * accounts=org needs param organizationId: the forwarded-events bus opens to the Organization by
+ * aws:PrincipalOrgID, and without it no member account could forward (EventBridge would refuse
+ * every event, silently for the central stack). Throws one clear line at package time.
+ */
+export function checkForwardingParams(accounts: unknown, organizationId: unknown): void {
+  const scope = String(accounts ?? 'self').trim().toLowerCase();
+  const org = String(organizationId ?? '').trim();
+  if (scope === 'org' && org === '') {
+    throw new Error('serverless param accounts=org needs param organizationId (o-...): the forwarded-events bus accepts member accounts\' events only from the Organization (aws:PrincipalOrgID)');
+  }
+  if (org !== '' && !/^o-[a-z0-9]{10,32}$/.test(org)) throw new Error(`serverless param organizationId=${JSON.stringify(organizationId)}: must be an Organization ID (o- and 10-32 lowercase letters or digits)`);
+}
+
 /** Checks the serverless params that shape IAM; throws one clear line on a bad combination. */
 export function parseReadOnly(value: unknown, mode: unknown): boolean {
   const text = String(value ?? 'false').trim().toLowerCase();

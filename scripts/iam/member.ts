@@ -1,6 +1,6 @@
 /**
  * The member role (member/template.yaml) against the code: what the scan calls inside a scanned
- * account, derived from the same `permissions` declarations as the stack's roles
+ * account (plus the reactor's ListBackups after a DeleteTable), derived from the same `permissions` declarations as the stack's roles
  * (scripts/iam/derive.ts). Used by test/unit/member-template.test.ts so the template's read
  * actions cannot drift from the scan's; never bundled into a Lambda.
  */
@@ -20,6 +20,8 @@ export const CENTRAL_ONLY_SERVICES: ReadonlySet<string> = new Set(['organization
 
 /** The scan's entry point: everything it reaches is what one account's scan calls. */
 const SCAN_ENTRY = { name: 'memberScan', handler: 'lib/aws/scan.scan' };
+/** The reactor's read in a member account after a DeleteTable event (ListBackups, BackupType SYSTEM). */
+const DELETED_TABLE_ENTRY = { name: 'memberDeletedTable', handler: 'lib/aws/inventory/backups.findSystemBackup' };
 /** What remediation adds (lib/act): the statements readOnly removes from the scheduled scan's role. */
 const ACT_ENTRY = { name: 'memberRemediate', handler: 'functions/scheduled-scan.handler' };
 
@@ -38,7 +40,7 @@ function memberSide(statements: readonly DerivedStatement[]): DerivedStatement[]
 }
 
 export function memberStatements(root: string): MemberStatements {
-  const read = memberSide(deriveFunction(root, SCAN_ENTRY, true).statements);
+  const read = [...memberSide(deriveFunction(root, SCAN_ENTRY, true).statements), ...memberSide(deriveFunction(root, DELETED_TABLE_ENTRY, true).statements)];
   const full = deriveFunction(root, ACT_ENTRY, false).statements;
   const readOnly = new Set(deriveFunction(root, ACT_ENTRY, true).statements.map((s) => s.sid));
   const remediation = memberSide(full.filter((s) => !readOnly.has(s.sid)));

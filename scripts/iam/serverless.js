@@ -27,7 +27,7 @@ let roles;
 
 async function derive({ resolveVariable, resolveConfigurationProperty }) {
   const d = load('scripts/iam/derive.ts');
-  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, accounts, functions] = await Promise.all([
+  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, accounts, organizationId, functions] = await Promise.all([
     resolveConfigurationProperty(['service']),
     resolveVariable('sls:stage'),
     resolveVariable('param:readOnly'),
@@ -35,8 +35,10 @@ async function derive({ resolveVariable, resolveConfigurationProperty }) {
     resolveVariable('param:alertTopicArn'),
     resolveVariable('param:memberRole'),
     resolveVariable('param:accounts'),
+    resolveVariable('param:organizationId'),
     resolveConfigurationProperty(['functions']),
   ]);
+  d.checkForwardingParams(accounts, organizationId);
   const specs = Object.entries(functions ?? {}).map(([name, f]) => ({
     name,
     handler: f.handler,

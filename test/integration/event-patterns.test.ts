@@ -20,10 +20,12 @@ import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { loadEvent } from '../helpers/builders';
 
 interface Template {
-  resources: { Resources: Record<string, { Type: string; Properties: { EventPattern?: Record<string, unknown> } }> };
+  resources: { Resources: Record<string, { Type: string; Properties: { EventPattern?: Record<string, unknown>; EventBusName?: unknown } }> };
 }
 const sls = parseCfnYaml(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8')) as Template;
-const rules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+const allRules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+/** The default bus's rules; their copies on the forwarded-events bus carry the same patterns (checked below). */
+const rules = allRules.filter(([, r]) => r.Properties.EventBusName === undefined);
 
 const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 let moto: MotoServer;
@@ -74,6 +76,14 @@ const ev = (name: string, edit?: (e: Ev) => void): Ev => {
 const spec = (e: Ev) => (e.detail.requestParameters as { pointInTimeRecoverySpecification: Record<string, unknown> }).pointInTimeRecoverySpecification;
 
 describe('serverless.yml event patterns on moto (PutEvents → rule → SQS)', () => {
+  it('has the same two patterns on the forwarded-events bus (YAML aliases), so forwarded events match exactly as local ones', () => {
+    expect(allRules.map(([n]) => n).sort()).toEqual(['ForwardedPitrDisabledRule', 'ForwardedTableCreatedRule', 'PitrDisabledRule', 'TableCreatedRule']);
+    for (const name of ['PitrDisabledRule', 'TableCreatedRule']) {
+      expect(sls.resources.Resources[`Forwarded${name}`]?.Properties.EventBusName).toEqual({ Ref: 'ForwardedEventsBus' });
+      expect(sls.resources.Resources[`Forwarded${name}`]?.Properties.EventPattern).toEqual(sls.resources.Resources[name]?.Properties.EventPattern);
+    }
+  });
+
   it('declares the two reactor rules, read with their exact patterns', () => {
     expect(rules.map(([n]) => n).sort()).toEqual(['PitrDisabledRule', 'TableCreatedRule']);
     expect(sls.resources.Resources.PitrDisabledRule?.Properties.EventPattern).toMatchObject({
@@ -145,5 +155,27 @@ describe('serverless.yml event patterns on moto (PutEvents → rule → SQS)', (
     for (const name of ['cloudtrail-create-table.json', 'cloudtrail-restore-point-in-time.json', 'cloudtrail-restore-from-backup.json', 'cloudtrail-import-table.json']) {
       expect([name, await matching(ev(name))]).toEqual([name, ['TableCreatedRule']]);
     }
+  });
+
+  it('DeleteTable matches the second rule (alert only), a failed DeleteTable does not', async () => {
+    expect(await matching(ev('cloudtrail-delete-table.json'))).toEqual(['TableCreatedRule']);
+    expect(
+      await matching(
+        ev('cloudtrail-delete-table.json', (e) => {
+          e.detail.eventID = 'delete-refused';
+          e.detail.errorCode = 'ResourceInUseException';
+          e.detail.responseElements = null;
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('an event from a member account (account and recipientAccountId B, its own Region) matches exactly as the central account’s own: the patterns name no account', async () => {
+    expect(await matching(ev('cloudtrail-member-pitr-disabled.json'))).toEqual(['PitrDisabledRule']);
+    expect(await matching(ev('cloudtrail-member-pitr-disabled.json', (e) => {
+      e.detail.eventID = 'member-enable';
+      (e.detail.requestParameters as Record<string, unknown>).pointInTimeRecoverySpecification = { pointInTimeRecoveryEnabled: true };
+    }))).toEqual([]);
+    for (const [, rule] of rules) expect(Object.keys(rule.Properties.EventPattern ?? {})).not.toContain('account');
   });
 });

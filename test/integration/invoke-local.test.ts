@@ -1,15 +1,18 @@
 /**
- * The documented `serverless invoke local` commands (docs/deployment.md, docs/config-rule.md),
+ * The documented `serverless invoke local` commands (docs/deployment.md, docs/config-rule.md,
+ * docs/reactor.md's DeleteTable and member-account events),
  * read from the docs and run exactly as written, as a user runs them (bundled by
  * serverless-esbuild, env from serverless.yml) against a moto server with real tables.
  */
-import { CreateTableCommand, DynamoDBClient, ScanCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeContinuousBackupsCommand, DynamoDBClient, ScanCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { localClients, seedTable } from '../../dev/seed';
+import { memberRoleCredentials } from '../../lib/aws/org/member-credentials';
+import { createIdempotencyTable, topicWithInbox } from '../helpers/alerting';
 
 const exec = promisify(execFile);
 const root = path.join(__dirname, '../..');
@@ -19,10 +22,11 @@ let moto: MotoServer;
  * The `npx serverless invoke local -f FN …` command in `doc` (continuation lines joined, shell
  * quotes around --param values removed), as the argument list after `npx`.
  */
-function documentedCommand(doc: string, fn: string): string[] {
+function documentedCommand(doc: string, fn: string, eventPath?: string): string[] {
   const text = readFileSync(path.join(root, doc), 'utf8').replace(/\\\n\s*/g, ' ');
-  const line = text.split('\n').find((l) => l.startsWith(`npx serverless invoke local -f ${fn} `));
-  if (!line) throw new Error(`${doc} has no "npx serverless invoke local -f ${fn}" command`);
+  const start = `npx serverless invoke local -f ${fn} ${eventPath ? `--path ${eventPath} ` : ''}`;
+  const line = text.split('\n').find((l) => l.startsWith(start));
+  if (!line) throw new Error(`${doc} has no "${start.trim()}" command`);
   return line
     .replace(/\s#.*$/, '')
     .trim()
@@ -31,9 +35,9 @@ function documentedCommand(doc: string, fn: string): string[] {
     .map((a) => a.replace(/^(--param=)"(.*)"$/, '$1$2'));
 }
 
-async function invokeLocal(doc: string, fn: string): Promise<{ result: Record<string, unknown>; logs: Record<string, unknown>[] }> {
+async function invokeLocal(doc: string, fn: string, eventPath?: string): Promise<{ result: Record<string, unknown>; logs: Record<string, unknown>[] }> {
   const lock = `${process.env.TMPDIR ?? '/tmp'}/pitr-guard-package.lock`; // serverless-esbuild's work folder is shared
-  const { stdout } = await exec('flock', [lock, 'npx', '--no-install', ...documentedCommand(doc, fn)], {
+  const { stdout } = await exec('flock', [lock, 'npx', '--no-install', ...documentedCommand(doc, fn, eventPath)], {
     cwd: root,
     env: {
       ...process.env,
@@ -104,6 +108,34 @@ describe('serverless invoke local (the documented commands) against moto', () =>
       ['pitr-guard-findings', 'COMPLIANT', '89d1a02d-5ec7-412e-82f5-13505f849b41'],
     ]);
     for (const l of findingLines) expect(l.since).toBe(Items?.find((i) => i.tableName?.S === l.tableName)?.since?.S);
+  });
+
+  it('docs/reactor.md: pitrChange with a DeleteTable event sends one alert, naming the principal, and changes nothing', async () => {
+    // The reactor's placeholders, as docs/reactor.md creates them (after the scan above, which would count them):
+    // the alert topic and the de-duplication table.
+    await createIdempotencyTable(moto.endpoint, 'pitr-guard-idempotency');
+    await topicWithInbox(moto.endpoint);
+    const { result } = await invokeLocal('docs/reactor.md', 'pitrChange', 'events/cloudtrail-delete-table.json');
+    expect(result).toMatchObject({
+      status: 'handled',
+      deleted: { backup: 'NONE' },
+      alert: { subject: '[pitr-guard] Table orders deleted (123456789012 us-east-1): NO BACKUP, data gone', delivered: ['sns'] },
+    });
+    expect((result.alert as { lines: string[] }).lines).toContain('Who:            arn:aws:sts::123456789012:assumed-role/Admin/alice');
+    // orders (PITR on, 35 days) was not touched.
+    const pitr = await localClients(moto.endpoint).get(DynamoDBClient, 'us-east-1').send(new DescribeContinuousBackupsCommand({ TableName: 'orders' }));
+    expect(pitr.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus).toBe('ENABLED');
+  });
+
+  it('docs/reactor.md: pitrChange with a member account’s event (params accounts, regions) re-enables PITR in that account', async () => {
+    const member = localClients(moto.endpoint);
+    member.setAccountCredentials('222222222222', memberRoleCredentials(member, { accountId: '222222222222', roleName: 'pitr-guard-member', homeRegion: 'us-east-1', runId: 'seed' }));
+    const ddb = member.get(DynamoDBClient, 'eu-west-1', '222222222222');
+    await seedTable(ddb, { tableName: 'payments', state: 'off' });
+    const { result } = await invokeLocal('docs/reactor.md', 'pitrChange', 'events/cloudtrail-member-pitr-disabled.json');
+    expect(result).toMatchObject({ status: 'handled', result: 'ENABLED', table: { accountId: '222222222222', region: 'eu-west-1', tableName: 'payments' } });
+    const pitr = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'payments' }));
+    expect(pitr.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus).toBe('ENABLED');
   });
 
   it('docs/config-rule.md: configRule reports the non-compliant table of the sample change event (TESTMODE)', async () => {

@@ -261,7 +261,7 @@ describe('CloudTrail reactor, alerts and failed events', () => {
   });
 
   it('routes both EventBridge rules to the reactor with a retry policy and the dead-letter queue, which only they may write to', () => {
-    for (const rule of ['PitrDisabledRule', 'TableCreatedRule']) {
+    for (const rule of ['PitrDisabledRule', 'TableCreatedRule', 'ForwardedPitrDisabledRule', 'ForwardedTableCreatedRule']) {
       const r = res[rule]!;
       expect(r.Type).toBe('AWS::Events::Rule');
       expect(r.Properties.State).toBe('ENABLED');
@@ -282,7 +282,16 @@ describe('CloudTrail reactor, alerts and failed events', () => {
     expect(policy.Statement[0]).toMatchObject({
       Principal: { Service: 'events.amazonaws.com' },
       Action: 'sqs:SendMessage',
-      Condition: { ArnEquals: { 'aws:SourceArn': [{ 'Fn::GetAtt': ['PitrDisabledRule', 'Arn'] }, { 'Fn::GetAtt': ['TableCreatedRule', 'Arn'] }] } },
+      Condition: {
+        ArnEquals: {
+          'aws:SourceArn': [
+            { 'Fn::GetAtt': ['PitrDisabledRule', 'Arn'] },
+            { 'Fn::GetAtt': ['TableCreatedRule', 'Arn'] },
+            { 'Fn::GetAtt': ['ForwardedPitrDisabledRule', 'Arn'] },
+            { 'Fn::GetAtt': ['ForwardedTableCreatedRule', 'Arn'] },
+          ],
+        },
+      },
     });
   });
 
@@ -344,5 +353,54 @@ describe('readOnly=true (npx serverless package --param="readOnly=true")', () =>
     }
     const full = functions.map(([, fn]) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.PITR_GUARD_READ_ONLY);
     expect(new Set(full)).toEqual(new Set(['false']));
+  });
+});
+
+describe('accounts=list (npx serverless package --param="accounts=111111111111,222222222222"): the central stack for other accounts', () => {
+  const multiDir = process.env.PITR_GUARD_PACKAGE_DIR_MULTI_ACCOUNT ?? path.join(tmpdir(), 'pitr-guard-package-multi-account');
+  const multi = readTemplate(multiDir) as ReturnType<typeof readTemplate> & { Parameters: Record<string, { Default?: string }>; Conditions: Record<string, unknown> };
+  const r = multi.Resources as Record<string, { Type: string; Condition?: string; Properties: Record<string, unknown> }>;
+
+  it('gives the reactor sts:AssumeRole on the member role only, ListAccounts and ListBackups; the default (self) template has no AssumeRole', () => {
+    const reactor = statements(r.PitrChangeRole!);
+    expect(reactor.find((s) => s.Sid === 'AssumeMemberRole')).toEqual({ Sid: 'AssumeMemberRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::*:role/pitr-guard-member' } });
+    expect(reactor.find((s) => s.Sid === 'ListOrganizationAccounts')).toMatchObject({ Action: 'organizations:ListAccounts', Resource: '*' });
+    expect(reactor.find((s) => s.Sid === 'FindSystemBackups')).toMatchObject({ Action: 'dynamodb:ListBackups', Resource: '*' });
+    const self = statements(template.Resources.PitrChangeRole!);
+    expect(self.flatMap(actions)).not.toContain('sts:AssumeRole');
+    expect(self.flatMap(actions)).toContain('dynamodb:ListBackups');
+    const derived = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: false, singleAccount: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: specs });
+    expect(r.PitrChangeRole).toEqual(derived.PitrChangeRole);
+  });
+
+  it('has the forwarded-events bus, open to other accounts with events:PutEvents only: the listed accounts (no Organization ID given), or the Organization', () => {
+    expect(multi.Parameters.Accounts?.Default).toBe('111111111111,222222222222');
+    expect(r.ForwardedEventsBus).toEqual({ Type: 'AWS::Events::EventBus', Properties: { Name: 'pitr-guard-events-ci' } });
+    // The default (accounts=self) template has the bus too (this account's other Regions forward to it), and no grant can apply.
+    expect(template.Resources.ForwardedEventsBus?.Type).toBe('AWS::Events::EventBus');
+    expect((template as unknown as { Parameters: Record<string, { Default?: string }> }).Parameters.Accounts?.Default).toBe('self');
+    expect(multi.Conditions.MultiAccount).toEqual({ 'Fn::Not': [{ Condition: 'ScopeIsSelf' }] });
+    expect(r.ForwardedEventsFromAccounts).toEqual({
+      Type: 'AWS::Events::EventBusPolicy',
+      Condition: 'AcceptsAccountList',
+      Properties: {
+        EventBusName: { Ref: 'ForwardedEventsBus' },
+        StatementId: 'pitr-guard-accounts',
+        Statement: { Sid: 'pitr-guard-accounts', Effect: 'Allow', Principal: { AWS: { 'Fn::Split': [',', { Ref: 'Accounts' }] } }, Action: 'events:PutEvents', Resource: { 'Fn::GetAtt': ['ForwardedEventsBus', 'Arn'] } },
+      },
+    });
+    expect(r.ForwardedEventsFromOrganization?.Condition).toBe('AcceptsOrganization');
+    expect(r.ForwardedEventsFromOrganization?.Properties.Statement).toMatchObject({ Principal: '*', Action: 'events:PutEvents', Condition: { StringEquals: { 'aws:PrincipalOrgID': { Ref: 'OrganizationId' } } } });
+  });
+
+  it('has the reactor’s rules on that bus with the default bus’s patterns, invoking the reactor', () => {
+    for (const name of ['PitrDisabledRule', 'TableCreatedRule']) {
+      const forwarded = r[`Forwarded${name}`]!;
+      expect(forwarded.Condition).toBeUndefined();
+      expect(forwarded.Properties.EventBusName).toEqual({ Ref: 'ForwardedEventsBus' });
+      expect(forwarded.Properties.EventPattern).toEqual(r[name]!.Properties.EventPattern);
+      expect((forwarded.Properties.Targets as Record<string, unknown>[])[0]).toMatchObject({ Arn: { 'Fn::GetAtt': ['PitrChangeLambdaFunction', 'Arn'] } });
+    }
+    expect((r.TableCreatedRule!.Properties.EventPattern as { detail: { eventName: string[] } }).detail.eventName).toContain('DeleteTable');
   });
 });

@@ -44,6 +44,8 @@ const SAMPLES = [
   'cloudtrail-restore-point-in-time.json',
   'cloudtrail-restore-from-backup.json',
   'cloudtrail-import-table.json',
+  'cloudtrail-delete-table.json',
+  'cloudtrail-member-pitr-disabled.json',
 ] as const;
 
 /** Where each sample names its table first (the parser reads this one when it is a non-empty string). */
@@ -53,6 +55,7 @@ const TABLE_PATH: Record<string, string[]> = {
   RestoreTableToPointInTime: ['requestParameters', 'targetTableName'],
   RestoreTableFromBackup: ['requestParameters', 'targetTableName'],
   ImportTable: ['requestParameters', 'tableCreationParameters', 'tableName'],
+  DeleteTable: ['requestParameters', 'tableName'],
 };
 
 const sample = (i: number): Ev => loadEvent<Ev>(SAMPLES[i % SAMPLES.length] as string);
@@ -176,7 +179,7 @@ const malformed: fc.Arbitrary<Case> = fc.oneof(
     return { kind: 'failed-call', event: e };
   }),
   // Another API (or a mangled name of one of ours).
-  fc.tuple(fc.nat(), fc.oneof(fc.string({ maxLength: 40 }), nearly('UpdateContinuousBackups'), fc.constantFrom('UpdateTable', 'DeleteTable', 'DescribeContinuousBackups', 'TagResource'))).map(([i, name]) => {
+  fc.tuple(fc.nat(), fc.oneof(fc.string({ maxLength: 40 }), nearly('UpdateContinuousBackups'), fc.constantFrom('UpdateTable', 'UpdateTimeToLive', 'DescribeContinuousBackups', 'TagResource'))).map(([i, name]) => {
     const e = sample(i);
     e.detail.eventName = name;
     return { kind: 'event-name', event: e };

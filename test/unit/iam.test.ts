@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { actionsInBundle, actionsInSource } from '../../scripts/iam/commands';
-import { bundleOf, declarationsOf, deriveFunction, isSingleAccount, parseReadOnly, roleResources } from '../../scripts/iam/derive';
+import { bundleOf, checkForwardingParams, declarationsOf, deriveFunction, isSingleAccount, parseReadOnly, roleResources } from '../../scripts/iam/derive';
 import { functionsOf, renderIamDoc } from '../../scripts/iam/docs';
 import { effectiveMode } from '../../lib/core/decide';
 import { parsePolicy } from '../../lib/core/config';
@@ -139,5 +139,17 @@ describe('accounts=self leaves out what only scanning other accounts needs', () 
     ['111111111111,222222222222', false],
   ])('param accounts=%p is single-account: %p', (value, expected) => {
     expect(isSingleAccount(value)).toBe(expected);
+  });
+});
+
+describe('checkForwardingParams (serverless params accounts and organizationId, at package time)', () => {
+  it('refuses accounts=org without an Organization ID, and a malformed ID', () => {
+    expect(() => checkForwardingParams('org', '')).toThrow('serverless param accounts=org needs param organizationId (o-...)');
+    expect(() => checkForwardingParams('org', 'o-abc')).toThrow('serverless param organizationId="o-abc": must be an Organization ID');
+  });
+  it('accepts self, a list without an ID (exactly those accounts may forward), and org with an ID', () => {
+    expect(() => checkForwardingParams('self', '')).not.toThrow();
+    expect(() => checkForwardingParams('111111111111,222222222222', '')).not.toThrow();
+    expect(() => checkForwardingParams('org', 'o-abcd1234ef')).not.toThrow();
   });
 });

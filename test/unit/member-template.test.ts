@@ -4,7 +4,9 @@
  * declarations (scripts/iam/member.ts), so the template cannot drift from the code; remediation
  * only with AllowRemediation=true; trust limited to the central account's pitr-guard roles.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseCfnYaml } from '../../scripts/cfn-yaml';
 import { loadMemberTemplate, memberStatements } from '../../scripts/iam/member';
 
 const root = path.join(__dirname, '../..');
@@ -99,7 +101,63 @@ describe('member role trust and name', () => {
     expect(['12345678901', '1234567890123', 'abcdefghijkl', ''].map((v) => pattern.test(v))).toEqual([false, false, false, false]);
   });
 
-  it('creates nothing but the role', () => {
-    expect(Object.values(template.Resources).map((r) => r.Type)).toEqual(['AWS::IAM::Role']);
+  it('creates the member role only in MemberRoleRegion (IAM is global), us-east-1 by default or none', () => {
+    expect((role as { Condition?: string }).Condition).toBe('CreatesRole');
+    expect(template.Conditions.CreatesRole).toEqual({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, { Ref: 'MemberRoleRegion' }] });
+    expect(template.Parameters.MemberRoleRegion!.Default).toBe('us-east-1');
+    const pattern = new RegExp(template.Parameters.MemberRoleRegion!.AllowedPattern!);
+    expect(['us-east-1', 'eu-central-2', 'none', 'None', 'us-east-1 ', ''].map((v) => pattern.test(v))).toEqual([true, true, true, false, false, false]);
+  });
+});
+
+describe('event forwarding to the central bus', () => {
+  const sls = parseCfnYaml(readFileSync(path.join(root, 'serverless.yml'), 'utf8')) as { resources: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> } };
+  const central = sls.resources.Resources;
+  const busArn = { 'Fn::Sub': 'arn:${AWS::Partition}:events:${CentralRegion}:${CentralAccountId}:event-bus/${CentralEventBusName}' };
+  type Rule = { Type: string; Condition?: string; Properties: { EventPattern: unknown; State: string; Targets: Record<string, unknown>[]; EventBusName?: unknown } };
+  const forwarding = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule') as [string, Rule][];
+
+  it('has one forwarding rule per reactor rule, with exactly the central stack’s pattern (no second hand-kept copy)', () => {
+    // The reactor's rules on the default bus (their copies on the forwarded-events bus are YAML aliases of them).
+    const reactorRules = Object.entries(central).filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventBusName === undefined);
+    expect(reactorRules.map(([n]) => n).sort()).toEqual(['PitrDisabledRule', 'TableCreatedRule']);
+    expect(reactorRules.map(([n]) => `Forward${n}`).sort()).toEqual(forwarding.map(([n]) => n).sort());
+    for (const [name, rule] of reactorRules) {
+      expect(template.Resources[`Forward${name}`]!.Properties.EventPattern).toEqual(rule.Properties.EventPattern);
+    }
+  });
+
+  it('puts matched events from the default bus on the central forwarded-events bus (one hop), through the forwarding role, under Forwards', () => {
+    for (const [, rule] of forwarding) {
+      expect(rule.Condition).toBe('Forwards');
+      expect(rule.Properties.State).toBe('ENABLED');
+      expect(rule.Properties.EventBusName).toBeUndefined(); // the member's default bus, where CloudTrail delivers
+      expect(rule.Properties.Targets).toEqual([{ Id: 'central', Arn: busArn, RoleArn: { 'Fn::GetAtt': ['ForwardingRole', 'Arn'] } }]);
+    }
+    expect(template.Parameters.CentralEventBusName!.Default).toBe('pitr-guard-events-prod'); // the central stack's bus for stage prod
+  });
+
+  it('gives the forwarding role events:PutEvents on the central bus only, trusted by EventBridge of this account', () => {
+    const fr = template.Resources.ForwardingRole as unknown as { Condition: string; Properties: { RoleName?: unknown; AssumeRolePolicyDocument: { Statement: unknown[] }; Policies: { PolicyDocument: { Statement: unknown[] } }[] } };
+    expect(fr.Condition).toBe('Forwards');
+    expect(fr.Properties.RoleName).toBeUndefined(); // one per Region's stack: a fixed name would collide
+    expect(fr.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } },
+    ]);
+    expect(fr.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement)).toEqual([{ Sid: 'PutOnCentralBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn }]);
+  });
+
+  it('never forwards from the central account’s home Region (its default bus has the reactor’s rules: each event would come twice), and can be switched off', () => {
+    expect(template.Conditions.IsCentralHomeRegion).toEqual({
+      'Fn::And': [{ 'Fn::Equals': [{ Ref: 'AWS::AccountId' }, { Ref: 'CentralAccountId' }] }, { 'Fn::Equals': [{ Ref: 'AWS::Region' }, { Ref: 'CentralRegion' }] }],
+    });
+    expect(template.Conditions.Forwards).toEqual({ 'Fn::And': [{ 'Fn::Equals': [{ Ref: 'ForwardEvents' }, 'true'] }, { 'Fn::Not': [{ Condition: 'IsCentralHomeRegion' }] }] });
+    expect(template.Parameters.ForwardEvents).toEqual(expect.objectContaining({ Default: 'true', AllowedValues: ['true', 'false'] }));
+  });
+
+  it('creates the role, the forwarding role and the two rules, nothing else', () => {
+    expect(Object.entries(template.Resources).map(([n, r]) => `${n}:${r.Type}`).sort()).toEqual(
+      ['ForwardPitrDisabledRule:AWS::Events::Rule', 'ForwardTableCreatedRule:AWS::Events::Rule', 'ForwardingRole:AWS::IAM::Role', 'MemberRole:AWS::IAM::Role'],
+    );
   });
 });
