@@ -53,6 +53,29 @@ export interface AccountError {
   fix: string;
 }
 
+/**
+ * A shard of an Organization scan on Step Functions (one account and Region) that produced no
+ * findings file: failed after its retries, never ran, or its file could not be read. Nothing of
+ * that account and Region was evaluated. Always empty outside Step Functions runs.
+ */
+export interface ShardError {
+  accountId: string;
+  region: string;
+  errorName: string;
+  message: string;
+}
+
+/**
+ * Counts per Region: one entry per Region of the report without `accountId` (all accounts
+ * together, Region order), then, in a multi-account report, one per (account, Region) read, with
+ * its `accountId` (account, then Region order).
+ */
+export interface RegionSummary {
+  accountId?: string;
+  region: string;
+  summary: ScanSummary;
+}
+
 export interface ScanReport {
   generatedAt: string;
   /** The account pitr-guard ran in (its own credentials). */
@@ -70,6 +93,10 @@ export interface ScanReport {
   vanished: { accountId?: string; region: string; tableName: string }[];
   /** Regions whose tables could not even be listed: nothing in them was evaluated. */
   regionErrors: RegionError[];
+  /** Per Region (all accounts), then per (account, Region) in multi-account reports. */
+  regionSummaries: RegionSummary[];
+  /** Step Functions runs only: shards (account, Region) that produced no findings (also counted as problems). */
+  shardErrors: ShardError[];
 }
 
 export interface ScanDeps {
@@ -157,7 +184,54 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     findings: sortFindings(findings),
     vanished,
     regionErrors,
+    regionSummaries: regionSummaries(findings, regions, false),
+    shardErrors: [],
   };
+}
+
+const emptySummary = (): ScanSummary => ({ total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 });
+
+/** Adds one finding's status to a summary (the one place a status maps to its counter). */
+export function countFinding(s: ScanSummary, status: Finding['status']): void {
+  s.total++;
+  if (status === 'COMPLIANT') s.compliant++;
+  else if (status === 'NON_COMPLIANT') s.nonCompliant++;
+  else if (status === 'EXEMPT') s.exempt++;
+  else if (status === 'NOT_APPLICABLE') s.notApplicable++;
+  else s.error++;
+}
+
+/** Adds `add` into `into`. */
+export function addSummary(into: ScanSummary, add: ScanSummary): void {
+  into.total += add.total;
+  into.compliant += add.compliant;
+  into.nonCompliant += add.nonCompliant;
+  into.exempt += add.exempt;
+  into.notApplicable += add.notApplicable;
+  into.error += add.error;
+}
+
+/**
+ * The report's regionSummaries from its findings: every Region in `regions` (and any a finding
+ * names) gets an entry, zero counts included; `perAccount` adds one per (account, Region) seen.
+ */
+export function regionSummaries(findings: readonly Finding[], regions: readonly string[], perAccount: boolean, accountRegions: readonly { accountId: string; region: string }[] = []): RegionSummary[] {
+  const byRegion = new Map<string, ScanSummary>(regions.map((r) => [r, emptySummary()]));
+  const byPair = new Map<string, RegionSummary>();
+  for (const p of accountRegions) byPair.set(`${p.accountId}/${p.region}`, { accountId: p.accountId, region: p.region, summary: emptySummary() });
+  for (const f of findings) {
+    let r = byRegion.get(f.region);
+    if (!r) byRegion.set(f.region, (r = emptySummary()));
+    countFinding(r, f.status);
+    if (!perAccount) continue;
+    const key = `${f.accountId}/${f.region}`;
+    let p = byPair.get(key);
+    if (!p) byPair.set(key, (p = { accountId: f.accountId, region: f.region, summary: emptySummary() }));
+    countFinding(p.summary, f.status);
+  }
+  const totals = [...byRegion.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([region, summary]) => ({ region, summary }));
+  const pairs = [...byPair.values()].sort((a, b) => (a.accountId as string).localeCompare(b.accountId as string) || a.region.localeCompare(b.region));
+  return [...totals, ...pairs];
 }
 
 function progressTracker(regions: string[], report: (progress: ScanProgress) => void) {
@@ -184,14 +258,8 @@ function progressTracker(regions: string[], report: (progress: ScanProgress) => 
 }
 
 export function summarize(findings: readonly Finding[]): ScanSummary {
-  const s: ScanSummary = { total: findings.length, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 };
-  for (const f of findings) {
-    if (f.status === 'COMPLIANT') s.compliant++;
-    else if (f.status === 'NON_COMPLIANT') s.nonCompliant++;
-    else if (f.status === 'EXEMPT') s.exempt++;
-    else if (f.status === 'NOT_APPLICABLE') s.notApplicable++;
-    else s.error++;
-  }
+  const s = emptySummary();
+  for (const f of findings) countFinding(s, f.status);
   return s;
 }
 
@@ -208,6 +276,12 @@ export function sortFindings(findings: Finding[]): Finding[] {
 }
 
 /** True when the report shows anything a security team must look at: drift or blind spots. */
-export function hasProblems(report: Pick<ScanReport, 'summary' | 'regionErrors'> & { accountErrors?: readonly unknown[] }): boolean {
-  return report.summary.nonCompliant > 0 || report.summary.error > 0 || report.regionErrors.length > 0 || (report.accountErrors?.length ?? 0) > 0;
+export function hasProblems(report: Pick<ScanReport, 'summary' | 'regionErrors'> & { accountErrors?: readonly unknown[]; shardErrors?: readonly unknown[] }): boolean {
+  return (
+    report.summary.nonCompliant > 0 ||
+    report.summary.error > 0 ||
+    report.regionErrors.length > 0 ||
+    (report.accountErrors?.length ?? 0) > 0 ||
+    (report.shardErrors?.length ?? 0) > 0
+  );
 }

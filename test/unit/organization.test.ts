@@ -13,7 +13,7 @@ import { memberRoleCredentials, sessionName } from '../../lib/aws/org/member-cre
 import { resolveAccounts, scanAccounts } from '../../lib/aws/org/scan-accounts';
 import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { summarize, type ScanReport } from '../../lib/aws/scan';
+import { regionSummaries, summarize, type ScanReport } from '../../lib/aws/scan';
 import { parseScope, validateEnvironment } from '../../lib/core/config';
 import { ConfigError } from '../../lib/core/errors';
 import { renderCsv } from '../../lib/report/csv';
@@ -223,6 +223,8 @@ describe('multi-account report in every format', () => {
     findings: findings as never,
     vanished: [],
     regionErrors: [{ accountId: '222222222222', region: 'ap-east-1', operation: 'ListTables', errorName: 'UnrecognizedClientException', message: 'bad token' }],
+    regionSummaries: regionSummaries(findings as never, ['eu-west-1'], true),
+    shardErrors: [],
   };
 
   it('table: an ACCOUNT column, a line per account, the refused one with its fix', () => {
@@ -239,7 +241,10 @@ describe('multi-account report in every format', () => {
     const rows = renderCsv(report).trim().split('\r\n');
     expect(rows[1]).toMatch(/^111111111111,,,,,ACCOUNT_SCANNED,,"account scanned: 1 table in eu-west-1; 1 non-compliant, 0 error"/);
     expect(rows[3]).toMatch(/^333333333333,,,,,ACCOUNT_NOT_SCANNED,,account \(legacy\) was not scanned: none of its tables was evaluated; fix: deploy the member template to this account,+AssumeRole,AccessDenied,not authorized,$/); // the last column, status_since, is empty
-    expect(rows[4]).toMatch(/^222222222222,ap-east-1,,,,REGION_NOT_SCANNED/);
+    // then one row per (account, Region) read, with its counts
+    expect(rows[4]).toBe('111111111111,eu-west-1,,,,REGION_SCANNED,,"Region eu-west-1 scanned: 1 table; 1 non-compliant, 0 error, 0 exempt, 0 compliant, 0 not applicable",,,,,,,,,,,,');
+    expect(rows[5]).toMatch(/^222222222222,eu-west-1,,,,REGION_SCANNED,,"Region eu-west-1 scanned: 1 table; 0 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable"/);
+    expect(rows[6]).toMatch(/^222222222222,ap-east-1,,,,REGION_NOT_SCANNED/);
   });
 
   it('html: accounts section, an accounts-not-scanned card and the refused account in the alert', () => {
