@@ -201,16 +201,6 @@ export function countFinding(s: ScanSummary, status: Finding['status']): void {
   else s.error++;
 }
 
-/** Adds `add` into `into`. */
-export function addSummary(into: ScanSummary, add: ScanSummary): void {
-  into.total += add.total;
-  into.compliant += add.compliant;
-  into.nonCompliant += add.nonCompliant;
-  into.exempt += add.exempt;
-  into.notApplicable += add.notApplicable;
-  into.error += add.error;
-}
-
 /**
  * The report's regionSummaries from its findings: every Region in `regions` (and any a finding
  * names) gets an entry, zero counts included; `perAccount` adds one per (account, Region) seen.
