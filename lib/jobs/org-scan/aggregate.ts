@@ -24,7 +24,8 @@
  */
 import type { Clients } from '../../aws/clients';
 import { getObjectJson, ReportBucketClient, uploadObject } from '../../aws/report-bucket';
-import { countFinding, hasProblems, sortFindings, type AccountResult, type RegionSummary, type ScanSummary, type ShardError } from '../../aws/scan';
+import type { AccountResult, ShardError } from '../../aws/scan';
+import { countFinding, hasProblems, sortFindings, type RegionSummary, type ScanSummary } from '../../core/summary';
 import type { RemediationOutcome } from '../../act/outcome';
 import { errorMessage, awsErrorName } from '../../core/errors';
 import { truncate } from '../../core/text';
