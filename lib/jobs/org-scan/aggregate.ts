@@ -66,6 +66,9 @@ export interface AggregateResult extends AggregateOutput {
   delivery?: DeliveryReport;
 }
 
+/** ShardFiles fetched ahead of the one being added: S3 latency overlaps, memory stays at this many files. */
+export const READ_AHEAD = 16;
+
 /** Unrecorded tables (ledger failures) listed in summary.json; beyond, only counted. */
 export const UNRECORDED_LISTED = 1_000;
 
@@ -267,13 +270,21 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
   const spool = new FindingSpool(deps.tmpDir);
   let head: HtmlHead;
   try {
-    for (const f of files) {
-      let checked: ShardFile | string;
+    const read = async (f: (typeof files)[number]): Promise<ShardFile | string> => {
       try {
-        checked = checkShardFile(await getObjectJson(s3, bucket, f.key), { accountId: f.accountId, region: f.region, runId });
+        return checkShardFile(await getObjectJson(s3, bucket, f.key), { accountId: f.accountId, region: f.region, runId });
       } catch (error) {
-        checked = errorMessage(error);
+        return errorMessage(error);
       }
+    };
+    // Files are fetched READ_AHEAD at a time but added strictly in order (the spool's order).
+    const pending: Promise<ShardFile | string>[] = [];
+    for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++) pending.push(read(files[i] as (typeof files)[number]));
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i] as (typeof files)[number];
+      const checked = await (pending.shift() as Promise<ShardFile | string>);
+      const next = files[i + READ_AHEAD];
+      if (next) pending.push(read(next));
       if (typeof checked === 'string') {
         totals.shardError({ accountId: f.accountId, region: f.region, errorName: 'ShardFileUnreadable', message: truncate(`${f.key}: ${checked}`, 500) });
         continue;
@@ -283,11 +294,10 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
     await spool.close();
     head = totals.head(now());
     const findings = () => spool.findings();
-    await Promise.all([
-      uploadObject(s3, bucket, keys.json, readable(jsonChunks(head, findings)), { contentType: 'application/json' }),
-      uploadObject(s3, bucket, keys.csv, readable(csvChunks(head, findings)), { contentType: 'text/csv; charset=utf-8' }),
-      uploadObject(s3, bucket, keys.html, readable(htmlChunks(head, findings)), { contentType: 'text/html; charset=utf-8' }),
-    ]);
+    // One upload at a time: each holds up to PART_SIZE × QUEUE_SIZE bytes while it runs.
+    await uploadObject(s3, bucket, keys.json, readable(jsonChunks(head, findings)), { contentType: 'application/json' });
+    await uploadObject(s3, bucket, keys.csv, readable(csvChunks(head, findings)), { contentType: 'text/csv; charset=utf-8' });
+    await uploadObject(s3, bucket, keys.html, readable(htmlChunks(head, findings)), { contentType: 'text/html; charset=utf-8' });
   } finally {
     spool.remove();
   }
