@@ -3,6 +3,9 @@
  * scan could not evaluate is left out: each Region whose tables could not be listed gets a row with
  * status REGION_NOT_SCANNED first (Region and error columns filled, table columns empty), and each
  * table deleted while the scan ran gets a row with status DELETED_DURING_SCAN at the end.
+ * Multi-account reports start with one ACCOUNT_SCANNED / ACCOUNT_NOT_SCANNED row per account and
+ * one REGION_SCANNED row per (account, Region) read; each shard error of an Organization run on
+ * Step Functions gets a SHARD_NOT_SCANNED row before the findings.
  * Text cells go through lib/core/text.ts `sanitise` (control characters other than tab and line
  * breaks, and Unicode format characters such as U+202E, made harmless).
  * RFC 4180: fields quoted by csv-stringify when they hold a comma, quote or line break, quotes

@@ -3,7 +3,8 @@
  * Security Policy that allows nothing else) an auditor can open from disk or attach to a ticket.
  * Summary cards, a chart of statuses per Region (inline SVG), a sortable and filterable table of
  * findings with their reasons, and the generated time and account. What the scan could not
- * evaluate (Regions whose tables could not be listed, tables deleted during the scan) is a warning
+ * evaluate (Regions whose tables could not be listed, accounts and Organization shards that were
+ * not scanned, tables deleted during the scan) is a warning
  * block above the cards, cards of its own, and a Coverage line in the header; while a Region is
  * missing, the Compliant card is marked as covering the scanned Regions only and is not green.
  * Every value from the report is HTML-escaped; the page works without JavaScript (sorting,
