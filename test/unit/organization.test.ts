@@ -13,7 +13,7 @@ import { memberRoleCredentials, sessionName } from '../../lib/aws/org/member-cre
 import { resolveAccounts, scanAccounts } from '../../lib/aws/org/scan-accounts';
 import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { regionSummaries, summarize, type ScanReport } from '../../lib/aws/scan';
+import { hasProblems, regionSummaries, summarize, type ScanReport } from '../../lib/aws/scan';
 import { parseScope, validateEnvironment } from '../../lib/core/config';
 import { ConfigError } from '../../lib/core/errors';
 import { renderCsv } from '../../lib/report/csv';
@@ -235,6 +235,26 @@ describe('multi-account report in every format', () => {
     expect(text).toContain('Account 222222222222 (prod): 1 table in 1 Region: 0 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable');
     expect(text).toContain('Account 333333333333 (legacy) NOT SCANNED: AssumeRole failed with AccessDenied: not authorized. Fix: deploy the member template to this account');
     expect(text).toContain('Region ap-east-1 of account 222222222222 NOT SCANNED');
+    // one line per (account, Region) read
+    expect(text).toContain('  111111111111 eu-west-1: 1 table: 1 non-compliant, 0 error, 0 exempt, 0 compliant, 0 not applicable');
+    expect(text).toContain('  222222222222 eu-west-1: 1 table: 0 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable');
+  });
+
+  it('shard errors (Organization runs on Step Functions) in every format, and as problems', () => {
+    const withShard: ScanReport = { ...report, shardErrors: [{ accountId: '222222222222', region: 'us-east-1', errorName: 'Lambda.Unknown', message: 'Task timed out after 900.00 seconds' }] };
+    const text = renderTable(withShard);
+    expect(text).toContain('Region us-east-1 of account 222222222222 NOT SCANNED: its shard failed with Lambda.Unknown: Task timed out after 900.00 seconds');
+    expect(text).toContain('; 1 shard (account and Region) could not be scanned');
+    const rows = renderCsv(withShard).trim().split('\r\n');
+    expect(rows.filter((r) => r.includes(',SHARD_NOT_SCANNED,'))).toEqual([
+      '222222222222,us-east-1,,,,SHARD_NOT_SCANNED,,"Region us-east-1 of account 222222222222 was not scanned: its shard produced no result, so none of its tables was evaluated",,,,,,,,,,Lambda.Unknown,Task timed out after 900.00 seconds,',
+    ]);
+    const html = renderHtml(withShard);
+    expect(html).toContain('data-testid="card-shardErrors" data-count="1"');
+    expect(html).toContain('data-shard-error="222222222222/us-east-1"');
+    expect(html).toContain('1 shard(s) (account and Region) not scanned');
+    expect(hasProblems({ summary: { ...report.summary, nonCompliant: 0, error: 0 }, regionErrors: [], accountErrors: [], shardErrors: withShard.shardErrors })).toBe(true);
+    expect(hasProblems({ summary: { ...report.summary, nonCompliant: 0, error: 0 }, regionErrors: [], accountErrors: [], shardErrors: [] })).toBe(false);
   });
 
   it('csv: one row per account (scanned or not) before the findings, Region errors in their own account', () => {
