@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const name = process.argv[2] ?? 'scan';
-if (!/^[a-z-]+$/.test(name)) throw new Error(`unknown benchmark ${JSON.stringify(name)}`);
+if (!/^[a-z-]+$/.test(name)) throw new Error(`bench name ${JSON.stringify(name)}: expected bench/<name>.ts`);
 const outfile = path.join(root, '.bench', `${name}.js`);
 await build({ entryPoints: [path.join(root, `bench/${name}.ts`)], outfile, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: ['esbuild'], logLevel: 'warning' });
 const result = spawnSync(process.execPath, ['--expose-gc', outfile], { stdio: 'inherit', cwd: root, env: { ...process.env, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } });

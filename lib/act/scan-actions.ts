@@ -92,7 +92,7 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
   // Tables whose mode asks for an alert (report-mode tables are only logged, by the scan itself).
   const listed = outcomes.filter((o) => o.mode !== 'report' && o.result !== 'ALREADY_COMPLIANT' && o.result !== 'GONE');
   const includeErrors = policy.mode !== 'report';
-  const errors = includeErrors ? report.summary.error + report.regionErrors.length + report.accountErrors.length : 0;
+  const errors = includeErrors ? report.summary.error + report.regionErrors.length + report.accountErrors.length + report.shardErrors.length : 0;
   if (listed.length === 0 && errors === 0) return { outcomes };
 
   const alert = renderDigest({

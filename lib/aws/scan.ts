@@ -8,16 +8,11 @@ import { awsErrorName, errorMessage } from '../core/errors';
 import { evaluate } from '../core/evaluate';
 import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions, type InventoryProgress, type PacerPool } from './inventory';
 import { silentLogger, type Logger } from '../runtime/logger';
-import { FINDING_STATUSES, type Finding, type Policy } from '../core/types';
+import type { Finding, Policy } from '../core/types';
+import { regionSummaries, sortFindings, summarize, type RegionSummary, type ScanSummary } from '../core/summary';
 
-export interface ScanSummary {
-  total: number;
-  compliant: number;
-  nonCompliant: number;
-  exempt: number;
-  notApplicable: number;
-  error: number;
-}
+export { countFinding, hasProblems, regionSummaries, sortFindings, summarize, type RegionSummary, type ScanSummary } from '../core/summary';
+
 
 export interface RegionError {
   /** Set in a multi-account report: the account whose Region could not be listed. */
@@ -53,6 +48,19 @@ export interface AccountError {
   fix: string;
 }
 
+/**
+ * A shard of an Organization scan on Step Functions (one account and Region) that produced no
+ * findings file: failed after its retries, never ran, or its file could not be read. Nothing of
+ * that account and Region was evaluated. Always empty outside Step Functions runs.
+ */
+export interface ShardError {
+  accountId: string;
+  region: string;
+  errorName: string;
+  message: string;
+}
+
+
 export interface ScanReport {
   generatedAt: string;
   /** The account pitr-guard ran in (its own credentials). */
@@ -70,6 +78,10 @@ export interface ScanReport {
   vanished: { accountId?: string; region: string; tableName: string }[];
   /** Regions whose tables could not even be listed: nothing in them was evaluated. */
   regionErrors: RegionError[];
+  /** Per Region (all accounts), then per (account, Region) in multi-account reports. */
+  regionSummaries: RegionSummary[];
+  /** Step Functions runs only: shards (account, Region) that produced no findings (also counted as problems). */
+  shardErrors: ShardError[];
 }
 
 export interface ScanDeps {
@@ -157,8 +169,11 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     findings: sortFindings(findings),
     vanished,
     regionErrors,
+    regionSummaries: regionSummaries(findings, regions, false),
+    shardErrors: [],
   };
 }
+
 
 function progressTracker(regions: string[], report: (progress: ScanProgress) => void) {
   const byRegion = new Map<string, { total: number; done: number }>();
@@ -181,33 +196,4 @@ function progressTracker(regions: string[], report: (progress: ScanProgress) => 
       emit();
     },
   };
-}
-
-export function summarize(findings: readonly Finding[]): ScanSummary {
-  const s: ScanSummary = { total: findings.length, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 };
-  for (const f of findings) {
-    if (f.status === 'COMPLIANT') s.compliant++;
-    else if (f.status === 'NON_COMPLIANT') s.nonCompliant++;
-    else if (f.status === 'EXEMPT') s.exempt++;
-    else if (f.status === 'NOT_APPLICABLE') s.notApplicable++;
-    else s.error++;
-  }
-  return s;
-}
-
-const RANK = new Map(FINDING_STATUSES.map((s, i) => [s, i]));
-
-export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.sort(
-    (a, b) =>
-      (RANK.get(a.status) ?? 99) - (RANK.get(b.status) ?? 99) ||
-      a.accountId.localeCompare(b.accountId) ||
-      a.region.localeCompare(b.region) ||
-      a.tableName.localeCompare(b.tableName),
-  );
-}
-
-/** True when the report shows anything a security team must look at: drift or blind spots. */
-export function hasProblems(report: Pick<ScanReport, 'summary' | 'regionErrors'> & { accountErrors?: readonly unknown[] }): boolean {
-  return report.summary.nonCompliant > 0 || report.summary.error > 0 || report.regionErrors.length > 0 || (report.accountErrors?.length ?? 0) > 0;
 }

@@ -1,5 +1,8 @@
 /**
  * The scheduled scan's digest: every table out of policy, worst first, as one RenderedAlert. Pure.
+ * Its input is a report's counts and lists, not necessarily the whole report: the Organization
+ * aggregate, which never holds every finding, passes the top of its lists and the full counts
+ * (`totals`); the single-account scan passes its report and outcomes as they are.
  */
 import type { RemediationOutcome } from '../act/outcome';
 import type { ScanReport } from '../aws/scan';
@@ -8,8 +11,28 @@ import type { Finding, Mode } from '../core/types';
 import { sinceText } from '../report/table';
 import { md, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock } from './render-kit';
 
+/** What the digest reads of a report. `findings`: those it may list (it lists the ERROR ones); a caller may pass only some. */
+export type DigestReport = Pick<ScanReport, 'accountId' | 'regions' | 'generatedAt' | 'summary' | 'regionErrors'> & {
+  findings: readonly Finding[];
+  accountErrors?: ScanReport['accountErrors'];
+  shardErrors?: ScanReport['shardErrors'];
+};
+
+/** Full counts, for a caller whose `outcomes` and `report.findings` are only the top of longer lists. */
+export interface DigestTotals {
+  /** Tables listed as out of policy (all of them, not only the outcomes passed). */
+  outOfPolicy: number;
+  enabled: number;
+  /** FAILED or DEFERRED. */
+  failed: number;
+  /** SKIPPED_MODE or SKIPPED_DRY_RUN. */
+  notChanged: number;
+  /** Lines the caller left out of `outcomes` and `report.findings`: counted in "…and N more". */
+  unlisted: number;
+}
+
 export interface DigestInput {
-  report: Pick<ScanReport, 'accountId' | 'regions' | 'generatedAt' | 'summary' | 'findings' | 'regionErrors'> & { accountErrors?: ScanReport['accountErrors'] };
+  report: DigestReport;
   /** Remediation outcomes of the non-compliant tables to list (the caller leaves out report-mode ones). */
   outcomes: RemediationOutcome[];
   mode: Mode;
@@ -19,6 +42,8 @@ export interface DigestInput {
   /** Lines listed in the email (default 50) and in Slack (default 20); the rest are counted. */
   maxListed?: number;
   maxListedSlack?: number;
+  /** Absent: counted from `outcomes` (which then must be all of them). */
+  totals?: DigestTotals;
 }
 
 interface DigestItem {
@@ -34,6 +59,11 @@ function problem(f: Finding): string {
   if (f.reasons[0] === 'RECOVERY_PERIOD_TOO_SHORT') return `recovery period ${days(f.pitr.recoveryPeriodInDays ?? 0)}`;
   if (f.status === 'ERROR') return 'could not be read';
   return 'PITR not enabled';
+}
+
+/** How the digest ranks an outcome (0 = worst): a caller keeping only the top of its outcomes keeps the lowest. */
+export function outcomeRank(o: Pick<RemediationOutcome, 'result'>): number {
+  return o.result === 'FAILED' || o.result === 'DEFERRED' || o.result === 'UNVERIFIED' ? 0 : o.result === 'ENABLED' || o.result === 'ALREADY_COMPLIANT' ? 3 : 1;
 }
 
 export function digestItems(input: DigestInput): DigestItem[] {
@@ -55,7 +85,7 @@ export function digestItems(input: DigestInput): DigestItem[] {
               : o.result === 'SKIPPED_MODE'
                 ? 'alert only, not changed'
                 : 'fixed meanwhile';
-    const rank = o.result === 'FAILED' || o.result === 'DEFERRED' || o.result === 'UNVERIFIED' ? 0 : o.result === 'ENABLED' || o.result === 'ALREADY_COMPLIANT' ? 3 : 1;
+    const rank = outcomeRank(o);
     items.push({
       rank,
       region: o.region,
@@ -95,6 +125,15 @@ export function digestItems(input: DigestInput): DigestItem[] {
         slack: `Region ${slackCode(r.region)}${r.accountId ? ` of account ${slackCode(r.accountId)}` : ''} could not be scanned: ${slackEscape(r.operation)} failed with ${slackCode(r.errorName)}`,
       });
     }
+    for (const e of input.report.shardErrors ?? []) {
+      items.push({
+        rank: 2,
+        region: e.region,
+        name: e.accountId,
+        plain: `Region ${e.region} of account ${e.accountId} could not be scanned: its shard failed with ${oneLine(e.errorName)}`,
+        slack: `Region ${slackCode(e.region)} of account ${slackCode(e.accountId)} could not be scanned: its shard failed with ${slackCode(e.errorName)}`,
+      });
+    }
   }
   return items.sort((x, y) => x.rank - y.rank || x.region.localeCompare(y.region) || x.name.localeCompare(y.name));
 }
@@ -103,12 +142,13 @@ export function renderDigest(input: DigestInput): RenderedAlert {
   const { report } = input;
   const items = digestItems(input);
   const count = (pred: (o: RemediationOutcome) => boolean) => input.outcomes.filter(pred).length;
-  const enabled = count((o) => o.result === 'ENABLED');
-  const failed = count((o) => o.result === 'FAILED' || o.result === 'DEFERRED');
-  const left = count((o) => o.result === 'SKIPPED_MODE' || o.result === 'SKIPPED_DRY_RUN');
-  const unreadable = input.includeErrors ? report.summary.error + report.regionErrors.length : 0;
+  const enabled = input.totals?.enabled ?? count((o) => o.result === 'ENABLED');
+  const failed = input.totals?.failed ?? count((o) => o.result === 'FAILED' || o.result === 'DEFERRED');
+  const left = input.totals?.notChanged ?? count((o) => o.result === 'SKIPPED_MODE' || o.result === 'SKIPPED_DRY_RUN');
+  const unreadable = input.includeErrors ? report.summary.error + report.regionErrors.length + (report.shardErrors?.length ?? 0) : 0;
   const unreached = input.includeErrors ? (report.accountErrors?.length ?? 0) : 0;
-  const outOfPolicy = input.outcomes.length;
+  const outOfPolicy = input.totals?.outOfPolicy ?? input.outcomes.length;
+  const all = items.length + (input.totals?.unlisted ?? 0);
 
   const parts = [enabled ? `${enabled} re-enabled` : '', failed ? `${failed} failed` : '', left ? `${left} not changed` : '', unreadable ? `${unreadable} unreadable` : '', unreached ? `${unreached} account${unreached === 1 ? '' : 's'} not scanned` : ''].filter(Boolean);
   const subject = snsSubject(
@@ -121,7 +161,7 @@ export function renderDigest(input: DigestInput): RenderedAlert {
 
   const maxPlain = input.maxListed ?? 50;
   const maxSlack = input.maxListedSlack ?? 20;
-  const more = (n: number) => (items.length > n ? [`…and ${items.length - n} more.`] : []);
+  const more = (n: number) => (all > Math.min(n, items.length) ? [`…and ${all - Math.min(n, items.length)} more.`] : []);
   const lines = [header, scanned, counts, '', 'Worst first:', ...items.slice(0, maxPlain).map((i) => `- ${i.plain}`), ...more(maxPlain)];
   if (items.length === 0) lines.push('- nothing to list');
 
@@ -140,7 +180,7 @@ export function renderDigest(input: DigestInput): RenderedAlert {
     chunk += (chunk ? '\n' : '') + line;
   }
   if (chunk) blocks.push({ type: 'section', text: md(chunk) });
-  const tail = items.length > maxSlack ? `…and ${items.length - maxSlack} more (the email alert lists up to ${maxPlain}; \`pitr-guard scan\` lists all). ` : '';
+  const tail = all > Math.min(maxSlack, items.length) ? `…and ${all - Math.min(maxSlack, items.length)} more (the email alert lists up to ${maxPlain}; \`pitr-guard scan\` lists all). ` : '';
   blocks.push({ type: 'context', elements: [md(`${tail}Scan at ${slackEscape(report.generatedAt)}`)] });
 
   return {

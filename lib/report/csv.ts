@@ -3,6 +3,9 @@
  * scan could not evaluate is left out: each Region whose tables could not be listed gets a row with
  * status REGION_NOT_SCANNED first (Region and error columns filled, table columns empty), and each
  * table deleted while the scan ran gets a row with status DELETED_DURING_SCAN at the end.
+ * Multi-account reports start with one ACCOUNT_SCANNED / ACCOUNT_NOT_SCANNED row per account and
+ * one REGION_SCANNED row per (account, Region) read; each shard error of an Organization run on
+ * Step Functions gets a SHARD_NOT_SCANNED row before the findings.
  * Text cells go through lib/core/text.ts `sanitise` (control characters other than tab and line
  * breaks, and Unicode format characters such as U+202E, made harmless).
  * RFC 4180: fields quoted by csv-stringify when they hold a comma, quote or line break, quotes
@@ -12,7 +15,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { sanitise } from '../core/text';
-import type { RegionError, ScanReport } from '../aws/scan';
+import type { RegionError, ScanReport, ShardError } from '../aws/scan';
 import type { Finding } from '../core/types';
 import { plural, regionErrorMessage } from './table';
 
@@ -48,8 +51,15 @@ export const DELETED_DURING_SCAN = 'DELETED_DURING_SCAN';
 /** Multi-account reports: one row per account in scope (table columns empty). */
 export const ACCOUNT_NOT_SCANNED = 'ACCOUNT_NOT_SCANNED';
 export const ACCOUNT_SCANNED = 'ACCOUNT_SCANNED';
+/** Multi-account reports: one row per (account, Region) read, with its counts. */
+export const REGION_SCANNED = 'REGION_SCANNED';
+/** Step Functions runs: one row per shard (account, Region) that produced no findings. */
+export const SHARD_NOT_SCANNED = 'SHARD_NOT_SCANNED';
 
-function accountRows(report: ScanReport): Cell[][] {
+/** Everything of a ScanReport but its findings: what the rows before and after the findings need. */
+export type ReportHead = Omit<ScanReport, 'findings'>;
+
+function accountRows(report: ReportHead): Cell[][] {
   if (report.accounts.length <= 1 && report.accountErrors.length === 0) return [];
   return report.accounts.map((a) => {
     const e = report.accountErrors.find((x) => x.accountId === a.accountId);
@@ -78,7 +88,27 @@ function partialRow(values: Readonly<Record<string, Cell>>): Cell[] {
   return CSV_COLUMNS.map((c) => values[c.header] ?? null);
 }
 
-function regionRow(report: ScanReport, e: RegionError): Cell[] {
+function regionSummaryRows(report: ReportHead): Cell[][] {
+  if (report.accounts.length <= 1 && report.accountErrors.length === 0) return [];
+  return report.regionSummaries.flatMap((r) => {
+    if (r.accountId === undefined) return [];
+    const s = r.summary;
+    return [partialRow({ account_id: r.accountId, region: r.region, status: REGION_SCANNED, message: `Region ${r.region} scanned: ${plural(s.total, 'table')}; ${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable` })];
+  });
+}
+
+function shardRow(e: ShardError): Cell[] {
+  return partialRow({
+    account_id: e.accountId,
+    region: e.region,
+    status: SHARD_NOT_SCANNED,
+    message: text(`Region ${e.region} of account ${e.accountId} was not scanned: its shard produced no result, so none of its tables was evaluated`),
+    error_name: e.errorName,
+    error_message: text(e.message),
+  });
+}
+
+function regionRow(report: ReportHead, e: RegionError): Cell[] {
   return partialRow({
     account_id: e.accountId ?? report.accountId,
     region: e.region,
@@ -90,7 +120,7 @@ function regionRow(report: ScanReport, e: RegionError): Cell[] {
   });
 }
 
-function vanishedRow(report: ScanReport, v: ScanReport['vanished'][number]): Cell[] {
+function vanishedRow(report: ReportHead, v: ScanReport['vanished'][number]): Cell[] {
   return partialRow({
     account_id: v.accountId ?? report.accountId,
     region: v.region,
@@ -109,18 +139,43 @@ export function text(value: string): string {
   return /^[=+\-@\t\r]/.test(clean) ? `'${clean}` : clean;
 }
 
+const OPTIONS = {
+  columns: CSV_COLUMNS.map((c) => c.header),
+  record_delimiter: 'windows',
+  // Every text cell (table names and ARNs too) goes through the one sanitiser; quoted line breaks stay data.
+  cast: { boolean: (v: boolean) => (v ? 'true' : 'false'), string: (v: string) => sanitise(v, { multiline: true }) },
+} as const;
+
+function lines(rows: Cell[][], header = false): string {
+  return stringify(rows, { ...OPTIONS, header });
+}
+
+/**
+ * The CSV in three pieces, so a report too big to hold (the Organization aggregate) is streamed
+ * with the same rows: head (header, account, Region summary, Region error and shard error rows),
+ * one piece per finding, tail (deleted tables). renderCsv = head + every finding row + tail.
+ */
+export function csvHead(report: ReportHead): string {
+  return lines(
+    [
+      ...accountRows(report),
+      ...regionSummaryRows(report),
+      ...report.regionErrors.map((e) => regionRow(report, e)),
+      ...report.shardErrors.map(shardRow),
+    ],
+    true,
+  );
+}
+
+/** Several findings' rows (CRLF after each). */
+export function csvFindingRows(findings: readonly Finding[]): string {
+  return lines(findings.map((f) => CSV_COLUMNS.map((c) => c.value(f))));
+}
+
+export function csvTail(report: ReportHead): string {
+  return lines(report.vanished.map((v) => vanishedRow(report, v)));
+}
+
 export function renderCsv(report: ScanReport): string {
-  const rows = [
-    ...accountRows(report),
-    ...report.regionErrors.map((e) => regionRow(report, e)),
-    ...report.findings.map((f) => CSV_COLUMNS.map((c) => c.value(f))),
-    ...report.vanished.map((v) => vanishedRow(report, v)),
-  ];
-  return stringify(rows, {
-    header: true,
-    columns: CSV_COLUMNS.map((c) => c.header),
-    record_delimiter: 'windows',
-    // Every text cell (table names and ARNs too) goes through the one sanitiser; quoted line breaks stay data.
-    cast: { boolean: (v) => (v ? 'true' : 'false'), string: (v) => sanitise(v, { multiline: true }) },
-  });
+  return csvHead(report) + csvFindingRows(report.findings) + csvTail(report);
 }

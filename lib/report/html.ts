@@ -3,7 +3,8 @@
  * Security Policy that allows nothing else) an auditor can open from disk or attach to a ticket.
  * Summary cards, a chart of statuses per Region (inline SVG), a sortable and filterable table of
  * findings with their reasons, and the generated time and account. What the scan could not
- * evaluate (Regions whose tables could not be listed, tables deleted during the scan) is a warning
+ * evaluate (Regions whose tables could not be listed, accounts and Organization shards that were
+ * not scanned, tables deleted during the scan) is a warning
  * block above the cards, cards of its own, and a Coverage line in the header; while a Region is
  * missing, the Compliant card is marked as covering the scanned Regions only and is not green.
  * Every value from the report is HTML-escaped; the page works without JavaScript (sorting,
@@ -15,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { sanitise } from '../core/text';
 import type { ScanReport } from '../aws/scan';
+import type { ReportHead } from './csv';
 import { regionErrorMessage, sinceText } from './table';
 import { fixCommand, isFixable, tableConsoleUrl } from './fix-hints';
 import { COLOUR, SCRIPT, STYLE } from './html-assets';
@@ -76,15 +78,15 @@ function card(cls: string, testId: string, count: number, label: string): string
   return `<div class="card ${cls}" data-testid="card-${escapeHtml(testId)}" data-count="${count}"><div class="n">${count}</div><div class="l">${escapeHtml(label)}</div></div>`;
 }
 
-function chart(report: ScanReport): string {
-  const regions = [...new Set([...report.regions, ...report.findings.map((f) => f.region)])].sort();
+/** The chart's counts come from the report's per-Region summaries (all accounts), not its findings. */
+function chart(report: ReportHead): string {
+  const totals = report.regionSummaries.filter((r) => r.accountId === undefined);
+  const regions = [...new Set([...report.regions, ...totals.map((r) => r.region)])].sort();
   if (regions.length === 0) return '<p>No Regions scanned.</p>';
   const counts = new Map(regions.map((r) => [r, new Map<FindingStatus, number>()]));
-  for (const f of report.findings) {
-    const k = statusKey(f.status);
-    if (k === 'UNKNOWN') continue;
-    const m = counts.get(f.region);
-    if (m) m.set(k, (m.get(k) ?? 0) + 1);
+  for (const t of totals) {
+    const m = counts.get(t.region);
+    if (m) for (const st of FINDING_STATUSES) if (t.summary[SUMMARY_KEY[st]] > 0) m.set(st, t.summary[SUMMARY_KEY[st]]);
   }
   const max = Math.max(1, ...regions.map((r) => [...(counts.get(r)?.values() ?? [])].reduce((a, b) => a + b, 0)));
   const labelW = 130;
@@ -104,7 +106,7 @@ function chart(report: ScanReport): string {
     const y = top + i * rowH;
     const m = counts.get(region) ?? new Map<FindingStatus, number>();
     const total = [...m.values()].reduce((a, b) => a + b, 0);
-    const notScanned = report.regionErrors.some((e) => e.region === region);
+    const notScanned = report.regionErrors.some((e) => e.region === region) || (m.size === 0 && report.shardErrors.some((e) => e.region === region));
     parts.push(`<g data-region="${escapeHtml(region)}" data-total="${total}">`);
     parts.push(`<text x="0" y="${y + 16}">${escapeHtml(region)}</text>`);
     let x = labelW;
@@ -128,7 +130,8 @@ function num(value: number | null): string {
   return value === null ? '' : String(value);
 }
 
-function row(f: Finding, index: number, minRecoveryDays: number): string {
+/** One row of the findings table (`index`: its position in the report, worst first). */
+export function htmlRow(f: Finding, index: number, minRecoveryDays: number): string {
   const k = statusKey(f.status);
   const rank = k === 'UNKNOWN' ? 99 : FINDING_STATUSES.indexOf(k);
   const details: string[] = [`<div class="msg">${escapeHtml(f.message)}</div>`];
@@ -155,7 +158,7 @@ function row(f: Finding, index: number, minRecoveryDays: number): string {
 }
 
 /** Multi-account reports: one row per account in scope, scanned (its counts) or not (why, and the fix). */
-function accountsSection(report: ScanReport): string {
+function accountsSection(report: ReportHead): string {
   const rows = report.accounts
     .map((a) => {
       const e = report.accountErrors.find((x) => x.accountId === a.accountId);
@@ -169,21 +172,49 @@ function accountsSection(report: ScanReport): string {
   return `<section data-testid="accounts"><h2>Accounts</h2><div class="panel"><table><thead><tr><th scope="col">Account</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Tables</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
 }
 
+/** Multi-account reports: the counts of each (account, Region) read. */
+function accountRegionsSection(report: ReportHead): string {
+  const rows = report.regionSummaries
+    .filter((r) => r.accountId !== undefined)
+    .map((r) => {
+      const s = r.summary;
+      return `<tr data-account-region="${escapeHtml(`${r.accountId}/${r.region}`)}"><td>${escapeHtml(r.accountId)}</td><td>${escapeHtml(r.region)}</td><td class="num">${s.total}</td><td class="num">${s.nonCompliant}</td><td class="num">${s.error}</td><td class="num">${s.exempt}</td><td class="num">${s.compliant}</td><td class="num">${s.notApplicable}</td></tr>`;
+    })
+    .join('');
+  if (!rows) return '';
+  const th = ['Account', 'Region', 'Tables', 'Non-compliant', 'Error', 'Exempt', 'Compliant', 'Not applicable'].map((h) => `<th scope="col">${h}</th>`).join('');
+  return `<section data-testid="account-regions"><h2>Per account and Region</h2><div class="panel"><table><thead><tr>${th}</tr></thead><tbody>${rows}</tbody></table></div></section>`;
+}
+
+/** What the page's header needs besides the report without its findings: how many cannot restore the full window yet. */
+export type HtmlHead = ReportHead & { restoreWindowNotFull: number };
+
+/**
+ * The page in three pieces, so a report too big to hold (the Organization aggregate) is streamed
+ * with the same markup: head (everything before the first finding row), htmlRow per finding
+ * (joined by a line break), foot. renderHtml = head + rows + foot.
+ */
 export function renderHtml(report: ScanReport, options: HtmlOptions = {}): string {
+  const head: HtmlHead = { ...report, restoreWindowNotFull: report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length };
+  return htmlHead(head, options) + report.findings.map((f, i) => htmlRow(f, i, report.policy.minRecoveryDays)).join('\n') + htmlFoot(head);
+}
+
+export function htmlHead(report: HtmlHead, options: HtmlOptions = {}): string {
   const s = report.summary;
   const generated = displayTime(report.generatedAt);
   const multi = report.accounts.length > 1 || report.accountErrors.length > 0;
   const who = multi ? `${report.accounts.length} accounts` : `account ${report.accountId}`;
-  const title = `${options.source ? 'NOT AWS: ' : ''}${report.regionErrors.length || report.accountErrors.length ? 'INCOMPLETE ' : ''}PITR compliance report: ${who}, ${generated}`;
+  const title = `${options.source ? 'NOT AWS: ' : ''}${report.regionErrors.length || report.accountErrors.length || report.shardErrors.length ? 'INCOMPLETE ' : ''}PITR compliance report: ${who}, ${generated}`;
   const sourceBanner = options.source
     ? `<p class="source" role="note" data-testid="source">Not AWS data: this report was generated from ${escapeHtml(options.source)}. Its tables, accounts and findings are not those of a real AWS account.</p>\n`
     : '';
-  const unscanned = report.regionErrors.length + report.accountErrors.length;
+  const unscanned = report.regionErrors.length + report.accountErrors.length + report.shardErrors.length;
   const vanished = report.vanished.length;
   // The blind spots come right after the total, before any count that could look reassuring.
   const cards = [card('total', 'total', s.total, unscanned ? 'Tables (scanned Regions)' : 'Tables')];
   if (report.accountErrors.length) cards.push(card('alert', 'accountErrors', report.accountErrors.length, 'Accounts not scanned'));
   if (report.regionErrors.length) cards.push(card('alert', 'regionErrors', report.regionErrors.length, 'Regions not scanned'));
+  if (report.shardErrors.length) cards.push(card('alert', 'shardErrors', report.shardErrors.length, 'Shards not scanned'));
   if (vanished) cards.push(card('warn', 'vanished', vanished, 'Deleted during scan'));
   for (const st of FINDING_STATUSES) {
     const partial = st === 'COMPLIANT' && unscanned > 0;
@@ -200,12 +231,16 @@ export function renderHtml(report: ScanReport, options: HtmlOptions = {}): strin
   for (const e of report.regionErrors) {
     problems.push(`<li data-region-error="${escapeHtml(e.region)}"><strong>${escapeHtml(`${e.region}${e.accountId ? ` of account ${e.accountId}` : ''}`)} was not scanned</strong>: ${escapeHtml(`${e.operation} failed with ${e.errorName}: ${regionErrorMessage(e)}`)}. None of its tables was evaluated.</li>`);
   }
+  for (const e of report.shardErrors) {
+    problems.push(`<li data-shard-error="${escapeHtml(`${e.accountId}/${e.region}`)}"><strong>${escapeHtml(`${e.region} of account ${e.accountId}`)} was not scanned</strong>: ${escapeHtml(`its shard failed with ${e.errorName}: ${e.message}`)}. None of its tables was evaluated.</li>`);
+  }
   for (const v of report.vanished) {
     problems.push(`<li data-vanished="${escapeHtml(`${v.region}/${v.tableName}`)}">${escapeHtml(`${v.region}/${v.tableName}`)} was deleted while the scan ran and was not evaluated.</li>`);
   }
   const incomplete = [
     report.accountErrors.length ? `${report.accountErrors.length} account(s) not scanned` : '',
     report.regionErrors.length ? `${report.regionErrors.length} Region(s) not scanned` : '',
+    report.shardErrors.length ? `${report.shardErrors.length} shard(s) (account and Region) not scanned` : '',
     vanished ? `${vanished} table(s) deleted during the scan` : '',
   ].filter(Boolean);
   const warning = problems.length
@@ -213,7 +248,7 @@ export function renderHtml(report: ScanReport, options: HtmlOptions = {}): strin
         unscanned ? `Incomplete report: ${incomplete.join(', ')}` : `Not evaluated: ${incomplete.join(', ')}`,
       )}</h2>${unscanned ? '<div>The counts below cover only the Regions that were scanned. A Region that was not scanned may hold tables without PITR.</div>' : ''}<ul>${problems.join('')}</ul></section>`
     : '';
-  const notFull = report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length;
+  const notFull = report.restoreWindowNotFull;
 
   const styleHash = sha256(STYLE);
   const scriptHash = sha256(SCRIPT);
@@ -254,7 +289,7 @@ ${sourceBanner}<header>
 <main>
 ${warning}
 <section aria-label="Summary"><div class="cards">${cards.join('')}</div></section>
-${multi ? accountsSection(report) : ''}
+${multi ? accountsSection(report) + accountRegionsSection(report) : ''}
 <section><h2>Status per Region</h2><div class="panel">${chart(report)}</div></section>
 <section>
 <h2>Findings</h2>
@@ -262,12 +297,17 @@ ${notFull ? `<p class="msg">${notFull} compliant table(s) cannot yet restore the
 <div class="controls">
 <input id="filter" type="search" placeholder="Filter: table, Region, reason…" aria-label="Filter findings">
 <select id="status-filter" aria-label="Status"><option value="">All statuses (${s.total})</option>${statusOptions}</select>
-<span id="shown" aria-live="polite">Showing ${report.findings.length} of ${report.findings.length} tables</span>
+<span id="shown" aria-live="polite">Showing ${s.total} of ${s.total} tables</span>
 </div>
 <table id="findings" data-page-size="${PAGE_SIZE}">
 <thead><tr>${head}</tr></thead>
 <tbody>
-${report.findings.map((f, i) => row(f, i, report.policy.minRecoveryDays)).join('\n')}
+`;
+}
+
+export function htmlFoot(report: Pick<HtmlHead, 'generatedAt'>): string {
+  const generated = displayTime(report.generatedAt);
+  return `
 </tbody>
 </table>
 <nav class="pager" id="pager" aria-label="Pages of findings" hidden><button type="button" id="prev">\u2039 Previous</button><span id="page"></span><button type="button" id="next">Next \u203a</button><button type="button" id="all">Show all</button></nav>

@@ -89,7 +89,7 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
     });
   }
   out.push('');
-  const problems = report.summary.nonCompliant + report.summary.error + report.regionErrors.length + report.accountErrors.length;
+  const problems = report.summary.nonCompliant + report.summary.error + report.regionErrors.length + report.accountErrors.length + report.shardErrors.length;
   out.push(problems > 0 ? p.bold(summaryLine(report)) : p.green(summaryLine(report)));
   const notFull = report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length;
   if (notFull > 0) {
@@ -105,9 +105,20 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
       out.push(a.status === 'SCANNED' ? text : p.red(text));
     });
   }
+  if (multi) for (const line of regionSummaryLines(report)) out.push(line);
+  for (const e of report.shardErrors) out.push(p.red(oneLine(`Region ${e.region} of account ${e.accountId} NOT SCANNED: its shard failed with ${e.errorName}: ${e.message}`)));
   for (const r of report.regionErrors) out.push(p.red(oneLine(`Region ${r.region}${r.accountId ? ` of account ${r.accountId}` : ''} NOT SCANNED: ${regionErrorLine(r)}`)));
   if (report.vanished.length) out.push(oneLine(`Deleted while scanning (not evaluated): ${report.vanished.map((v) => `${v.region}/${v.tableName}`).join(', ')}`));
   return out.join('\n') + '\n';
+}
+
+/** Multi-account reports: one line per (account, Region) read, with its counts. */
+export function regionSummaryLines(report: Pick<ScanReport, 'regionSummaries'>): string[] {
+  return report.regionSummaries.flatMap((r) => {
+    if (r.accountId === undefined) return [];
+    const s = r.summary;
+    return [oneLine(`  ${r.accountId} ${r.region}: ${plural(s.total, 'table')}: ${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable`)];
+  });
 }
 
 /**
@@ -129,7 +140,7 @@ export function plural(n: number, singular: string, pluralForm = `${singular}s`)
   return `${n} ${n === 1 ? singular : pluralForm}`;
 }
 
-export function summaryLine(report: ScanReport): string {
+export function summaryLine(report: Omit<ScanReport, 'findings'>): string {
   const s = report.summary;
   const unscanned = report.regionErrors.length;
   const vanished = report.vanished.length;
@@ -141,6 +152,7 @@ export function summaryLine(report: ScanReport): string {
     `${s.nonCompliant} non-compliant, ${s.error} error, ${s.exempt} exempt, ${s.compliant} compliant, ${s.notApplicable} not applicable` +
     (report.accountErrors.length ? `; ${plural(report.accountErrors.length, 'account')} could not be scanned` : '') +
     (unscanned ? `; ${plural(unscanned, 'Region')} could not be scanned` : '') +
+    (report.shardErrors.length ? `; ${plural(report.shardErrors.length, 'shard')} (account and Region) could not be scanned` : '') +
     (vanished ? `; ${plural(vanished, 'table')} deleted during the scan` : '')
   );
 }

@@ -10,7 +10,11 @@ export type MetricName =
   /** An alert could not be delivered on a channel after its retries. */
   | 'AlertDeliveryFailed'
   /** The reactor runs without its de-duplication table: duplicates are acted on and alerted twice. */
-  | 'DeduplicationUnavailable';
+  | 'DeduplicationUnavailable'
+  /** Organization scan (aggregate step): shards (account, Region) that produced no findings. */
+  | 'ShardErrors'
+  /** Organization scan (aggregate step): accounts in scope that could not be scanned at all. */
+  | 'AccountErrors';
 
 export interface Metrics {
   /**

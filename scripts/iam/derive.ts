@@ -254,6 +254,10 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
       return { ...base, Resource: fn.onFailureArn };
     case 'memberRole':
       return { ...base, Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${o.memberRole || 'pitr-guard-member'}` } };
+    case 'reportBucketRuns':
+      return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/runs/*' } };
+    case 'reportBucketReports':
+      return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/reports/*' } };
     case 'noGrantNeeded':
       throw new Error(`statement ${s.sid}: noGrantNeeded is never rendered`);
   }

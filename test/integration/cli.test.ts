@@ -105,7 +105,11 @@ describe('formats (all from the same scan) and exit code 1 on drift', () => {
     const r = await cli(['scan', ...REGIONS, '--format', 'json']);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.out) as ScanReport;
-    expect(Object.keys(report).sort()).toEqual(['accountErrors', 'accountId', 'accounts', 'findings', 'generatedAt', 'policy', 'regionErrors', 'regions', 'summary', 'vanished']);
+    expect(Object.keys(report).sort()).toEqual(['accountErrors', 'accountId', 'accounts', 'findings', 'generatedAt', 'policy', 'regionErrors', 'regionSummaries', 'regions', 'shardErrors', 'summary', 'vanished']);
+    expect(report.shardErrors).toEqual([]);
+    // one per Region, in Region order, adding up to the summary
+    expect(report.regionSummaries.map((r) => r.region)).toEqual(['eu-west-1', 'us-east-1']);
+    expect(report.regionSummaries.reduce((n, r) => n + r.summary.total, 0)).toBe(report.summary.total);
     expect(report.accounts).toEqual([{ accountId: '123456789012', status: 'SCANNED', regions: ['us-east-1', 'eu-west-1'], summary: report.summary }]);
     expect(report.accountErrors).toEqual([]);
     expect(report.summary).toEqual({ total: 7, compliant: 2, nonCompliant: 4, exempt: 1, notApplicable: 0, error: 0 });

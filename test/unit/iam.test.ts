@@ -56,6 +56,8 @@ describe('every AWS command in lib/ is declared by its module', () => {
   it('reads the service prefix from the import, in source and in bundles', () => {
     expect(actionsInSource("import { PutEvaluationsCommand } from '@aws-sdk/client-config-service';\nnew PutEvaluationsCommand({})", 'x')).toEqual(['config:PutEvaluations']);
     expect(actionsInBundle('c.send(new import_client_dynamodb3.UpdateContinuousBackupsCommand(x))', 'x')).toEqual(['dynamodb:UpdateContinuousBackups']);
+    expect(actionsInSource("import { GetObjectCommand } from '@aws-sdk/client-s3';\nnew GetObjectCommand({})", 'x')).toEqual(['s3:GetObject']);
+    expect(actionsInBundle('new import_client_s3.GetObjectCommand(x); new import_client_s32.GetObjectCommand(y); new import_client_ssm.GetParameterCommand(z)', 'x')).toEqual(['s3:GetObject', 'ssm:GetParameter']);
   });
 });
 
@@ -68,7 +70,9 @@ describe('roles follow what each handler bundles', () => {
     const sent = actionsInBundle(bundleOf(root, fn.handler).text, fn.handler).filter((a) => a !== 'sts:GetCallerIdentity');
     expect(sent.filter((a) => !granted.includes(a))).toEqual([]);
     const extra = granted.filter((a) => !sent.includes(a));
-    expect(extra.filter((a) => !['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'kms:Decrypt'].includes(a))).toEqual([]);
+    // Actions sent on the code's behalf by a library (lib-storage's Upload), declared with `implied`
+    const implied = [...declarationsOf(root, d.modules).values()].flat().flatMap((p) => (p.implied ? p.actions : []));
+    expect(extra.filter((a) => !['logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'kms:Decrypt', ...implied].includes(a))).toEqual([]);
   });
 
   it('leaves a calledBy statement out when the bundle drops that function: the reactor lists no tables', () => {
@@ -151,5 +155,26 @@ describe('checkForwardingParams (serverless params accounts and organizationId, 
     expect(() => checkForwardingParams('self', '')).not.toThrow();
     expect(() => checkForwardingParams('111111111111,222222222222', '')).not.toThrow();
     expect(() => checkForwardingParams('org', 'o-abcd1234ef')).not.toThrow();
+  });
+});
+
+describe('the Organization aggregate (functions/org-aggregate.ts)', () => {
+  const fn = { name: 'orgAggregate', handler: 'functions/org-aggregate.handler' };
+
+  it('reads runs/* and writes reports/* of the report bucket, and alerts through the notifier modules', () => {
+    const d = deriveFunction(root, fn, false);
+    const bySid = Object.fromEntries(d.statements.map((s) => [s.sid, { actions: s.actions, resource: s.resource }]));
+    expect(bySid.ReadRunFiles).toEqual({ actions: ['s3:GetObject'], resource: 'reportBucketRuns' });
+    expect(bySid.WriteReports).toEqual({ actions: ['s3:AbortMultipartUpload', 's3:PutObject'], resource: 'reportBucketReports' });
+    expect(d.statements.flatMap((s) => s.actions)).toEqual(expect.arrayContaining(['sns:Publish', 'ssm:GetParameter']));
+    // it reads no table and assumes no role
+    expect(d.statements.flatMap((s) => s.actions).filter((a) => a.startsWith('dynamodb:') || a.startsWith('sts:'))).toEqual([]);
+  });
+
+  it('renders the bucket scopes as the ReportBucket resource’s prefixes', () => {
+    const roles = roleResources({ root, service: 'pitr-guard', stage: 'dev', readOnly: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: [fn] }) as Record<string, { Properties: { Policies: { PolicyDocument: { Statement: { Sid?: string; Resource?: unknown }[] } }[] } }>;
+    const statements = roles.OrgAggregateRole!.Properties.Policies[0]!.PolicyDocument.Statement;
+    expect(statements.find((s) => s.Sid === 'ReadRunFiles')?.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/runs/*' });
+    expect(statements.find((s) => s.Sid === 'WriteReports')?.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/reports/*' });
   });
 });

@@ -233,6 +233,8 @@ describe('renderDigest', () => {
     findings,
     vanished: [],
     regionErrors: [{ region: 'ap-east-1', operation: 'ListTables', errorName: 'UnrecognizedClientException', message: 'x' }],
+    regionSummaries: [],
+    shardErrors: [],
   });
 
   it('one message for the whole scan, worst first, with the rest counted', () => {

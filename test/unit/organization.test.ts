@@ -13,7 +13,7 @@ import { memberRoleCredentials, sessionName } from '../../lib/aws/org/member-cre
 import { resolveAccounts, scanAccounts } from '../../lib/aws/org/scan-accounts';
 import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { summarize, type ScanReport } from '../../lib/aws/scan';
+import { hasProblems, regionSummaries, summarize, type ScanReport } from '../../lib/aws/scan';
 import { parseScope, validateEnvironment } from '../../lib/core/config';
 import { ConfigError } from '../../lib/core/errors';
 import { renderCsv } from '../../lib/report/csv';
@@ -223,6 +223,8 @@ describe('multi-account report in every format', () => {
     findings: findings as never,
     vanished: [],
     regionErrors: [{ accountId: '222222222222', region: 'ap-east-1', operation: 'ListTables', errorName: 'UnrecognizedClientException', message: 'bad token' }],
+    regionSummaries: regionSummaries(findings as never, ['eu-west-1'], true),
+    shardErrors: [],
   };
 
   it('table: an ACCOUNT column, a line per account, the refused one with its fix', () => {
@@ -233,13 +235,36 @@ describe('multi-account report in every format', () => {
     expect(text).toContain('Account 222222222222 (prod): 1 table in 1 Region: 0 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable');
     expect(text).toContain('Account 333333333333 (legacy) NOT SCANNED: AssumeRole failed with AccessDenied: not authorized. Fix: deploy the member template to this account');
     expect(text).toContain('Region ap-east-1 of account 222222222222 NOT SCANNED');
+    // one line per (account, Region) read
+    expect(text).toContain('  111111111111 eu-west-1: 1 table: 1 non-compliant, 0 error, 0 exempt, 0 compliant, 0 not applicable');
+    expect(text).toContain('  222222222222 eu-west-1: 1 table: 0 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable');
+  });
+
+  it('shard errors (Organization runs on Step Functions) in every format, and as problems', () => {
+    const withShard: ScanReport = { ...report, shardErrors: [{ accountId: '222222222222', region: 'us-east-1', errorName: 'Lambda.Unknown', message: 'Task timed out after 900.00 seconds' }] };
+    const text = renderTable(withShard);
+    expect(text).toContain('Region us-east-1 of account 222222222222 NOT SCANNED: its shard failed with Lambda.Unknown: Task timed out after 900.00 seconds');
+    expect(text).toContain('; 1 shard (account and Region) could not be scanned');
+    const rows = renderCsv(withShard).trim().split('\r\n');
+    expect(rows.filter((r) => r.includes(',SHARD_NOT_SCANNED,'))).toEqual([
+      '222222222222,us-east-1,,,,SHARD_NOT_SCANNED,,"Region us-east-1 of account 222222222222 was not scanned: its shard produced no result, so none of its tables was evaluated",,,,,,,,,,Lambda.Unknown,Task timed out after 900.00 seconds,',
+    ]);
+    const html = renderHtml(withShard);
+    expect(html).toContain('data-testid="card-shardErrors" data-count="1"');
+    expect(html).toContain('data-shard-error="222222222222/us-east-1"');
+    expect(html).toContain('1 shard(s) (account and Region) not scanned');
+    expect(hasProblems({ summary: { ...report.summary, nonCompliant: 0, error: 0 }, regionErrors: [], accountErrors: [], shardErrors: withShard.shardErrors })).toBe(true);
+    expect(hasProblems({ summary: { ...report.summary, nonCompliant: 0, error: 0 }, regionErrors: [], accountErrors: [], shardErrors: [] })).toBe(false);
   });
 
   it('csv: one row per account (scanned or not) before the findings, Region errors in their own account', () => {
     const rows = renderCsv(report).trim().split('\r\n');
     expect(rows[1]).toMatch(/^111111111111,,,,,ACCOUNT_SCANNED,,"account scanned: 1 table in eu-west-1; 1 non-compliant, 0 error"/);
     expect(rows[3]).toMatch(/^333333333333,,,,,ACCOUNT_NOT_SCANNED,,account \(legacy\) was not scanned: none of its tables was evaluated; fix: deploy the member template to this account,+AssumeRole,AccessDenied,not authorized,$/); // the last column, status_since, is empty
-    expect(rows[4]).toMatch(/^222222222222,ap-east-1,,,,REGION_NOT_SCANNED/);
+    // then one row per (account, Region) read, with its counts
+    expect(rows[4]).toBe('111111111111,eu-west-1,,,,REGION_SCANNED,,"Region eu-west-1 scanned: 1 table; 1 non-compliant, 0 error, 0 exempt, 0 compliant, 0 not applicable",,,,,,,,,,,,');
+    expect(rows[5]).toMatch(/^222222222222,eu-west-1,,,,REGION_SCANNED,,"Region eu-west-1 scanned: 1 table; 0 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable"/);
+    expect(rows[6]).toMatch(/^222222222222,ap-east-1,,,,REGION_NOT_SCANNED/);
   });
 
   it('html: accounts section, an accounts-not-scanned card and the refused account in the alert', () => {

@@ -9,7 +9,7 @@ import { renderHtml } from '../../lib/report/html';
 import { renderJson } from '../../lib/report/json';
 import { renderTable, sinceText } from '../../lib/report/table';
 import { digestItems } from '../../lib/notify/digest';
-import { sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
+import { regionSummaries, sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
 import type { Finding } from '../../lib/core/types';
 import { NOW, facts } from '../helpers/builders';
 
@@ -23,7 +23,7 @@ function report(withSince: boolean): ScanReport {
   ]);
   if (withSince) for (const f of findings) f.since = f.status === 'NON_COMPLIANT' ? SINCE : '2026-10-01T00:00:00.000Z';
   const accountId = '123456789012';
-  return { generatedAt: NOW.toISOString(), accountId, accounts: [{ accountId, status: 'SCANNED' }], accountErrors: [], regions: ['eu-west-1'], policy: POLICY, summary: summarize(findings), findings, vanished: [], regionErrors: [] };
+  return { generatedAt: NOW.toISOString(), accountId, accounts: [{ accountId, status: 'SCANNED' }], accountErrors: [], regions: ['eu-west-1'], policy: POLICY, summary: summarize(findings), findings, vanished: [], regionErrors: [], regionSummaries: regionSummaries(findings, ['eu-west-1'], false), shardErrors: [] };
 }
 
 const dated = report(true);

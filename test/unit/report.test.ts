@@ -7,7 +7,7 @@ import { CSV_COLUMNS, DELETED_DURING_SCAN, REGION_NOT_SCANNED, renderCsv } from 
 import { escapeHtml, renderHtml } from '../../lib/report/html';
 import { renderJson } from '../../lib/report/json';
 import { regionErrorMessage, renderTable, summaryLine } from '../../lib/report/table';
-import { sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
+import { regionSummaries, sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
 import type { TableFacts } from '../../lib/core/types';
 import { awsError } from '../helpers/aws-errors';
 import { NOW, daysAgo, facts, pitrEnabled } from '../helpers/builders';
@@ -27,6 +27,8 @@ function report(all: TableFacts[], extra: Partial<ScanReport> = {}): ScanReport 
     findings,
     vanished: [],
     regionErrors: [],
+    regionSummaries: regionSummaries(findings, ['eu-west-1', 'us-east-1'], false),
+    shardErrors: [],
     ...extra,
   };
 }

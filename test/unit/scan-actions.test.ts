@@ -65,6 +65,8 @@ function report(): ScanReport {
     findings: sortFindings(findings),
     vanished: [],
     regionErrors: [],
+    regionSummaries: [],
+    shardErrors: [],
   };
 }
 

@@ -94,6 +94,8 @@ describe('every renderer uses it', () => {
     findings: sortFindings([exempt, finding]),
     vanished: [],
     regionErrors: [],
+    regionSummaries: [],
+    shardErrors: [],
   };
 
   it('the scan digest', () => {

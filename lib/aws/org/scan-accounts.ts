@@ -10,7 +10,7 @@ import type { AccountSelection, Scope } from '../../core/config';
 import { ConfigError, awsErrorName, errorMessage } from '../../core/errors';
 import { callerAccountId } from '../inventory';
 import { mapLimit } from '../pace';
-import { scan, sortFindings, summarize, type AccountError, type AccountResult, type ScanDeps, type ScanReport, type ScanRequest } from '../scan';
+import { regionSummaries, scan, sortFindings, summarize, type AccountError, type AccountResult, type ScanDeps, type ScanReport, type ScanRequest } from '../scan';
 import { memberRoleArn, memberRoleCredentials } from './member-credentials';
 import { listOrganizationAccounts, type OrgAccount } from './organization';
 
@@ -148,6 +148,8 @@ export async function scanAccounts(request: AccountsScanRequest, deps: AccountsS
     findings: sortFindings(merged.findings),
     vanished: merged.vanished,
     regionErrors: merged.regionErrors,
+    regionSummaries: regionSummaries(merged.findings, [...regions].sort(), true, accounts.flatMap((a) => (a.status === 'SCANNED' ? (a.regions ?? []).map((region) => ({ accountId: a.accountId, region })) : []))),
+    shardErrors: [],
   };
 }
 

@@ -99,13 +99,8 @@ export interface ShardErrorOutput {
   error: { Error: string; Cause?: string };
 }
 
-/** A shard that produced no ShardFile: in the report as (account, Region, error), never a silent gap. */
-export interface ShardError {
-  accountId: string;
-  region: string;
-  errorName: string;
-  message: string;
-}
+/** A shard that produced no ShardFile: in the report as (account, Region, error), never a silent gap (ScanReport.shardErrors). */
+export type { ShardError } from '../../aws/scan';
 
 /** aggregate's input: the plan's output, plus the Map's output under `results` (ResultPath $.results). */
 export interface AggregateInput extends PlanOutput {

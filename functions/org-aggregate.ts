@@ -1,0 +1,31 @@
+/**
+ * Organization scan, last step of the state machine (statemachine/org-scan.asl.json): the run's
+ * report to S3 (JSON, CSV, HTML, summary) and one digest. Thin handler: the job is
+ * lib/jobs/org-scan/aggregate.ts (`aggregate`); its deps are built once per container.
+ */
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { Clients } from '../lib/aws/clients';
+import { functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
+import { createLogger } from '../lib/runtime/logger';
+import { depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
+import { buildNotifiers } from '../lib/notify';
+import { createMetrics } from '../lib/runtime/metrics';
+import { aggregate, type AggregateDeps, type AggregateResult } from '../lib/jobs/org-scan/aggregate';
+
+export { aggregate } from '../lib/jobs/org-scan/aggregate';
+
+export function buildDeps(_context: Context): AggregateDeps {
+  const [logger, policy, clients] = [createLogger({ base: { function: 'orgAggregate' } }), policyFromEnv(), new Clients()];
+  const homeRegion = functionRegionFromEnv();
+  const metrics = createMetrics({ functionName: 'orgAggregate' });
+  // The alert channels come from the function's own environment; mode and dry run from the run's plan.
+  return { clients, logger, homeRegion, metrics, notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics }) };
+}
+
+const fallbackLogger = createLogger({ base: { function: 'orgAggregate' } });
+
+export const handler = middy<unknown, AggregateResult, Error, ContextWithDeps<AggregateDeps>>()
+  .use(logErrors(() => fallbackLogger))
+  .use(injectDeps(buildDeps))
+  .handler((event, context) => aggregate(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));

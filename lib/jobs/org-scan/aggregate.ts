@@ -1,0 +1,380 @@
+/**
+ * The Organization scan's last step (Lambda handler: functions/org-aggregate.ts), after every
+ * shard ran: read the run's plan, shard list and the Distributed Map's results, then each shard's
+ * ShardFile one at a time, and write the run's ScanReport to the report bucket as
+ * reports/<runId>/report.json, report.csv, report.html and summary.json; then, in alert or
+ * remediate mode, send ONE digest through the same renderer and channels as the scheduled scan.
+ *
+ * Bounded memory: no step holds every finding. Findings go to one JSON-lines file per status on
+ * local disk (spool.ts); what stays in memory is counters (overall, per account, per Region, per
+ * account and Region), the digest's top lines (at most maxListed of each kind) and the lists of
+ * what was not scanned (account errors, shard errors: one entry per account or shard, not per
+ * table), deleted tables and unrecorded tables (capped, counted). Each report is streamed from the
+ * spool to S3 with a multipart upload.
+ *
+ * Nothing is silently dropped: every shard of shards.json ends up read (its findings in the
+ * report) or as a shard error: the shard's ShardErrorOutput, a FAILED or PENDING child, a
+ * ShardFile that cannot be read or does not match its shard, or no result at all.
+ *
+ * Failure: a malformed input, plan or manifest throws (InvalidEventError / AwsCallError); so does a
+ * failed upload; if every alert channel fails, deliver throws AlertDeliveryError. The state machine
+ * then retries the step. A retry re-writes the same reports; the digest goes last, so a retry
+ * re-sends it only if this invocation failed after delivering (a known gap until the alert
+ * lifecycle of issue 12 records deliveries).
+ */
+import type { Clients } from '../../aws/clients';
+import { getObjectJson, ReportBucketClient, uploadObject } from '../../aws/report-bucket';
+import type { AccountResult, ShardError } from '../../aws/scan';
+import { countFinding, hasProblems, sortFindings, type RegionSummary, type ScanSummary } from '../../core/summary';
+import type { RemediationOutcome } from '../../act/outcome';
+import { errorMessage, awsErrorName } from '../../core/errors';
+import { truncate } from '../../core/text';
+import type { Finding } from '../../core/types';
+import { deliver, type DeliveryReport, type Notifier } from '../../notify';
+import { outcomeRank, renderDigest } from '../../notify/digest';
+import type { ReportHead } from '../../report/csv';
+import type { HtmlHead } from '../../report/html';
+import type { Logger } from '../../runtime/logger';
+import { silentMetrics, type Metrics } from '../../runtime/metrics';
+import { reportPrefix, type AggregateOutput, type RunPlan, type ShardFile } from './contract';
+import { csvChunks, htmlChunks, jsonChunks, readable } from './report-streams';
+import { missingResults, mergeResult, parseAggregateInput, parseManifest, parsePlan, parseShards, recordResult, shardId, type ResultManifest, type ShardResult } from './results';
+import { FindingSpool } from './spool';
+
+export interface AggregateDeps {
+  clients: Clients;
+  /** The Region of the report bucket (the stack's). */
+  homeRegion: string;
+  logger: Logger;
+  notifiers: Notifier[];
+  metrics?: Metrics;
+  now?: () => Date;
+  /** Where the spool goes (default os.tmpdir(): Lambda's /tmp). */
+  tmpDir?: string;
+  /** Digest lines in the email (default 50) and in Slack (default 20). */
+  maxListed?: number;
+  maxListedSlack?: number;
+}
+
+export interface AggregateInvocation {
+  /** Milliseconds the invocation has left: the digest's channel retries stay within them. */
+  remainingMs?: () => number;
+}
+
+export interface AggregateResult extends AggregateOutput {
+  /** Set when a digest was sent. */
+  delivery?: DeliveryReport;
+}
+
+/** ShardFiles fetched ahead of the one being added: S3 latency overlaps, memory stays at this many files. */
+export const READ_AHEAD = 16;
+
+/** Unrecorded tables (ledger failures) listed in summary.json; beyond, only counted. */
+export const UNRECORDED_LISTED = 1_000;
+
+export const reportKeys = (runId: string) => ({
+  json: `${reportPrefix(runId)}report.json`,
+  csv: `${reportPrefix(runId)}report.csv`,
+  html: `${reportPrefix(runId)}report.html`,
+  summary: `${reportPrefix(runId)}summary.json`,
+});
+
+const empty = (): ScanSummary => ({ total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 });
+
+/** The lowest `n` of everything added, by `compare`; memory stays at 2n. */
+export class TopN<T> {
+  private items: T[] = [];
+  total = 0;
+  constructor(
+    private readonly n: number,
+    private readonly compare: (a: T, b: T) => number,
+  ) {}
+
+  add(item: T): void {
+    this.total++;
+    this.items.push(item);
+    if (this.items.length >= 2 * this.n + 1) this.trim();
+  }
+
+  values(): T[] {
+    this.trim();
+    return [...this.items];
+  }
+
+  private trim(): void {
+    this.items.sort(this.compare);
+    this.items.length = Math.min(this.items.length, this.n);
+  }
+}
+
+const byRegionName = (a: Finding, b: Finding) => a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
+const byDigestOrder = (a: RemediationOutcome, b: RemediationOutcome) => outcomeRank(a) - outcomeRank(b) || a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
+
+/** Everything the aggregate keeps in memory while it reads the shards. */
+export class RunTotals {
+  readonly summary = empty();
+  private readonly byAccount = new Map<string, ScanSummary>();
+  private readonly byRegion = new Map<string, ScanSummary>();
+  private readonly byPair = new Map<string, RegionSummary>();
+  private readonly accountRegions = new Map<string, string[]>();
+  readonly shardErrors: ShardError[] = [];
+  readonly vanished: { accountId: string; region: string; tableName: string }[] = [];
+  readonly unrecorded: string[] = [];
+  unrecordedCount = 0;
+  restoreWindowNotFull = 0;
+  generatedAt: string | undefined;
+  readonly errorFindings: TopN<Finding>;
+  readonly outcomes: TopN<RemediationOutcome>;
+  readonly outcomeCounts = { enabled: 0, failed: 0, notChanged: 0 };
+
+  constructor(
+    readonly plan: RunPlan,
+    maxListed: number,
+  ) {
+    for (const r of plan.regions) this.byRegion.set(r, empty());
+    this.errorFindings = new TopN(maxListed, byRegionName);
+    this.outcomes = new TopN(maxListed, byDigestOrder);
+  }
+
+  shardError(e: ShardError): void {
+    this.shardErrors.push(e);
+  }
+
+  /** One shard's file (already checked), its findings sorted and spooled. */
+  async addShard(file: ShardFile, spool: FindingSpool): Promise<void> {
+    const { accountId, region } = file.shard;
+    const account = this.byAccount.get(accountId) ?? empty();
+    this.byAccount.set(accountId, account);
+    const regionTotal = this.byRegion.get(region) ?? empty();
+    this.byRegion.set(region, regionTotal);
+    const pair: RegionSummary = { accountId, region, summary: empty() };
+    this.byPair.set(shardId(file.shard), pair);
+    this.accountRegions.set(accountId, [...(this.accountRegions.get(accountId) ?? []), region]);
+    for (const f of sortFindings(file.findings)) {
+      for (const s of [this.summary, account, regionTotal, pair.summary]) countFinding(s, f.status);
+      if (f.reasons.includes('RESTORE_WINDOW_NOT_FULL')) this.restoreWindowNotFull++;
+      if (f.status === 'ERROR') this.errorFindings.add(f);
+      await spool.add(f);
+    }
+    for (const v of file.vanished) this.vanished.push({ accountId, region: v.region, tableName: v.tableName });
+    for (const o of file.outcomes) {
+      // As in the scheduled scan: tables whose mode asks for an alert; report-mode ones are only logged.
+      if (o.mode === 'report' || o.result === 'ALREADY_COMPLIANT' || o.result === 'GONE') continue;
+      if (o.result === 'ENABLED') this.outcomeCounts.enabled++;
+      else if (o.result === 'FAILED' || o.result === 'DEFERRED') this.outcomeCounts.failed++;
+      else if (o.result === 'SKIPPED_MODE' || o.result === 'SKIPPED_DRY_RUN') this.outcomeCounts.notChanged++;
+      this.outcomes.add(o);
+    }
+    for (const u of file.unrecorded) {
+      this.unrecordedCount++;
+      if (this.unrecorded.length < UNRECORDED_LISTED) this.unrecorded.push(u);
+    }
+    if (!this.generatedAt || file.generatedAt > this.generatedAt) this.generatedAt = file.generatedAt;
+  }
+
+  /** The report without its findings (those are in the spool), in ScanReport's shape. */
+  head(now: Date): HtmlHead {
+    const plan = this.plan;
+    const accounts: AccountResult[] = plan.accounts.map((a) => {
+      const named = a.name ? { name: a.name } : {};
+      if (a.status !== 'SCANNED') return { accountId: a.accountId, ...named, status: 'ERROR', ...(a.error ? { error: a.error } : {}) };
+      return { accountId: a.accountId, ...named, status: 'SCANNED', regions: [...(this.accountRegions.get(a.accountId) ?? [])].sort(), summary: this.byAccount.get(a.accountId) ?? empty() };
+    });
+    const totals = [...this.byRegion.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([region, summary]) => ({ region, summary }));
+    const pairs = [...this.byPair.values()].sort((a, b) => (a.accountId as string).localeCompare(b.accountId as string) || a.region.localeCompare(b.region));
+    const head: ReportHead = {
+      generatedAt: this.generatedAt ?? now.toISOString(),
+      accountId: plan.accountId,
+      accounts,
+      accountErrors: plan.accountErrors,
+      regions: plan.regions,
+      policy: { minRecoveryDays: plan.policy.minRecoveryDays, exemptTag: plan.policy.exemptTag },
+      summary: this.summary,
+      vanished: this.vanished,
+      regionErrors: [],
+      regionSummaries: [...totals, ...pairs],
+      shardErrors: [...this.shardErrors].sort((a, b) => a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region)),
+    };
+    return { ...head, restoreWindowNotFull: this.restoreWindowNotFull };
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A ShardFile as the shard wrote it, for that shard; otherwise why not (one line). */
+export function checkShardFile(value: unknown, expected: { accountId: string; region: string; runId: string }): ShardFile | string {
+  if (!isObject(value) || !isObject(value.shard)) return 'not a ShardFile object';
+  const { shard } = value;
+  if (shard.accountId !== expected.accountId || shard.region !== expected.region || shard.runId !== expected.runId) {
+    return `it is the file of ${String(shard.accountId)}/${String(shard.region)} in run ${String(shard.runId)}`;
+  }
+  if (typeof value.generatedAt !== 'string') return 'generatedAt is missing';
+  for (const key of ['findings', 'vanished', 'outcomes', 'unrecorded'] as const) if (!Array.isArray(value[key])) return `${key} is not an array`;
+  const findings = value.findings as unknown[];
+  for (let i = 0; i < findings.length; i++) {
+    const f = findings[i];
+    if (!isObject(f) || typeof f.status !== 'string' || typeof f.tableName !== 'string' || !Array.isArray(f.reasons) || !isObject(f.pitr)) return `findings[${i}] is not a Finding`;
+    if (f.accountId !== expected.accountId || f.region !== expected.region) return `findings[${i}] is a table of ${String(f.accountId)}/${String(f.region)}`;
+  }
+  for (const [i, v] of (value.vanished as unknown[]).entries()) if (!isObject(v) || typeof v.tableName !== 'string' || typeof v.region !== 'string') return `vanished[${i}] is malformed`;
+  for (const [i, o] of (value.outcomes as unknown[]).entries()) if (!isObject(o) || typeof o.result !== 'string' || !isObject(o.before)) return `outcomes[${i}] is not a RemediationOutcome`;
+  for (const [i, u] of (value.unrecorded as unknown[]).entries()) if (typeof u !== 'string') return `unrecorded[${i}] is not a string`;
+  return value as unknown as ShardFile;
+}
+
+export async function aggregate(event: unknown, deps: AggregateDeps, invocation: AggregateInvocation = {}): Promise<AggregateResult> {
+  const started = Date.now();
+  const logger = deps.logger;
+  const now = deps.now ?? (() => new Date());
+  const input = parseAggregateInput(event);
+  const { bucket, runId } = input;
+  const s3 = deps.clients.get(ReportBucketClient, deps.homeRegion);
+
+  const plan = parsePlan(await getObjectJson(s3, bucket, input.planKey), runId);
+  const shards = parseShards(await getObjectJson(s3, bucket, input.shardsKey));
+  const manifest = parseManifest(await getObjectJson(s3, bucket, input.results.ResultWriterDetails.Key));
+
+  // Every record of every result file, one file at a time, down to one small result per shard.
+  const results = new Map<string, ShardResult>();
+  const unreadableFiles: string[] = [];
+  let unattributed = 0;
+  for (const status of ['SUCCEEDED', 'FAILED', 'PENDING'] as (keyof ResultManifest)[]) {
+    for (const key of manifest[status]) {
+      let records: unknown;
+      try {
+        records = await getObjectJson(s3, bucket, key);
+        if (!Array.isArray(records)) throw new Error(`${key} is not a JSON array of child executions`);
+      } catch (error) {
+        unreadableFiles.push(key);
+        logger.error('could not read a Step Functions result file', { event: 'result-file-unreadable', key, errorName: awsErrorName(error), errorMessage: errorMessage(error) });
+        continue;
+      }
+      for (const record of records as unknown[]) {
+        const result = recordResult(record, status, runId);
+        if (result) mergeResult(results, result);
+        else unattributed++;
+      }
+    }
+  }
+  if (unattributed > 0) logger.warn('result records that name no shard (their shards count as having no result)', { event: 'result-unattributed', count: unattributed });
+  for (const missing of missingResults(shards, results)) {
+    if (missing.kind === 'error' && unreadableFiles.length > 0) missing.error.message += `; ${unreadableFiles.length} result file(s) could not be read`;
+  }
+
+  const totals = new RunTotals(plan, deps.maxListed ?? 50);
+  const files = [...results.values()].flatMap((r) => (r.kind === 'file' ? [r] : []));
+  files.sort((a, b) => a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region));
+  for (const r of results.values()) if (r.kind === 'error') totals.shardError(r.error);
+
+  const keys = reportKeys(runId);
+  const spool = new FindingSpool(deps.tmpDir);
+  let head: HtmlHead;
+  try {
+    const read = async (f: (typeof files)[number]): Promise<ShardFile | string> => {
+      try {
+        return checkShardFile(await getObjectJson(s3, bucket, f.key), { accountId: f.accountId, region: f.region, runId });
+      } catch (error) {
+        return errorMessage(error);
+      }
+    };
+    // Files are fetched READ_AHEAD at a time but added strictly in order (the spool's order).
+    const pending: Promise<ShardFile | string>[] = [];
+    for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++) pending.push(read(files[i] as (typeof files)[number]));
+    for (let i = 0; i < files.length; i++) {
+      const f = files[i] as (typeof files)[number];
+      const checked = await (pending.shift() as Promise<ShardFile | string>);
+      const next = files[i + READ_AHEAD];
+      if (next) pending.push(read(next));
+      if (typeof checked === 'string') {
+        totals.shardError({ accountId: f.accountId, region: f.region, errorName: 'ShardFileUnreadable', message: truncate(`${f.key}: ${checked}`, 500) });
+        continue;
+      }
+      await totals.addShard(checked, spool);
+    }
+    await spool.close();
+    head = totals.head(now());
+    const findings = () => spool.findings();
+    // One upload at a time: each holds up to PART_SIZE × QUEUE_SIZE bytes while it runs.
+    await uploadObject(s3, bucket, keys.json, readable(jsonChunks(head, findings)), { contentType: 'application/json' });
+    await uploadObject(s3, bucket, keys.csv, readable(csvChunks(head, findings)), { contentType: 'text/csv; charset=utf-8' });
+    await uploadObject(s3, bucket, keys.html, readable(htmlChunks(head, findings)), { contentType: 'text/html; charset=utf-8' });
+  } finally {
+    spool.remove();
+  }
+
+  for (const e of head.shardErrors) logger.error('shard not scanned', { event: 'shard-error', accountId: e.accountId, region: e.region, errorName: e.errorName, errorMessage: e.message });
+  for (const u of totals.unrecorded) logger.error('could not record the table in the findings ledger', { event: 'ledger-failed', table: u });
+  const problems = hasProblems(head) || totals.unrecordedCount > 0;
+  const summary = {
+    runId,
+    startedAt: plan.startedAt,
+    generatedAt: head.generatedAt,
+    accountId: plan.accountId,
+    mode: plan.policy.mode,
+    dryRun: plan.policy.dryRun,
+    problems,
+    summary: head.summary,
+    accounts: head.accounts,
+    regionSummaries: head.regionSummaries,
+    accountErrors: head.accountErrors,
+    shardErrors: head.shardErrors,
+    vanished: head.vanished.length,
+    unrecorded: totals.unrecorded,
+    unrecordedCount: totals.unrecordedCount,
+    reportKeys: keys,
+  };
+  await uploadObject(s3, bucket, keys.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' });
+
+  const delivery = await sendDigest(totals, head, deps, invocation);
+  const metrics = deps.metrics ?? silentMetrics;
+  metrics.count('ShardErrors', head.shardErrors.length);
+  metrics.count('AccountErrors', head.accountErrors.length);
+  const output: AggregateOutput = {
+    runId,
+    reportKeys: keys,
+    summary: head.summary,
+    accounts: head.accounts.length,
+    accountErrors: head.accountErrors.length,
+    shardErrors: head.shardErrors.length,
+    regionErrors: head.regionErrors.length,
+    problems,
+  };
+  logger.info('organization scan aggregated', {
+    event: 'aggregate',
+    ...output,
+    shards: shards.length,
+    vanished: head.vanished.length,
+    unrecorded: totals.unrecordedCount,
+    digest: delivery ? delivery.delivered : 'none',
+    durationMs: Date.now() - started,
+  });
+  return { ...output, ...(delivery ? { delivery } : {}) };
+}
+
+/** One digest per run, as the scheduled scan's (lib/act/scan-actions.ts), from the bounded totals. */
+async function sendDigest(totals: RunTotals, head: HtmlHead, deps: AggregateDeps, invocation: AggregateInvocation): Promise<DeliveryReport | undefined> {
+  const { policy } = totals.plan;
+  const includeErrors = policy.mode !== 'report';
+  const errors = includeErrors ? head.summary.error + head.regionErrors.length + head.accountErrors.length + head.shardErrors.length : 0;
+  if (totals.outcomes.total === 0 && errors === 0) return undefined;
+  const outcomes = totals.outcomes.values();
+  const errorFindings = totals.errorFindings.values();
+  const alert = renderDigest({
+    report: { accountId: head.accountId, regions: head.regions, generatedAt: head.generatedAt, summary: head.summary, regionErrors: head.regionErrors, accountErrors: head.accountErrors, shardErrors: head.shardErrors, findings: errorFindings },
+    outcomes,
+    mode: policy.mode as Parameters<typeof renderDigest>[0]['mode'],
+    dryRun: policy.dryRun,
+    includeErrors,
+    totals: {
+      outOfPolicy: totals.outcomes.total,
+      ...totals.outcomeCounts,
+      unlisted: totals.outcomes.total - outcomes.length + (includeErrors ? totals.errorFindings.total - errorFindings.length : 0),
+    },
+    ...(deps.maxListed ? { maxListed: deps.maxListed } : {}),
+    ...(deps.maxListedSlack ? { maxListedSlack: deps.maxListedSlack } : {}),
+  });
+  return deliver(deps.notifiers, alert, { logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}), ...(invocation.remainingMs ? { remainingMs: invocation.remainingMs } : {}) });
+}
+
+/** No AWS command of its own: report-bucket.ts and the notifiers declare theirs. */
+export const permissions: readonly import('../../core/iam').Permission[] = [];
