@@ -33,6 +33,8 @@ export interface DeriveOptions {
   alertTopicArn: unknown;
   /** The value of param memberRole (default pitr-guard-member): the role assumed in other accounts. */
   memberRole?: string;
+  /** The report bucket's name (a CloudFormation value: by default `{ Ref: ReportBucket }`). */
+  reportBucket?: unknown;
   functions: readonly FunctionSpec[];
 }
 
@@ -254,6 +256,10 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
       return { ...base, Resource: fn.onFailureArn };
     case 'memberRole':
       return { ...base, Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${o.memberRole || 'pitr-guard-member'}` } };
+    case 'runFiles':
+      return { ...base, Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/runs/*', { Bucket: o.reportBucket ?? { Ref: 'ReportBucket' } }] } };
+    case 'reportFiles':
+      return { ...base, Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/reports/*', { Bucket: o.reportBucket ?? { Ref: 'ReportBucket' } }] } };
     case 'noGrantNeeded':
       throw new Error(`statement ${s.sid}: noGrantNeeded is never rendered`);
   }
@@ -278,6 +284,12 @@ export function roleResources(o: DeriveOptions): Record<string, unknown> {
     };
   }
   return roles;
+}
+
+/** Param reportBucket: empty (the default) = the stack's own ReportBucket. */
+export function reportBucketValue(param: unknown): unknown {
+  const text = typeof param === 'string' ? param.trim() : param;
+  return text === '' || text === undefined || text === null ? { Ref: 'ReportBucket' } : text;
 }
 
 /** Param accounts: only `self` (the default) scans no other account, so its roles need no AssumeRole. */

@@ -31,6 +31,8 @@ const RESOURCE_TEXT: Record<DerivedStatement['resource'], (fn: string) => string
   logGroup: (fn) => `its own log group \`/aws/lambda/pitr-guard-<stage>-${fn}\``,
   onFailureQueue: () => '`FailedEventsQueue` (its Lambda on-failure destination)',
   memberRole: () => '`arn:aws:iam::*:role/<memberRole>` (param `memberRole`, default `pitr-guard-member`)',
+  runFiles: () => '`<reportBucket>/runs/*` (the Organization scan’s run files; param `reportBucket`, by default the stack’s `ReportBucket`)',
+  reportFiles: () => '`<reportBucket>/reports/*` (the reports; param `reportBucket`, by default the stack’s `ReportBucket`)',
   noGrantNeeded: () => 'none needed',
 };
 
