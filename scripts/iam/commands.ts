@@ -11,6 +11,7 @@ export const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   'client-dynamodb': 'dynamodb',
   'client-sns': 'sns',
   'client-organizations': 'organizations',
+  'client-s3': 's3',
   'client-sqs': 'sqs',
   'client-ssm': 'ssm',
   'client-sts': 'sts',
@@ -28,7 +29,7 @@ function action(pkg: string, command: string, where: string): string {
 /** The actions a TypeScript module sends: each `new XxxCommand(` resolved through its imports. */
 export function actionsInSource(text: string, where: string): string[] {
   const from = new Map<string, string>();
-  for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z-]+)'/g)) {
+  for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)) {
     for (const name of m[1]!.split(',')) {
       const clean = name.replace(/\btype\b/, '').trim().split(/\s+as\s+/).pop()!.trim();
       if (clean) from.set(clean, m[2]!);
@@ -46,7 +47,7 @@ export function actionsInSource(text: string, where: string): string[] {
 /** The actions a bundle (esbuild, cjs, packages external) sends: `new import_client_x2.XxxCommand(`. */
 export function actionsInBundle(text: string, where: string): string[] {
   const out = new Set<string>();
-  for (const m of text.matchAll(/\bnew\s+import_(client_[a-z_]+?)\d*\.([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
+  for (const m of text.matchAll(/\bnew\s+import_(client_(?:s3|[a-z_]+?))\d*\.([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
     out.add(action(m[1]!.replace(/_/g, '-'), m[2]!, where));
   }
   return [...out].sort();

@@ -286,10 +286,11 @@ export function roleResources(o: DeriveOptions): Record<string, unknown> {
   return roles;
 }
 
-/** Param reportBucket: empty (the default) = the stack's own ReportBucket. */
+/** Param reportBucket: a bucket name, or (the default, `!Ref ReportBucket`; also when empty) the stack's own ReportBucket. */
 export function reportBucketValue(param: unknown): unknown {
-  const text = typeof param === 'string' ? param.trim() : param;
-  return text === '' || text === undefined || text === null ? { Ref: 'ReportBucket' } : text;
+  if (typeof param === 'string' && param.trim() !== '') return param.trim();
+  if (param !== null && typeof param === 'object') return param;
+  return { Ref: 'ReportBucket' };
 }
 
 /** Param accounts: only `self` (the default) scans no other account, so its roles need no AssumeRole. */
