@@ -78,7 +78,7 @@ describe('the report bucket', () => {
         { Id: 'abort-incomplete-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } },
       ],
     });
-    expect(template.Parameters.ReportRetentionDays).toMatchObject({ Default: '400' });
+    expect(template.Parameters.ReportRetentionDays).toMatchObject({ Default: 400, MinValue: 1 });
   });
 
   it('denies every request that is not TLS', () => {
