@@ -17,7 +17,7 @@
  *   otherwise (access denied…). After the retries the state machine turns it into a shard error.
  */
 import { Clients } from '../../aws/clients';
-import { PacerPool } from '../../aws/inventory';
+import { PacerPool, type InventoryOptions } from '../../aws/inventory';
 import { memberRoleCredentials } from '../../aws/org/member-credentials';
 import { putRunFile } from '../../aws/report-bucket';
 import { scan, type RegionError } from '../../aws/scan';
@@ -54,6 +54,8 @@ export interface ShardDeps {
   ledger?: FindingsLedger;
   now?: () => Date;
   pacers?: PacerPool;
+  /** Inventory options (retry backoff, rate); tests shorten the backoff. */
+  inventory?: Partial<InventoryOptions>;
   /** Remediation timing (tests shorten it). */
   remediate?: { waitForActiveMs?: number; pollMs?: number; maxPollMs?: number };
 }
@@ -132,14 +134,14 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
   }
   const pacers = deps.pacers ?? new PacerPool();
   const policy = { ...deps.policy, regions: [item.region] };
-  const report = await scan({ policy, homeRegion, accountId: item.accountId, ...(own ? {} : { clientAccount: item.accountId }) }, { clients, logger, pacers, ...(deps.now ? { now: deps.now } : {}) });
+  const report = await scan({ policy, homeRegion, accountId: item.accountId, ...(own ? {} : { clientAccount: item.accountId }) }, { clients, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) });
   const listing: RegionError | undefined = report.regionErrors[0];
   if (listing) throw failure(`${listing.operation} in ${item.region}`, listing);
 
   const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, item.runId, logger) : [];
   const nonCompliant = report.findings.filter((f) => f.status === 'NON_COMPLIANT');
   // The one act path, as the scheduled scan uses it: the policy's mode, made stricter by a table's mode tag.
-  const outcomes = await actOnFindings(nonCompliant, { clients, policy: deps.policy, logger, pacers, ...(deps.now ? { now: deps.now } : {}) }, { waitForActiveMs: 20_000, ...deps.remediate, concurrency: 3 });
+  const outcomes = await actOnFindings(nonCompliant, { clients, policy: deps.policy, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) }, { waitForActiveMs: 20_000, ...deps.remediate, concurrency: 3 });
 
   const file: ShardFile = {
     shard: { runId: item.runId, accountId: item.accountId, ...(item.name ? { name: item.name } : {}), region: item.region },
