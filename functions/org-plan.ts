@@ -28,4 +28,5 @@ const fallbackLogger = createLogger({ base: { function: 'orgPlan' } });
 export const handler = middy<unknown, PlanOutput, Error, ContextWithDeps<PlanDeps>>()
   .use(logErrors(() => fallbackLogger))
   .use(injectDeps(buildDeps))
-  .handler((event, context) => run(event, depsOf(context)));
+  // Fresh clients per run: each member-role session is named for its run (pitr-guard-<runId>).
+  .handler((event, context) => run(event, { ...depsOf(context), clients: new Clients() }));
