@@ -62,6 +62,19 @@ describe('the Organization scan state machine', () => {
   });
 });
 
+describe('the alarm on an unfinished run', () => {
+  it('sums the state machine’s failed, timed-out and aborted executions and notifies the alarm topic', () => {
+    const alarm = R.OrgScanFailedAlarm!;
+    expect(alarm.Type).toBe('AWS::CloudWatch::Alarm');
+    const metrics = alarm.Properties.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] } } }[];
+    expect(metrics.filter((m) => m.MetricStat).map((m) => [m.MetricStat!.Metric.Namespace, m.MetricStat!.Metric.MetricName, m.MetricStat!.Metric.Dimensions])).toEqual(
+      ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].map((name) => ['AWS/States', name, [{ Name: 'StateMachineArn', Value: { Ref: 'OrgScanStateMachine' } }]]),
+    );
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)');
+    expect(alarm.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: [{ Ref: 'FailedEventsAlarmTopic' }] });
+  });
+});
+
 describe('the report bucket', () => {
   const bucket = R.ReportBucket!;
 

@@ -168,6 +168,13 @@ describe('shard: one account and Region', () => {
     expect(written(key) as ShardFile).toEqual({ shard: { runId: item.runId, accountId: OTHER, region: 'eu-west-1' }, generatedAt: '2026-11-21T10:00:05.000Z', summary: out.summary, findings: [], vanished: [], outcomes: [], unrecorded: [] });
   });
 
+  it('refuses an item for an account the scope leaves out', async () => {
+    await expect(shard(item, deps({ scope: parseScope({ PITR_GUARD_ACCOUNTS: 'org', PITR_GUARD_EXCLUDE_ACCOUNTS: OTHER }) }))).rejects.toMatchObject({ name: 'ShardFailedError', message: expect.stringContaining(`account ${OTHER} is not in scope`) });
+    await expect(shard(item, deps({ scope: parseScope({ PITR_GUARD_ACCOUNTS: `${SELF},${DENIED}` }) }))).rejects.toThrow(ShardFailedError);
+    await expect(shard(item, deps({ scope: parseScope({}) }))).rejects.toThrow('is not in scope');
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
   it('uses its own credentials for the account it runs in (no AssumeRole)', async () => {
     ddb.on(ListTablesCommand).resolves({ TableNames: [] });
     await shard({ ...item, accountId: SELF }, deps());

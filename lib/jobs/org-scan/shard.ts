@@ -104,8 +104,18 @@ function deadline(invocation: ShardInvocation): { promise: Promise<never>; cance
   return { promise, cancel: () => clearTimeout(timer) };
 }
 
+/** An item for an account the scope leaves out (excluded, or not in the configured list) is refused, never scanned. */
+export function checkInScope(item: ShardItem, scope: Scope, selfId: string): void {
+  const { accountId } = item;
+  const listed = scope.accounts === 'self' ? [selfId] : scope.accounts === 'org' ? undefined : scope.accounts;
+  if (scope.excludeAccounts.includes(accountId) || (listed && !listed.includes(accountId))) {
+    throw new ShardFailedError(`invalid shard item: account ${accountId} is not in scope (PITR_GUARD_ACCOUNTS / PITR_GUARD_EXCLUDE_ACCOUNTS)`);
+  }
+}
+
 export async function run(input: unknown, deps: ShardDeps, invocation: ShardInvocation = {}): Promise<ShardOutput> {
   const item = checkShardItem(input, deps.bucket);
+  checkInScope(item, deps.scope, deps.accountId);
   const logger = deps.logger.child({ runId: item.runId, accountId: item.accountId, region: item.region });
   const limit = deadline(invocation);
   try {
