@@ -23,7 +23,8 @@ interface Template {
   resources: { Resources: Record<string, { Type: string; Properties: { EventPattern?: Record<string, unknown> } }> };
 }
 const sls = parseCfnYaml(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8')) as Template;
-const rules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+// The rules that match events (the Organization scan's schedule rule has a ScheduleExpression instead).
+const rules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern !== undefined);
 
 const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 let moto: MotoServer;
