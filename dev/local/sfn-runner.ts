@@ -19,7 +19,8 @@
  *   writing `<Prefix>/<map run id>/manifest.json` + `SUCCEEDED_0.json` / `FAILED_0.json` (records
  *   with `Input`/`Output` as JSON strings) and returning `{ MapRunArn, ResultWriterDetails }`.
  * - Paths: `$`, `$.a.b`, `$$.Execution.Name` and the like (dotted names only); the intrinsic
- *   States.Format. Payloads over 256 KiB fail with States.DataLimitExceeded, as in AWS.
+ *   States.Format. Payloads over 256 KiB fail with States.DataLimitExceeded, as in AWS; an
+ *   EXPRESS child that runs longer than 5 minutes is TIMED_OUT (listed with the failed children).
  *
  * Tests inject `sleep` (and `random` for jitter) to make retries fast and deterministic.
  */
@@ -41,6 +42,8 @@ export interface RunnerOptions {
   sleep?: (ms: number) => Promise<void>;
   /** 0 ≤ x < 1, for FULL jitter (default Math.random). */
   random?: () => number;
+  /** An EXPRESS child execution's limit (AWS: 5 minutes); tests shorten it. */
+  expressTimeoutMs?: number;
 }
 
 export interface ExecutionResult {
@@ -376,13 +379,25 @@ export class SfnRunner {
         const base = { ExecutionArn: childCtx.Execution.Id, Name: childName, StateMachineArn: childMachineArn, StartDate: startDate, Input: JSON.stringify(item), InputDetails: { Included: true }, RedriveCount: 0 };
         running++;
         this.maxRunning = Math.max(this.maxRunning, running);
+        let timer: NodeJS.Timeout | undefined;
         try {
-          const output = await this.runMachine(processor, limited(item, 'map item'), childCtx);
+          const child = this.runMachine(processor, limited(item, 'map item'), childCtx);
+          const limit = this.childLimitMs(processor);
+          const output = limit === undefined
+            ? await child
+            : await Promise.race([
+                child,
+                new Promise<never>((_, reject) => {
+                  timer = setTimeout(() => reject(new StatesError('States.Timeout', `The EXPRESS child execution exceeded its ${limit} ms limit`)), limit);
+                }),
+              ]);
           records[index] = { ...base, StopDate: new Date().toISOString(), Status: 'SUCCEEDED', Output: JSON.stringify(output), OutputDetails: { Included: true }, RedriveStatus: 'NOT_REDRIVABLE', RedriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven' };
         } catch (error) {
           if (!(error instanceof StatesError)) throw error;
-          records[index] = { ...base, StopDate: new Date().toISOString(), Status: 'FAILED', Error: error.error, Cause: error.cause, RedriveStatus: 'REDRIVABLE_BY_MAP_RUN' };
+          const status = error.error === 'States.Timeout' ? 'TIMED_OUT' : 'FAILED';
+          records[index] = { ...base, StopDate: new Date().toISOString(), Status: status, Error: error.error, Cause: error.cause, RedriveStatus: 'REDRIVABLE_BY_MAP_RUN' };
         } finally {
+          clearTimeout(timer);
           running--;
         }
       }
@@ -390,7 +405,7 @@ export class SfnRunner {
     await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, items.length)) }, lane));
 
     const succeeded = records.filter((r) => r.Status === 'SUCCEEDED');
-    const failed = records.filter((r) => r.Status === 'FAILED');
+    const failed = records.filter((r) => r.Status !== 'SUCCEEDED');
     const writer = evaluate((state.ResultWriter as Record<string, unknown>).Parameters, input, ctx) as { Bucket: string; Prefix?: string };
     const base = `${writer.Prefix ? `${writer.Prefix.replace(/\/$/, '')}/` : ''}${mapRunId}/`;
     const put = async (key: string, body: string) => {
@@ -412,6 +427,11 @@ export class SfnRunner {
       throw new StatesError('States.ExceedToleratedFailureThreshold', `The specified tolerated failure threshold was exceeded: ${failed.length} of ${items.length} child executions failed`);
     }
     return { MapRunArn: mapRunArn, ResultWriterDetails: { Bucket: writer.Bucket, Key: manifestKey } };
+  }
+
+  private childLimitMs(processor: Machine): number | undefined {
+    const type = (processor as unknown as { ProcessorConfig?: { ExecutionType?: string } }).ProcessorConfig?.ExecutionType;
+    return type === 'EXPRESS' ? (this.options.expressTimeoutMs ?? 300_000) : undefined;
   }
 
   /** The most child executions that ran at once in the last Map (for tests of MaxConcurrency). */

@@ -174,6 +174,27 @@ describe('SfnRunner on statemachine/org-scan.asl.json', () => {
     expect(failed[0]).not.toHaveProperty('Output');
   });
 
+  it('times out an EXPRESS child past its limit (AWS: 5 minutes): TIMED_OUT in FAILED_0.json, no catcher sees it', async () => {
+    let key = '';
+    const r = new SfnRunner({
+      definition,
+      s3: new S3Client({ region: 'us-east-1' }),
+      expressTimeoutMs: 30,
+      handlers: {
+        PlanFunctionArn: planHandler(2, shards.slice(0, 2)),
+        ShardFunctionArn: async (p) => ((p as { region: string }).region === 'eu-west-1' ? new Promise(() => undefined) : { status: 'SCANNED' }),
+        AggregateFunctionArn: async (p) => {
+          key = (p as { results: { ResultWriterDetails: { Key: string } } }).results.ResultWriterDetails.Key;
+          return {};
+        },
+      },
+    });
+    expect((await r.start({}, 'slow')).status).toBe('SUCCEEDED');
+    const manifest = json<{ ResultFiles: Record<string, { Key: string }[]> }>(`b/${key}`);
+    expect(json<Record<string, unknown>[]>(`b/${manifest.ResultFiles.FAILED![0]!.Key}`)).toEqual([expect.objectContaining({ Status: 'TIMED_OUT', Error: 'States.Timeout', Input: JSON.stringify(shards[1]) })]);
+    expect(json<unknown[]>(`b/${manifest.ResultFiles.SUCCEEDED![0]!.Key}`)).toHaveLength(1);
+  });
+
   it('honours MaxConcurrencyPath as a concurrency limit', async () => {
     for (const limit of [1, 2, 5]) {
       let running = 0;
