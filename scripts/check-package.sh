@@ -53,12 +53,16 @@ package "readOnly=true" "$read_only" "$@" --param="readOnly=true"
 multi="${TMPDIR:-/tmp}/pitr-guard-package-multi-account"
 rm -rf "$multi"
 package "accounts=list" "$multi" "$@" --param="accounts=111111111111,222222222222"
+# And the Organization scan (param accounts=org): the schedule starts the state machine instead of scheduledScan.
+org="${TMPDIR:-/tmp}/pitr-guard-package-org"
+rm -rf "$org"
+package "accounts=org" "$org" "$@" --param="accounts=org" --param="organizationId=o-abcd1234ef"
 rm -rf "$out"
 package "default" "$out" "$@"
-# One cfn-lint run for the three templates and the member template a StackSet deploys (its start-up dominates).
-if ! "$root/.venv/bin/cfn-lint" --format parseable "$out/cloudformation-template-update-stack.json" "$no_rule/cloudformation-template-update-stack.json" "$read_only/cloudformation-template-update-stack.json" "$multi/cloudformation-template-update-stack.json" "$root/member/template.yaml"; then
+# One cfn-lint run for the five templates and the member template a StackSet deploys (its start-up dominates).
+if ! "$root/.venv/bin/cfn-lint" --format parseable "$out/cloudformation-template-update-stack.json" "$no_rule/cloudformation-template-update-stack.json" "$read_only/cloudformation-template-update-stack.json" "$multi/cloudformation-template-update-stack.json" "$org/cloudformation-template-update-stack.json" "$root/member/template.yaml"; then
   echo "cfn-lint: findings above" >&2
   exit 1
 fi
-echo "cfn-lint (default, configRule=false, readOnly=true, accounts=list, member/template.yaml): no findings"
-PITR_GUARD_PACKAGE_DIR="$out" PITR_GUARD_PACKAGE_DIR_NO_CONFIG_RULE="$no_rule" PITR_GUARD_PACKAGE_DIR_READ_ONLY="$read_only" PITR_GUARD_PACKAGE_DIR_MULTI_ACCOUNT="$multi" npx --no-install jest --selectProjects package
+echo "cfn-lint (default, configRule=false, readOnly=true, accounts=list, accounts=org, member/template.yaml): no findings"
+PITR_GUARD_PACKAGE_DIR="$out" PITR_GUARD_PACKAGE_DIR_NO_CONFIG_RULE="$no_rule" PITR_GUARD_PACKAGE_DIR_READ_ONLY="$read_only" PITR_GUARD_PACKAGE_DIR_MULTI_ACCOUNT="$multi" PITR_GUARD_PACKAGE_DIR_ORG="$org" npx --no-install jest --selectProjects package

@@ -27,6 +27,8 @@ export const ENV = {
   excludeAccounts: 'PITR_GUARD_EXCLUDE_ACCOUNTS',
   memberRole: 'PITR_GUARD_MEMBER_ROLE',
   externalId: 'PITR_GUARD_EXTERNAL_ID',
+  reportBucket: 'PITR_GUARD_REPORT_BUCKET',
+  maxConcurrency: 'PITR_GUARD_MAX_CONCURRENCY',
 } as const;
 
 export const DEFAULTS = {
@@ -161,6 +163,40 @@ export function parseTableName(value: string | undefined, variable: string): str
   return value;
 }
 
+// S3 general purpose bucket names: 3-63 lowercase letters, digits, . and -, starting and ending
+// with a letter or digit, no "..", not shaped like an IP address.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function parseBucketName(value: string | undefined, variable: string = ENV.reportBucket): string | undefined {
+  if (value === undefined) return undefined;
+  if (!BUCKET_NAME.test(value) || value.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(value)) {
+    throw new ConfigError(variable, value, 'must be an S3 bucket name of 3-63 lowercase letters, digits, . or - (starting and ending with a letter or digit)');
+  }
+  return value;
+}
+
+export const DEFAULT_MAX_CONCURRENCY = 50;
+
+/** The Organization scan's Distributed Map MaxConcurrency: 1 to 10,000 (Step Functions' ceiling). */
+export function parseMaxConcurrency(value: string | undefined, variable: string = ENV.maxConcurrency): number {
+  if (value === undefined) return DEFAULT_MAX_CONCURRENCY;
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+    throw new ConfigError(variable, value, 'must be a whole number of shards from 1 to 10000');
+  }
+  return n;
+}
+
+/** PITR_GUARD_REPORT_BUCKET: where reports (and the Organization scan's run files) go, or undefined (none). */
+export function reportBucketFromEnv(source: Source = process.env): string | undefined {
+  return parseBucketName(read(source, ENV.reportBucket), ENV.reportBucket);
+}
+
+/** PITR_GUARD_MAX_CONCURRENCY: shards scanned at once by the Organization scan (default 50). */
+export function maxConcurrencyFromEnv(source: Source = process.env): number {
+  return parseMaxConcurrency(read(source, ENV.maxConcurrency), ENV.maxConcurrency);
+}
+
 // ---------------------------------------------------------------- scope: which accounts
 
 /** The accounts to scan and how to reach them, from environment-style variables. */
@@ -220,6 +256,8 @@ const ENV_CHECKS = {
   excludeAccounts: (v, name) => parseExcludeAccounts(v, name),
   memberRole: (v, name) => parseMemberRole(v, name),
   externalId: (v, name) => parseExternalId(v, name),
+  reportBucket: (v, name) => parseBucketName(v, name),
+  maxConcurrency: (v, name) => parseMaxConcurrency(v, name),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
 /**

@@ -116,6 +116,28 @@ export class AlertDeliveryError extends PitrGuardError {
   }
 }
 
+/**
+ * One Organization-scan shard (one account, one Region) could not be scanned for a reason that may
+ * pass (throttling or 5xx after the SDK's retries, Lambda time running out). The state machine
+ * retries errors of this name with backoff (statemachine/org-scan.asl.json); after the last retry
+ * the shard becomes a shard error in the report.
+ */
+export class ShardRetryableError extends PitrGuardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SHARD_RETRYABLE', message, options);
+  }
+}
+
+/**
+ * One Organization-scan shard could not be scanned and retrying cannot help (access denied, a
+ * malformed shard item): the state machine does not retry it, it catches it into a shard error.
+ */
+export class ShardFailedError extends PitrGuardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SHARD_FAILED', message, options);
+  }
+}
+
 /** The AWS error name (`ThrottlingException`, `AccessDeniedException`, …) of anything thrown. */
 export function awsErrorName(error: unknown): string {
   if (error instanceof AwsCallError) return error.errorName;

@@ -15,8 +15,8 @@
  * - `slackWebhookParameter`: the SSM parameter named by param slackWebhookParam (granted only when set).
  * - `slackWebhookKey`: the KMS key of param slackWebhookKmsKeyArn, through SSM only (granted only when set).
  * - `memberRole`: the member role (param memberRole) in any account: arn:aws:iam::*:role/<memberRole>.
- * - `reportBucketRuns`: the objects under `runs/` of the stack's report bucket (logical ID ReportBucket).
- * - `reportBucketReports`: the objects under `reports/` of the same bucket.
+ * - `runFiles`: the Organization scan's run files in the report bucket (param reportBucket): `<bucket>/runs/*`.
+ * - `reportFiles`: the reports in the report bucket: `<bucket>/reports/*`.
  * - `noGrantNeeded`: the action is always allowed (sts:GetCallerIdentity); listed, never granted.
  */
 export type ResourceScope =
@@ -28,8 +28,8 @@ export type ResourceScope =
   | 'slackWebhookParameter'
   | 'slackWebhookKey'
   | 'memberRole'
-  | 'reportBucketRuns'
-  | 'reportBucketReports'
+  | 'runFiles'
+  | 'reportFiles'
   | 'noGrantNeeded';
 
 export interface Permission {

@@ -9,6 +9,9 @@ import { IncompleteReportError, InvalidEventError } from '../core/errors';
 import { ledgerKey as ledgerKeyOf, type FindingsLedger } from '../state/ledger';
 import type { Logger } from '../runtime/logger';
 import { logScanReport } from '../report/log';
+import { renderJson } from '../report/json';
+import { putReportFile, type BucketLocation } from '../aws/report-bucket';
+import { reportPrefix } from './org-scan/contract';
 import { hasProblems, scan, type ScanDeps, type ScanReport, type ScanSummary } from '../aws/scan';
 import { scanAccounts } from '../aws/org/scan-accounts';
 import type { Scope } from '../core/config';
@@ -33,6 +36,8 @@ export interface ScheduledScanDeps extends ScanDeps {
   afterScan: AfterScanHook[];
   /** The findings ledger (PITR_GUARD_FINDINGS_TABLE); absent = none. */
   ledger?: FindingsLedger;
+  /** The report bucket (PITR_GUARD_REPORT_BUCKET): the report is written to reports/<runId>/report.json; absent = no S3 report. */
+  reportBucket?: BucketLocation;
 }
 
 export interface ScheduledScanResult {
@@ -71,9 +76,12 @@ export async function run(event: unknown, deps: ScheduledScanDeps, invocation: S
     scope && (scope.accounts !== 'self' || scope.excludeAccounts.length > 0)
       ? await scanAccounts({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId, scope, runId: `scheduled-${started}` }, deps)
       : await scan({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId }, deps);
-  const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, runIdOf(event), deps.logger) : [];
+  const runId = runIdOf(event);
+  const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, runId, deps.logger) : [];
   logScanReport(report, deps.logger, { durationMs: Date.now() - started, mode: deps.policy.mode, dryRun: deps.policy.dryRun });
+  const notWritten = deps.reportBucket ? await writeReport(report, deps.reportBucket, runId, deps.logger) : undefined;
   for (const hook of deps.afterScan) await hook(report, deps, invocation);
+  if (notWritten) throw new IncompleteReportError('the report could not be written to the report bucket', [notWritten]);
   if (unrecorded.length > 0) {
     // Alerts went out first; the run still fails, so Lambda retries it and then keeps it in the failed-events queue.
     throw new IncompleteReportError(`the findings ledger could not record ${unrecorded.length} table(s)`, unrecorded);
@@ -93,6 +101,24 @@ export async function run(event: unknown, deps: ScheduledScanDeps, invocation: S
 export function runIdOf(event: unknown): string {
   const id = (event as { id?: unknown }).id;
   return typeof id === 'string' && id.trim() !== '' ? id : randomUUID();
+}
+
+/** The S3 key of a scheduled scan's report: reports/<runId>/report.json (a run ID unfit for a key gets a new UUID). */
+export function reportKey(runId: string): string {
+  return `${reportPrefix(/^[A-Za-z0-9_-]{1,128}$/.test(runId) ? runId : randomUUID())}report.json`;
+}
+
+/** Writes the report as JSON (the `--format json` rendering); returns what went wrong, or undefined. */
+async function writeReport(report: ScanReport, where: BucketLocation, runId: string, logger: Logger): Promise<string | undefined> {
+  const key = reportKey(runId);
+  try {
+    await putReportFile(where, key, renderJson(report));
+    logger.info('report written', { event: 'report-written', bucket: where.bucket, key });
+    return undefined;
+  } catch (error) {
+    logger.error('could not write the report', { event: 'report-failed', bucket: where.bucket, key, errorMessage: (error as Error).message });
+    return `s3://${where.bucket}/${key}: ${(error as Error).message}`;
+  }
 }
 
 /** Writes the report's findings to the ledger and sets each finding's `since`; returns the tables not recorded. */

@@ -33,6 +33,8 @@ export interface DeriveOptions {
   alertTopicArn: unknown;
   /** The value of param memberRole (default pitr-guard-member): the role assumed in other accounts. */
   memberRole?: string;
+  /** The report bucket's name (a CloudFormation value: by default `{ Ref: ReportBucket }`). */
+  reportBucket?: unknown;
   functions: readonly FunctionSpec[];
 }
 
@@ -254,10 +256,10 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
       return { ...base, Resource: fn.onFailureArn };
     case 'memberRole':
       return { ...base, Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:iam::*:role/${o.memberRole || 'pitr-guard-member'}` } };
-    case 'reportBucketRuns':
-      return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/runs/*' } };
-    case 'reportBucketReports':
-      return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/reports/*' } };
+    case 'runFiles':
+      return { ...base, Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/runs/*', { Bucket: o.reportBucket ?? { Ref: 'ReportBucket' } }] } };
+    case 'reportFiles':
+      return { ...base, Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/reports/*', { Bucket: o.reportBucket ?? { Ref: 'ReportBucket' } }] } };
     case 'noGrantNeeded':
       throw new Error(`statement ${s.sid}: noGrantNeeded is never rendered`);
   }
@@ -282,6 +284,13 @@ export function roleResources(o: DeriveOptions): Record<string, unknown> {
     };
   }
   return roles;
+}
+
+/** Param reportBucket: a bucket name, or (the default, `!Ref ReportBucket`; also when empty) the stack's own ReportBucket. */
+export function reportBucketValue(param: unknown): unknown {
+  if (typeof param === 'string' && param.trim() !== '') return param.trim();
+  if (param !== null && typeof param === 'object') return param;
+  return { Ref: 'ReportBucket' };
 }
 
 /** Param accounts: only `self` (the default) scans no other account, so its roles need no AssumeRole. */

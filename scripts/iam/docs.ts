@@ -31,8 +31,8 @@ const RESOURCE_TEXT: Record<DerivedStatement['resource'], (fn: string) => string
   logGroup: (fn) => `its own log group \`/aws/lambda/pitr-guard-<stage>-${fn}\``,
   onFailureQueue: () => '`FailedEventsQueue` (its Lambda on-failure destination)',
   memberRole: () => '`arn:aws:iam::*:role/<memberRole>` (param `memberRole`, default `pitr-guard-member`)',
-  reportBucketRuns: () => '`arn:aws:s3:::<ReportBucket>/runs/*` (the run files of the stack’s report bucket)',
-  reportBucketReports: () => '`arn:aws:s3:::<ReportBucket>/reports/*` (the reports of the stack’s report bucket)',
+  runFiles: () => '`<reportBucket>/runs/*` (the Organization scan’s run files; param `reportBucket`, by default the stack’s `ReportBucket`)',
+  reportFiles: () => '`<reportBucket>/reports/*` (the reports; param `reportBucket`, by default the stack’s `ReportBucket`)',
   noGrantNeeded: () => 'none needed',
 };
 

@@ -23,7 +23,8 @@ interface Template {
   resources: { Resources: Record<string, { Type: string; Properties: { EventPattern?: Record<string, unknown>; EventBusName?: unknown } }> };
 }
 const sls = parseCfnYaml(readFileSync(path.join(__dirname, '../../serverless.yml'), 'utf8')) as Template;
-const allRules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule');
+// The rules that match events (the Organization scan's schedule rule has a ScheduleExpression instead).
+const allRules = Object.entries(sls.resources.Resources).filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventPattern !== undefined);
 /** The default bus's rules; their copies on the forwarded-events bus carry the same patterns (checked below). */
 const rules = allRules.filter(([, r]) => r.Properties.EventBusName === undefined);
 

@@ -85,7 +85,7 @@ describe('roles follow what each handler bundles', () => {
 
   it('with readOnly, no role holds dynamodb:UpdateContinuousBackups', () => {
     const roles = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: true, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
-    expect(Object.keys(roles).sort()).toEqual(['ConfigRuleRole', 'PitrChangeRole', 'ScheduledScanRole']);
+    expect(Object.keys(roles).sort()).toEqual(['ConfigRuleRole', 'OrgAggregateRole', 'OrgPlanRole', 'OrgShardRole', 'PitrChangeRole', 'ScheduledScanRole']);
     expect(JSON.stringify(roles)).not.toContain('UpdateContinuousBackups');
     const full = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
     expect(JSON.stringify(full)).toContain('UpdateContinuousBackups');
@@ -164,8 +164,11 @@ describe('the Organization aggregate (functions/org-aggregate.ts)', () => {
   it('reads runs/* and writes reports/* of the report bucket, and alerts through the notifier modules', () => {
     const d = deriveFunction(root, fn, false);
     const bySid = Object.fromEntries(d.statements.map((s) => [s.sid, { actions: s.actions, resource: s.resource }]));
-    expect(bySid.ReadRunFiles).toEqual({ actions: ['s3:GetObject'], resource: 'reportBucketRuns' });
-    expect(bySid.WriteReports).toEqual({ actions: ['s3:AbortMultipartUpload', 's3:PutObject'], resource: 'reportBucketReports' });
+    expect(bySid.ReadRunFiles).toEqual({ actions: ['s3:GetObject'], resource: 'runFiles' });
+    expect(bySid.StreamReports).toEqual({ actions: ['s3:AbortMultipartUpload', 's3:PutObject'], resource: 'reportFiles' });
+    // it writes no run file and no single-PutObject report
+    expect(bySid.WriteRunFiles).toBeUndefined();
+    expect(bySid.WriteReports).toBeUndefined();
     expect(d.statements.flatMap((s) => s.actions)).toEqual(expect.arrayContaining(['sns:Publish', 'ssm:GetParameter']));
     // it reads no table and assumes no role
     expect(d.statements.flatMap((s) => s.actions).filter((a) => a.startsWith('dynamodb:') || a.startsWith('sts:'))).toEqual([]);
@@ -174,7 +177,7 @@ describe('the Organization aggregate (functions/org-aggregate.ts)', () => {
   it('renders the bucket scopes as the ReportBucket resource’s prefixes', () => {
     const roles = roleResources({ root, service: 'pitr-guard', stage: 'dev', readOnly: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: [fn] }) as Record<string, { Properties: { Policies: { PolicyDocument: { Statement: { Sid?: string; Resource?: unknown }[] } }[] } }>;
     const statements = roles.OrgAggregateRole!.Properties.Policies[0]!.PolicyDocument.Statement;
-    expect(statements.find((s) => s.Sid === 'ReadRunFiles')?.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/runs/*' });
-    expect(statements.find((s) => s.Sid === 'WriteReports')?.Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ReportBucket}/reports/*' });
+    expect(statements.find((s) => s.Sid === 'ReadRunFiles')?.Resource).toEqual({ 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/runs/*', { Bucket: { Ref: 'ReportBucket' } }] });
+    expect(statements.find((s) => s.Sid === 'StreamReports')?.Resource).toEqual({ 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/reports/*', { Bucket: { Ref: 'ReportBucket' } }] });
   });
 });

@@ -288,5 +288,6 @@ export const permissions: readonly import('../../core/iam').Permission[] = [
     actions: ['dynamodb:DescribeTable', 'dynamodb:DescribeContinuousBackups', 'dynamodb:ListTagsOfResource'],
     resource: 'tables',
     why: 'reads each table, its PITR state and its tags',
+    calledBy: ['readTable'],
   },
 ];

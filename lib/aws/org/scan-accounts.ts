@@ -59,7 +59,8 @@ export async function resolveAccounts(scope: Scope, selfId: string, deps: Pick<S
   return kept;
 }
 
-function fixFor(operation: string, scope: Scope): string {
+/** The fix an account error names (AssumeRole refused: deploy the member template; another call refused: the role lacks it). */
+export function fixFor(operation: string, scope: Scope): string {
   if (operation === 'AssumeRole') {
     return `deploy the member template to this account (role ${scope.memberRole} trusting this pitr-guard deployment${scope.externalId ? ', with the same external ID' : ''})`;
   }
