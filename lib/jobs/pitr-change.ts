@@ -4,7 +4,10 @@
  * event is only a hint: the table is read again and goes through the one act path
  * (lib/act/remediate), and the alert carries the attribution from the event.
  *
- * `run` is a straight sequence: parse → scope → act → say → finish. De-duplication is middleware
+ * `run` is a straight sequence: parse → scope → act → record → say → finish. `record` (with a
+ * findings ledger) opens or joins the table's incident, closes it when pitr-guard re-enabled PITR,
+ * and counts disables for loop protection: disables below PITR_GUARD_LOOP_LIMIT within the window
+ * alert as usual, the one that reaches it sends one escalation instead, later ones send nothing. De-duplication is middleware
  * around it (lib/state/idempotent.ts, `reactorHandler`); `run` only reads which attempt this is
  * and what an earlier attempt remembered (which channel got which alert).
  *
@@ -30,9 +33,12 @@ import type { Sleep } from '../aws/pace';
 import { act, type RemediateOptions } from '../act/remediate';
 import type { RemediationOutcome, RemediationResult } from '../act/outcome';
 import { outOfScope, parseCloudTrailEvent } from '../events/cloudtrail';
-import type { Policy } from '../core/types';
+import type { Policy, TableChange } from '../core/types';
 import { forLog } from '../core/text';
-import { alertPlan, deliverPlan, eventAge, nextStep, type EventMemory } from './pitr-change-alerts';
+import { alertPlan, deliverPlan, eventAge, nextStep, type AlertPlan, type EventMemory } from './pitr-change-alerts';
+import { FindingsLedger, type ChangeRecord } from '../state/ledger';
+import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from '../core/lifecycle';
+import { renderEscalation } from '../notify/format';
 
 export { REACTOR_MAX_ATTEMPTS, eventAge, weakensPitr } from './pitr-change-alerts';
 
@@ -56,6 +62,10 @@ export interface PitrChangeDeps {
   remediate?: RemediateOptions;
   /** Read retries (tests shorten them). */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** The findings ledger (PITR_GUARD_FINDINGS_TABLE): the table's incident, shared with the scan, and loop protection. */
+  ledger?: FindingsLedger;
+  /** Reminders and loop protection (default LIFECYCLE_DEFAULTS). */
+  lifecycle?: LifecycleSettings;
 }
 
 export interface PitrChangeResult {
@@ -135,8 +145,12 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
 
   // say
   const channels = deps.notifiers.map((n) => n.channel);
-  const plan = alertPlan(change, outcome, policy, memory, retry, channels);
+  let plan = alertPlan(change, outcome, policy, memory, retry, channels);
   if (plan.log) log[plan.log.level](plan.log.message, plan.log.fields);
+
+  // record (the incident shared with the scan; loop protection)
+  const recorded = await record(change, outcome, plan, deps, log, now());
+  plan = loopPlan(plan, change, outcome, recorded, deps, log);
   let alert: PitrChangeResult['alert'];
   let undelivered = '';
   if (plan.alert) {
@@ -154,6 +168,43 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   if (outcome.result === 'DEFERRED') throw new RemediationDeferredError(`${change.tableName}: ${outcome.message}${undelivered}`);
   if (retry) throw new RemediationRetryError(`${change.tableName}: ${outcome.message} ${outcome.nextStep ?? ''}`.trim() + undelivered, outcome.errorName ?? 'UnknownError');
   return alert ? { ...result, alert } : result;
+}
+
+/** The reactor's write to the findings ledger; a failure is logged and the alert goes out as usual. */
+async function record(change: TableChange, outcome: RemediationOutcome, plan: AlertPlan, deps: PitrChangeDeps, log: Logger, at: Date): Promise<ChangeRecord | undefined> {
+  if (!deps.ledger || !plan.alert || outcome.before.status === 'EXEMPT') return undefined;
+  const a = change.actor;
+  const eventAt = a.eventTime && Number.isFinite(Date.parse(a.eventTime)) ? new Date(a.eventTime).toISOString() : at.toISOString();
+  try {
+    const recorded = await deps.ledger.recordChange({
+      table: { accountId: change.accountId, region: change.region, tableName: change.tableName },
+      eventId: change.eventId,
+      ...(change.kind === 'PITR_DISABLED' ? { disable: { at: eventAt, principal: a.arn.slice(0, 2048), ...(a.userAgent ? { userAgent: a.userAgent.slice(0, 1024) } : {}) } } : {}),
+      alerted: true,
+      fixed: outcome.result === 'ENABLED',
+      now: at,
+      settings: deps.lifecycle ?? LIFECYCLE_DEFAULTS,
+    });
+    log.info('incident recorded', { event: 'incident', incident: recorded.incident, incidentId: recorded.incidentId, ...(recorded.loop ? { disablesInWindow: recorded.loop.count, loopAlert: recorded.loop.alert } : {}) });
+    return recorded;
+  } catch (error) {
+    log.error('could not record the incident in the findings ledger: alerting as usual', { event: 'ledger-failed', errorName: (error as { errorName?: string }).errorName, message: (error as Error).message });
+    return undefined;
+  }
+}
+
+/** Loop protection applied to the plan: the escalation replaces the alert at the limit; past it, nothing is sent. */
+function loopPlan(plan: AlertPlan, change: TableChange, outcome: RemediationOutcome, recorded: ChangeRecord | undefined, deps: PitrChangeDeps, log: Logger): AlertPlan {
+  const loop = recorded?.loop;
+  if (!loop || !plan.alert || plan.only) return plan;
+  const settings = deps.lifecycle ?? LIFECYCLE_DEFAULTS;
+  if (loop.alert === 'ORDINARY') return plan;
+  if (!outcome.before.reasons.includes('REPEATEDLY_DISABLED')) outcome.before.reasons.push('REPEATEDLY_DISABLED');
+  if (loop.alert === 'SILENT') {
+    log.warn(`loop protection: disable ${loop.count} within ${settings.loopWindowMinutes} min, not alerted (counted in the next digest)`, { event: 'loop-silenced', disablesInWindow: loop.count, reasons: outcome.before.reasons });
+    return {};
+  }
+  return { alert: renderEscalation({ change, outcome, disables: loop.disables, settings }) };
 }
 
 function missingChannels(notifiers: readonly Notifier[], delivered: readonly Channel[]): Channel[] {
@@ -210,6 +261,9 @@ export interface PitrChangeSettings {
   /** Where alert channel failures (AlertDeliveryFailed) and a missing de-duplication table are counted; none: not counted (demo, tests). */
   metrics?: Metrics;
   remediate?: RemediateOptions;
+  /** The findings ledger (PITR_GUARD_FINDINGS_TABLE): incidents shared with the scan, loop protection; none = neither. */
+  findingsTable?: string;
+  lifecycle?: LifecycleSettings;
 }
 
 /** Dependencies from explicit settings (the handler at cold start, the demo and tests). */
@@ -233,5 +287,7 @@ export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
     metrics.count('DeduplicationUnavailable');
   }
   if (settings.remediate) deps.remediate = settings.remediate;
+  if (settings.findingsTable) deps.ledger = new FindingsLedger(clients.get(DynamoDBClient, homeRegion), settings.findingsTable);
+  if (settings.lifecycle) deps.lifecycle = settings.lifecycle;
   return deps;
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IncompleteReportError, InvalidEventError } from '../core/errors';
-import { ledgerKey as ledgerKeyOf, type FindingsLedger } from '../state/ledger';
+import { ledgerKey as ledgerKeyOf, type FindingsLedger, type OpenIncident, type Transition } from '../state/ledger';
 import type { Logger } from '../runtime/logger';
 import { logScanReport } from '../report/log';
 import { hasProblems, scan, type ScanDeps, type ScanReport, type ScanSummary } from '../aws/scan';
@@ -19,6 +19,14 @@ import type { Policy } from '../core/types';
 export interface ScanInvocation {
   /** Milliseconds the invocation has left (Lambda's context): alert channels keep their retries within it. */
   remainingMs?: () => number;
+  /** What the findings ledger's alert lifecycle decided for this run (absent without a lifecycle ledger). */
+  lifecycle?: RecordedLifecycle;
+}
+
+/** The lifecycle transitions this run won (only these are alerted) and the incidents still open. */
+export interface RecordedLifecycle {
+  transitions: Transition[];
+  openIncidents: OpenIncident[];
 }
 
 export type AfterScanHook = (report: ScanReport, deps: ScheduledScanDeps, invocation: ScanInvocation) => Promise<void>;
@@ -71,9 +79,11 @@ export async function run(event: unknown, deps: ScheduledScanDeps, invocation: S
     scope && (scope.accounts !== 'self' || scope.excludeAccounts.length > 0)
       ? await scanAccounts({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId, scope, runId: `scheduled-${started}` }, deps)
       : await scan({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId }, deps);
-  const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, runIdOf(event), deps.logger) : [];
+  const recorded = deps.ledger ? await recordFindings(report, deps.ledger, runIdOf(event), deps.logger) : undefined;
+  const unrecorded = recorded?.unrecorded ?? [];
   logScanReport(report, deps.logger, { durationMs: Date.now() - started, mode: deps.policy.mode, dryRun: deps.policy.dryRun });
-  for (const hook of deps.afterScan) await hook(report, deps, invocation);
+  const hookInvocation = recorded?.lifecycle ? { ...invocation, lifecycle: recorded.lifecycle } : invocation;
+  for (const hook of deps.afterScan) await hook(report, deps, hookInvocation);
   if (unrecorded.length > 0) {
     // Alerts went out first; the run still fails, so Lambda retries it and then keeps it in the failed-events queue.
     throw new IncompleteReportError(`the findings ledger could not record ${unrecorded.length} table(s)`, unrecorded);
@@ -95,15 +105,26 @@ export function runIdOf(event: unknown): string {
   return typeof id === 'string' && id.trim() !== '' ? id : randomUUID();
 }
 
-/** Writes the report's findings to the ledger and sets each finding's `since`; returns the tables not recorded. */
-export async function recordFindings(report: ScanReport, ledger: FindingsLedger, runId: string, logger: Logger): Promise<string[]> {
+/**
+ * Writes the report's findings to the ledger, sets each finding's `since` (and REPEATEDLY_DISABLED
+ * on tables loop protection is watching); returns the tables not recorded and, with a lifecycle
+ * ledger, the transitions this run won.
+ */
+export async function recordFindings(report: ScanReport, ledger: FindingsLedger, runId: string, logger: Logger): Promise<{ unrecorded: string[]; lifecycle?: RecordedLifecycle }> {
   const written = await ledger.write(report.findings, { runId, seenAt: report.generatedAt });
+  const looping = new Set(written.repeatedlyDisabled);
   for (const f of report.findings) {
-    const entry = written.since.get(ledgerKeyOf(f));
+    const key = ledgerKeyOf(f);
+    const entry = written.since.get(key);
     if (entry) f.since = entry.since;
+    if (looping.has(key) && !f.reasons.includes('REPEATEDLY_DISABLED')) f.reasons.push('REPEATEDLY_DISABLED');
+  }
+  if (ledger.lifecycle && written.transitions.length > 0) {
+    logger.info('alert lifecycle', { event: 'lifecycle', transitions: written.transitions.slice(0, 100).map((t) => ({ kind: t.kind, tableArn: t.tableArn })), count: written.transitions.length, open: written.openIncidents.length });
   }
   for (const failure of written.failed) {
     logger.error('could not record the table in the findings ledger', { event: 'ledger-failed', tableArn: failure.tableArn, errorName: failure.error.errorName, message: failure.error.message });
   }
-  return written.failed.map((f) => `${f.tableArn}: ${f.error.message}`);
+  const unrecorded = written.failed.map((f) => `${f.tableArn}: ${f.error.message}`);
+  return ledger.lifecycle ? { unrecorded, lifecycle: { transitions: written.transitions, openIncidents: written.openIncidents } } : { unrecorded };
 }

@@ -15,3 +15,5 @@ export * from './render-kit';
 export * from './change-alert';
 export * from './digest';
 export { oneLine, truncate } from '../core/text';
+export * from './escalation-alert';
+export { lifecycleDigestInput, fixedByText, type LifecycleDigestSource } from './lifecycle-digest';
