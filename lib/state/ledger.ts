@@ -275,7 +275,7 @@ export class FindingsLedger {
       if (decision.kind === 'NONE' && silenced === 0) return { transitions: [], ...optional(stillOpen()), facts };
       const set: string[] = [];
       const remove: string[] = [];
-      const values: Record<string, AttributeValue> = { ':now': { S: run.seenAt } };
+      const values: Record<string, AttributeValue> = decision.kind === 'NONE' ? {} : { ':now': { S: run.seenAt } };
       if (decision.kind === 'OPEN') {
         set.push('incidentId = :incident', 'incidentState = :open', 'openedAt = :now', 'lastAlertedAt = :now', 'reminders = :zero');
         values[':incident'] = { S: decision.incidentId };
