@@ -26,7 +26,7 @@ export function renderEscalation({ change, outcome, disables, settings }: Escala
   const within = windowText(settings.loopWindowMinutes);
   const headline = `PITR on ${t} switched off ${n} times within ${within}: something keeps reverting it`;
   const cause = likelyCause(disables);
-  const did = outcome.result === 'ENABLED' ? `Re-enabled PITR again, and every time before (${oneLine(whatWeDid(outcome, change.kind))})` : whatWeDid(outcome, change.kind);
+  const did = `${whatWeDid(outcome, change.kind)}${outcome.result === 'ENABLED' ? ' As after every disable before.' : ''}`;
   const next = `pitr-guard keeps re-enabling it; further disables within ${within} send no alert and are counted in the next scan's digest.`;
   const principals = [...new Set(disables.map((d) => d.principal))];
   const agents = [...new Set(disables.map((d) => d.userAgent ?? 'unknown'))];
