@@ -18,6 +18,7 @@ import { makeDeps as pitrChangeDeps, type PitrChangeDeps, type PitrChangeResult 
 import { buildNotifiers } from '../../lib/notify';
 import type { Logger } from '../../lib/runtime/logger';
 import { FindingsLedger } from '../../lib/state/ledger';
+import { IncidentLedger } from '../../lib/state/incidents';
 import { disableEvent } from './event';
 
 /** Where the demo keeps its findings ledger: a Region the seed does not use, so the seeded Regions hold exactly the seed. */
@@ -139,7 +140,7 @@ export async function demoLifecycle(ctx: LifecycleDemoContext): Promise<Lifecycl
   ctx.line(`a deploy pipeline keeps switching PITR off on ${drift.tableName} (loop protection, limit ${LIFECYCLE_DEFAULTS.loopLimit} in ${LIFECYCLE_DEFAULTS.loopWindowMinutes} min):`);
   const reactorDeps = pitrChangeDeps({ policy: { ...ctx.policy, mode: 'remediate' }, clients: ctx.clients, logger: ctx.logger, homeRegion: ctx.home, slackWebhookUrl: ctx.webhookUrl, findingsTable: DEMO_LEDGER.tableName, lifecycle: LIFECYCLE_DEFAULTS, accountId: ctx.accountId });
   // The reactor's ledger lives where the demo keeps it.
-  reactorDeps.ledger = ledger;
+  reactorDeps.ledger = new IncidentLedger(ddb, DEMO_LEDGER.tableName);
   const results: string[] = [];
   for (let i = 0; i < LIFECYCLE_DEFAULTS.loopLimit; i++) {
     await ctx.person.get(DynamoDBClient, drift.region).send(new UpdateContinuousBackupsCommand({ TableName: drift.tableName, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false } }));

@@ -36,7 +36,7 @@ import { outOfScope, parseCloudTrailEvent } from '../events/cloudtrail';
 import type { Policy, TableChange } from '../core/types';
 import { forLog } from '../core/text';
 import { alertPlan, deliverPlan, eventAge, nextStep, type AlertPlan, type EventMemory } from './pitr-change-alerts';
-import { FindingsLedger, type ChangeRecord } from '../state/ledger';
+import { IncidentLedger, type ChangeRecord } from '../state/incidents';
 import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from '../core/lifecycle';
 import { renderEscalation } from '../notify/format';
 
@@ -63,7 +63,7 @@ export interface PitrChangeDeps {
   /** Read retries (tests shorten them). */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   /** The findings ledger (PITR_GUARD_FINDINGS_TABLE): the table's incident, shared with the scan, and loop protection. */
-  ledger?: FindingsLedger;
+  ledger?: IncidentLedger;
   /** Reminders and loop protection (default LIFECYCLE_DEFAULTS). */
   lifecycle?: LifecycleSettings;
 }
@@ -287,7 +287,7 @@ export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
     metrics.count('DeduplicationUnavailable');
   }
   if (settings.remediate) deps.remediate = settings.remediate;
-  if (settings.findingsTable) deps.ledger = new FindingsLedger(clients.get(DynamoDBClient, homeRegion), settings.findingsTable);
+  if (settings.findingsTable) deps.ledger = new IncidentLedger(clients.get(DynamoDBClient, homeRegion), settings.findingsTable);
   if (settings.lifecycle) deps.lifecycle = settings.lifecycle;
   return deps;
 }

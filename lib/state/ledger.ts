@@ -23,7 +23,6 @@
  */
 import {
   ConditionalCheckFailedException,
-  GetItemCommand,
   UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
@@ -34,21 +33,19 @@ import type { Finding, FindingStatus } from '../core/types';
 import {
   decideIncident,
   disablesInWindow,
-  FIXED_BY_PITR_GUARD,
-  incidentIdFor,
   isOpen,
-  nextReminder,
-  recordDisable,
-  type DisableRecord,
   type IncidentFacts,
   type LifecycleSettings,
-  type LoopDecision,
   type Transition,
 } from '../core/lifecycle';
 
+import { LEDGER_KEY, RETRYABLE, incidentFacts, optionalOpen as optional, type OpenIncident } from './ledger-item';
+
+export type { OpenIncident } from './ledger-item';
+
 export type { Transition } from '../core/lifecycle';
 
-export const LEDGER_KEY = 'tableArn';
+export { LEDGER_KEY, incidentFacts } from './ledger-item';
 
 /** One table's item, as this module writes it (lifecycle attributes: IncidentFacts; docs/ledger.md). */
 export interface LedgerItem extends IncidentFacts {
@@ -88,20 +85,6 @@ export interface LedgerWriteResult {
   repeatedlyDisabled: string[];
 }
 
-export interface OpenIncident {
-  tableArn: string;
-  incidentId: string;
-  openedAt: string;
-}
-
-/** What the reactor's write of one event decided (FindingsLedger.recordChange). */
-export interface ChangeRecord {
-  /** Loop protection of a disable event; absent for other events. */
-  loop?: LoopDecision;
-  incidentId?: string;
-  /** What happened to the table's incident. */
-  incident: 'opened' | 'joined' | 'resolved' | 'opened-and-resolved' | 'none';
-}
 
 export interface LedgerOptions {
   /** Tables written at once (default 16). */
@@ -115,14 +98,6 @@ export interface LedgerOptions {
   lifecycle?: LifecycleSettings;
 }
 
-const RETRYABLE = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TransactionConflictException',
-]);
 
 /** The ledger's key for a finding: its ARN, or the ARN built from account, Region and name when the read failed. */
 export function ledgerKey(f: Pick<Finding, 'tableArn' | 'accountId' | 'region' | 'tableName'>): string {
@@ -369,97 +344,6 @@ export class FindingsLedger {
     return { ...t, kind: 'RESOLVED', fixedBy, at };
   }
 
-  /**
-   * The reactor's write for one event (after it acted): loop protection for a disable (the event
-   * recorded in the item's `disables`, trimmed to the window, a retried event counted once), and
-   * the table's incident: an alerted change opens one (or joins the open one), a re-enable by
-   * pitr-guard closes it. Read (consistent GetItem), decide, write conditioned on the version read;
-   * a concurrent writer makes it start over.
-   */
-  async recordChange(input: {
-    table: { accountId: string; region: string; tableName: string };
-    eventId: string;
-    disable?: Omit<DisableRecord, 'eventId'>;
-    /** The reactor alerts this change (ordinary or escalation): the incident is opened or joined. */
-    alerted: boolean;
-    /** pitr-guard re-enabled PITR and verified it: the incident is closed, fixed by pitr-guard. */
-    fixed: boolean;
-    now: Date;
-    settings: LifecycleSettings;
-  }): Promise<ChangeRecord> {
-    const key = formatTableArn(input.table);
-    const nowIso = input.now.toISOString();
-    let failure: unknown;
-    for (let attempt = 0; attempt < this.attempts; attempt++) {
-      if (attempt > 0) await this.sleep(Math.random() * this.baseDelayMs * 2 ** attempt);
-      try {
-        const got = await this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: { [LEDGER_KEY]: { S: key } }, ConsistentRead: true }));
-        const facts = incidentFacts(got.Item ?? {});
-        const loop = input.disable ? recordDisable(facts.disables, { eventId: input.eventId, ...input.disable }, input.now, input.settings) : undefined;
-        const silent = loop?.alert === 'SILENT';
-        const set: string[] = ['accountId = if_not_exists(accountId, :account)', '#region = if_not_exists(#region, :region)', 'tableName = if_not_exists(tableName, :name)'];
-        const remove: string[] = [];
-        const values: Record<string, AttributeValue> = { ':account': { S: input.table.accountId }, ':region': { S: input.table.region }, ':name': { S: input.table.tableName } };
-        if (loop && !loop.duplicate) {
-          set.push('disables = :disables');
-          values[':disables'] = { L: loop.disables.map(disableValue) };
-          if (silent) {
-            set.push('silencedDisables = :silenced');
-            values[':silenced'] = { N: String((facts.silencedDisables ?? 0) + 1) };
-          }
-        }
-        let incident: ChangeRecord['incident'] = 'none';
-        let incidentId = isOpen(facts) ? facts.incidentId : undefined;
-        const alerted = input.alerted && !silent;
-        if (input.alerted || input.fixed || silent) {
-          values[':now'] = { S: nowIso };
-          const opening = !incidentId;
-          if (opening) {
-            incidentId = incidentIdFor(key, input.now);
-            set.push('incidentId = :incident', 'openedAt = :now', 'reminders = :zero');
-            values[':incident'] = { S: incidentId };
-            values[':zero'] = { N: '0' };
-          }
-          if (alerted) set.push('lastAlertedAt = :now');
-          if (input.fixed) {
-            // Closed in the same write: the next scan says neither "new" nor "resolved" (the reactor's own alert said "re-enabled").
-            set.push('incidentState = :closed', 'closedAt = :now', 'fixedBy = :by', 'fixedAt = :now');
-            values[':closed'] = { S: 'CLOSED' };
-            values[':by'] = { S: FIXED_BY_PITR_GUARD };
-            remove.push('reminderDueAt');
-            incident = opening ? 'opened-and-resolved' : 'resolved';
-          } else {
-            set.push('incidentState = :open');
-            values[':open'] = { S: 'OPEN' };
-            if (opening) remove.push('closedAt', 'fixedBy', 'fixedAt');
-            const due = opening || alerted ? nextReminder(input.now, input.settings) : undefined;
-            if (due) {
-              set.push('reminderDueAt = :due');
-              values[':due'] = { S: due };
-            } else if (opening) remove.push('reminderDueAt');
-            incident = opening ? 'opened' : 'joined';
-          }
-        }
-        const version = facts.lifecycleVersion;
-        await this.ddb.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            Key: { [LEDGER_KEY]: { S: key } },
-            UpdateExpression: `SET ${[...set, 'lifecycleVersion = :version'].join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-            ConditionExpression: version === undefined ? 'attribute_not_exists(lifecycleVersion)' : 'lifecycleVersion = :expected',
-            ExpressionAttributeNames: { '#region': 'region' },
-            ExpressionAttributeValues: { ...values, ':version': { N: String((version ?? 0) + 1) }, ...(version === undefined ? {} : { ':expected': { N: String(version) } }) },
-          }),
-        );
-        return { ...(loop ? { loop } : {}), ...(incidentId ? { incidentId } : {}), incident };
-      } catch (error) {
-        failure = error;
-        if (!(error instanceof ConditionalCheckFailedException) && !RETRYABLE.has(awsErrorName(error))) break;
-      }
-    }
-    throw new AwsCallError('UpdateItem', failure, key);
-  }
-
   private async send(command: UpdateItemCommand): Promise<void> {
     await this.ddb.send(command);
   }
@@ -476,46 +360,11 @@ function facts(f: Finding, run: LedgerRun): Record<string, AttributeValue> {
   };
 }
 
-/** The lifecycle attributes of an item (AttributeValues → IncidentFacts); malformed values count as absent. */
-export function incidentFacts(item: Record<string, AttributeValue>): IncidentFacts {
-  const facts: IncidentFacts = {};
-  const str = (name: keyof IncidentFacts) => {
-    const v = item[name]?.S;
-    if (typeof v === 'string') (facts as Record<string, unknown>)[name] = v;
-  };
-  const num = (name: keyof IncidentFacts) => {
-    const v = item[name]?.N;
-    if (typeof v === 'string' && Number.isFinite(Number(v))) (facts as Record<string, unknown>)[name] = Number(v);
-  };
-  for (const n of ['incidentId', 'openedAt', 'closedAt', 'lastAlertedAt', 'reminderDueAt', 'fixedBy', 'fixedAt'] as const) str(n);
-  for (const n of ['reminders', 'silencedDisables', 'lifecycleVersion'] as const) num(n);
-  const state = item.incidentState?.S;
-  if (state === 'OPEN' || state === 'CLOSED') facts.incidentState = state;
-  const list = item.disables?.L;
-  if (list) {
-    facts.disables = list.flatMap((v) => {
-      const m = v.M;
-      const eventId = m?.eventId?.S;
-      const at = m?.at?.S;
-      const principal = m?.principal?.S;
-      if (!eventId || !at || !principal) return [];
-      return [{ eventId, at, principal, ...(m?.userAgent?.S ? { userAgent: m.userAgent.S } : {}) }];
-    });
-  }
-  return facts;
-}
-
-const optional = (open: OpenIncident | undefined): { open?: OpenIncident } => (open ? { open } : {});
-
-function disableValue(d: DisableRecord): AttributeValue {
-  return { M: { eventId: { S: d.eventId }, at: { S: d.at }, principal: { S: d.principal }, ...(d.userAgent ? { userAgent: { S: d.userAgent } } : {}) } };
-}
-
 export const permissions: readonly import('../core/iam').Permission[] = [
   {
     sid: 'FindingsLedger',
-    actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    actions: ['dynamodb:UpdateItem'],
     resource: 'findingsTable',
-    why: 'records each table’s status, since when, the run that saw it, and its incident (alert lifecycle, loop protection), in the findings ledger',
+    why: 'records each table’s status, since when, the run that saw it, and the steps of its incident (alert lifecycle), in the findings ledger',
   },
 ];

@@ -7,6 +7,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand, type AttributeValue, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { FindingsLedger } from '../../lib/state/ledger';
+import { IncidentLedger } from '../../lib/state/incidents';
 import type { Finding, FindingStatus } from '../../lib/core/types';
 
 const ddb = mockClient(DynamoDBClient);
@@ -163,7 +164,8 @@ describe('FindingsLedger.resolve (the scan re-enabled the table)', () => {
   });
 });
 
-describe('FindingsLedger.recordChange (the reactor)', () => {
+describe('IncidentLedger.recordChange (the reactor, lib/state/incidents.ts)', () => {
+  const ledger = () => new IncidentLedger(new DynamoDBClient({}), TABLE, { sleep: noSleep });
   const NOW = new Date('2026-11-21T12:00:00.000Z');
   const input = (eventId: string, fixed = true) => ({
     table: { accountId: '123456789012', region: 'eu-west-1', tableName: 'orders' },

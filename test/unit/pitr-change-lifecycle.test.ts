@@ -8,7 +8,7 @@ import { DescribeContinuousBackupsCommand, DescribeTableCommand, DynamoDBClient,
 import { mockClient } from 'aws-sdk-client-mock';
 import { reactorHandler, type PitrChangeDeps, type PitrChangeResult } from '../../functions/pitr-change';
 import { Clients } from '../../lib/aws/clients';
-import { FindingsLedger } from '../../lib/state/ledger';
+import { IncidentLedger } from '../../lib/state/incidents';
 import { createLogger } from '../../lib/runtime/logger';
 import type { Notifier } from '../../lib/notify';
 import type { RenderedAlert } from '../../lib/notify/format';
@@ -35,7 +35,7 @@ function deps(): PitrChangeDeps {
     homeRegion: 'us-east-1',
     accountId: '123456789012',
     notifiers: [channel],
-    ledger: new FindingsLedger(new DynamoDBClient({}), 'pitr-guard-findings', { sleep: async () => undefined, attempts: 2 }),
+    ledger: new IncidentLedger(new DynamoDBClient({}), 'pitr-guard-findings', { sleep: async () => undefined, attempts: 2 }),
     lifecycle: { remindHours: 24, loopLimit: 3, loopWindowMinutes: 60 },
     sleep: async () => undefined,
   };
