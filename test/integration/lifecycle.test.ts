@@ -5,6 +5,8 @@
  *   table is fixed by hand, the next scan sends one "resolved" digest;
  * - the reactor and the scan share one incident: a disable the reactor alerted (alert mode) is not
  *   alerted again by the next scan;
+ * - a table the scan re-enables itself is listed once ("new", fixed by pitr-guard);
+ * - two scans at the same time (a duplicate delivery of the schedule) send one digest between them;
  * - loop protection: five disables of one table within ten minutes (distinct events, PITR switched
  *   off before each): five re-enables, exactly three alerts (two ordinary, one escalation), PITR on
  *   at the end; the next scan's digest counts the two disables that were not alerted.
@@ -154,6 +156,32 @@ describe('alert lifecycle on moto', () => {
     expect(fixed).toHaveLength(1);
     expect(fixed[0]?.Message).toContain('Resolved (1):\n- orders (us-east-1, 123456789012): compliant again; fixed by pitr-guard');
     expect(await pitrOf(moto.endpoint, 'orders')).toEqual({ status: 'ENABLED', days: 30 });
+  });
+
+  it('a table the scan re-enables itself: listed once, as new and fixed by pitr-guard; the next scan says nothing', async () => {
+    await createTable(moto.endpoint, 'invoices', 'off');
+    await scheduledScan('remediate');
+    const digest = await newMessages(1);
+    expect(digest).toHaveLength(1);
+    expect(digest[0]?.Subject).toBe('[pitr-guard] 123456789012: 1 new; 0 still open');
+    expect(digest[0]?.Message).toContain('New (1):\n- invoices (us-east-1, 123456789012): PITR not enabled; re-enabled (30 days) and verified: fixed by pitr-guard');
+    expect(digest[0]?.Message).not.toContain('Resolved');
+    expect(await pitrOf(moto.endpoint, 'invoices')).toEqual({ status: 'ENABLED', days: 30 });
+    const it = await item('invoices');
+    expect([it.incidentState?.S, it.fixedBy?.S]).toEqual(['CLOSED', 'pitr-guard']);
+    await scheduledScan('remediate');
+    expect(await newMessages()).toHaveLength(0);
+  });
+
+  it('two alert-mode scans at the same time (a duplicate delivery): one digest between them', async () => {
+    await createTable(moto.endpoint, 'refunds', 'off');
+    await Promise.all([scheduledScan('alert'), scheduledScan('alert')]);
+    const digest = await newMessages(2);
+    expect(digest).toHaveLength(1);
+    expect(digest[0]?.Message).toContain('- refunds (us-east-1, 123456789012): PITR not enabled; alert only, not changed');
+    await setPitr(moto.endpoint, 'refunds', 35);
+    await scheduledScan('alert');
+    expect((await newMessages(1)).map((m) => m.Subject)).toEqual(['[pitr-guard] 123456789012: 1 resolved; 0 still open']);
   });
 
   it('five disables within ten minutes: five re-enables, exactly three alerts (two ordinary, one escalation), PITR on', async () => {
