@@ -38,7 +38,7 @@ import { forLog } from '../core/text';
 import { alertPlan, deliverPlan, eventAge, nextStep, type AlertPlan, type EventMemory } from './pitr-change-alerts';
 import { IncidentLedger, type ChangeRecord } from '../state/incidents';
 import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from '../core/lifecycle';
-import { renderEscalation } from '../notify/format';
+import { renderChangeAlert, renderEscalation } from '../notify/format';
 
 export { REACTOR_MAX_ATTEMPTS, eventAge, weakensPitr } from './pitr-change-alerts';
 
@@ -198,7 +198,11 @@ function loopPlan(plan: AlertPlan, change: TableChange, outcome: RemediationOutc
   const loop = recorded?.loop;
   if (!loop || !plan.alert || plan.only) return plan;
   const settings = deps.lifecycle ?? LIFECYCLE_DEFAULTS;
-  if (loop.alert === 'ORDINARY') return plan;
+  if (loop.alert === 'ORDINARY') {
+    if (loop.count < 2 || settings.loopLimit <= 0) return plan;
+    // A repeat below the limit: the ordinary alert, saying it is a repeat and when the escalation comes.
+    return { alert: renderChangeAlert({ change, outcome, minRecoveryDays: deps.policy.minRecoveryDays, repeat: { count: loop.count, windowMinutes: settings.loopWindowMinutes, limit: settings.loopLimit } }) };
+  }
   if (!outcome.before.reasons.includes('REPEATEDLY_DISABLED')) outcome.before.reasons.push('REPEATEDLY_DISABLED');
   if (loop.alert === 'SILENT') {
     log.warn(`loop protection: disable ${loop.count} within ${settings.loopWindowMinutes} min, not alerted (counted in the next digest)`, { event: 'loop-silenced', disablesInWindow: loop.count, reasons: outcome.before.reasons });

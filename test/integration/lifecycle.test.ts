@@ -198,6 +198,7 @@ describe('alert lifecycle on moto', () => {
     expect(results).toEqual(['ENABLED', 'ENABLED', 'ENABLED', 'ENABLED', 'ENABLED']);
     const alerts = await newMessages(3);
     expect(alerts.map((m) => m.MessageAttributes?.kind?.Value)).toEqual(['change', 'change', 'escalation']);
+    expect([alerts[0]!.Message.includes('Again:'), alerts[1]!.Message.includes('Again:          switched off 2 times within 60 minutes')]).toEqual([false, true]);
     const escalation = alerts[2]!;
     expect(escalation.Subject).toBe('[pitr-guard] LOOP: PITR switched off 3 times on carts (123456789012 us-east-1)');
     expect(escalation.Message).toContain('Likely cause:   infrastructure as code (Terraform) reverting the change');

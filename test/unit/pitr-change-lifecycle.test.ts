@@ -74,10 +74,21 @@ describe('pitrChange with the findings ledger', () => {
     const out = await run(event('first'), deps());
     expect(out).toMatchObject({ status: 'handled', result: 'ENABLED' });
     expect(sent.map((a) => a.kind)).toEqual(['change']);
+    expect(sent[0]?.text).not.toContain('Again:');
     expect(lines.find((l) => l.event === 'incident')).toMatchObject({ incident: 'opened-and-resolved', disablesInWindow: 1, loopAlert: 'ORDINARY' });
     const write = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
     expect(write?.UpdateExpression).toContain('fixedBy = :by');
     expect(write?.ExpressionAttributeValues?.[':by']).toEqual({ S: 'pitr-guard' });
+  });
+
+  it('the second disable: the ordinary alert, saying it is a repeat and when the escalation comes', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: priorDisables(1) });
+    await run(event('second'), deps());
+    expect(sent.map((a) => a.kind)).toEqual(['change']);
+    expect(sent[0]?.text).toContain(
+      'Again:          switched off 2 times within 60 minutes; at 3 pitr-guard sends one escalation and then stops alerting this table for the window (it keeps re-enabling).',
+    );
+    expect(JSON.stringify(sent[0]?.slack.blocks)).toContain('*Again:* switched off 2 times within 60 minutes');
   });
 
   it('the disable that reaches the limit: one escalation instead, REPEATEDLY_DISABLED; PITR re-enabled', async () => {
