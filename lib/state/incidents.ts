@@ -10,7 +10,7 @@ import { formatTableArn } from '../core/ids';
 import { FIXED_BY_PITR_GUARD, incidentIdFor, isOpen, nextReminder, recordDisable, type DisableRecord, type LifecycleSettings, type LoopDecision } from '../core/lifecycle';
 import { LEDGER_KEY, RETRYABLE, disableValue, incidentFacts } from './ledger-item';
 
-/** What the reactor's write of one event decided (FindingsLedger.recordChange). */
+/** What the reactor's write of one event decided (IncidentLedger.recordChange). */
 export interface ChangeRecord {
   /** Loop protection of a disable event; absent for other events. */
   loop?: LoopDecision;
