@@ -32,7 +32,7 @@ import { silentLogger, type Logger } from '../runtime/logger';
 import { deliver, type DeliveryReport, type Notifier } from '../notify';
 import { changeDigestHasNews, renderChangeDigest, renderDigest, type RenderedAlert } from '../notify/format';
 import { lifecycleDigestInput } from '../notify/lifecycle-digest';
-import type { FindingsLedger, OpenIncident, Transition } from '../state/ledger';
+import { ledgerKey, type FindingsLedger, type OpenIncident, type Transition } from '../state/ledger';
 import type { Sleep } from '../aws/pace';
 import { actOnFindings, type RemediateOptions } from './remediate';
 import type { RemediationOutcome } from './outcome';
@@ -138,9 +138,9 @@ async function changeDigest(report: ScanReport, deps: ScanActionDeps, options: S
   if (deps.ledger) {
     for (const o of outcomes) {
       if (o.result !== 'ENABLED') continue;
-      const key = o.before.tableArn ?? o.after?.tableArn;
-      const incident = key ? open.get(key) : undefined;
-      if (!key || !incident) continue;
+      const key = ledgerKey(o.before);
+      const incident = open.get(key);
+      if (!incident) continue;
       try {
         const closed = await deps.ledger.resolve({ tableArn: key, accountId: o.accountId, region: o.region, tableName: o.tableName, incidentId: incident.incidentId, openedAt: incident.openedAt, status: 'COMPLIANT', reasons: ['PITR_ENABLED'] }, 'pitr-guard', nowIso());
         open.delete(key);
