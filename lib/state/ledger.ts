@@ -1,7 +1,10 @@
 /**
  * The findings ledger: one DynamoDB item per table (partition key `tableArn`), the table's latest
- * status across runs, and `since`, when it entered that status. The item (docs/ledger.md) is
- * designed for the alert lifecycle of the next issue, which adds its own attributes to it.
+ * status across runs, and `since`, when it entered that status; with `lifecycle` settings also the
+ * table's incident (the alert lifecycle, docs/alerts.md): after its status write, each table's
+ * next step (open, remind, resolve; lib/core/lifecycle.ts) is claimed with one UpdateItem
+ * conditioned on `lifecycleVersion`, and only claimed steps come back as `transitions`. The
+ * reactor's writes to the same items are in incidents.ts.
  *
  * Writes: one conditional UpdateItem per finding, not BatchWriteItem. BatchWriteItem can only put
  * (replace) whole items, so it would (a) overwrite `since` and `firstSeen` unless every item were
