@@ -64,7 +64,8 @@ async function newMessages(min = 0) {
   return fresh;
 }
 
-async function scheduledScan(mode: string) {
+/** The scheduled-scan handler as Lambda loads it, with this test's environment. */
+function scanHandler(mode: string) {
   process.env = {
     ...saved,
     AWS_ENDPOINT_URL: moto.endpoint,
@@ -79,8 +80,10 @@ async function scheduledScan(mode: string) {
   jest.isolateModules(() => {
     handler = (require('../../functions/scheduled-scan') as typeof import('../../functions/scheduled-scan')).handler;
   });
-  return captureLogs(() => handler(loadEvent('scheduled.json'), lambdaContext('pitr-guard-dev-scheduledScan')));
+  return () => handler(loadEvent('scheduled.json'), lambdaContext('pitr-guard-dev-scheduledScan'));
 }
+
+const scheduledScan = (mode: string) => captureLogs(scanHandler(mode));
 
 function reactorDeps(mode: Policy['mode']): PitrChangeDeps {
   resetWebhookCache();
@@ -175,7 +178,9 @@ describe('alert lifecycle on moto', () => {
 
   it('two alert-mode scans at the same time (a duplicate delivery): one digest between them', async () => {
     await createTable(moto.endpoint, 'refunds', 'off');
-    await Promise.all([scheduledScan('alert'), scheduledScan('alert')]);
+    const [a, b] = [scanHandler('alert'), scanHandler('alert')];
+    const both = await captureLogs(() => Promise.all([a(), b()]));
+    expect(both.lines.filter((l) => l.event === 'alert-sent')).toHaveLength(1);
     const digest = await newMessages(2);
     expect(digest).toHaveLength(1);
     expect(digest[0]?.Message).toContain('- refunds (us-east-1, 123456789012): PITR not enabled; alert only, not changed');
