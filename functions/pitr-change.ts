@@ -6,7 +6,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
-import { functionRegionFromEnv, idempotencyTableFromEnv, policyFromEnv, scopeFromEnv } from '../lib/core/config';
+import { findingsTableFromEnv, functionRegionFromEnv, idempotencyTableFromEnv, lifecycleFromEnv, policyFromEnv, scopeFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
 import { createMetrics } from '../lib/runtime/metrics';
 import { accountFromContext, logErrors } from '../lib/runtime/middleware';
@@ -21,6 +21,7 @@ export function buildDeps(context: Context): PitrChangeDeps {
   const logger = createLogger({ base: { function: 'pitrChange' } });
   const homeRegion = functionRegionFromEnv();
   const idempotencyTable = idempotencyTableFromEnv();
+  const findingsTable = findingsTableFromEnv(); // incidents shared with the scan, loop protection
   return makeDeps({
     policy: policyFromEnv(),
     scope: scopeFromEnv(),
@@ -30,6 +31,8 @@ export function buildDeps(context: Context): PitrChangeDeps {
     metrics: createMetrics({ functionName: 'pitrChange' }),
     ...(accountFromContext(context) ? { accountId: accountFromContext(context) } : {}),
     ...(idempotencyTable ? { idempotencyTable } : {}),
+    ...(findingsTable ? { findingsTable } : {}),
+    lifecycle: lifecycleFromEnv(),
   });
 }
 

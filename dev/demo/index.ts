@@ -37,6 +37,7 @@ import { renderHtml } from '../../lib/report/html';
 import { scan, sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
 import type { Policy } from '../../lib/core/types';
 import { startHistoryShim, type HistoryShim } from './history';
+import { demoLifecycle, type LifecycleDemoResult } from './lifecycle';
 import { DEMO_REGIONS, demoPlan, expectedSummary, seed, type SeedTable } from '../seed';
 import { startWebhookSink, type SinkRequest, type WebhookSink } from '../webhook-sink';
 import { ACTOR, disableEvent } from './event';
@@ -61,6 +62,8 @@ export interface DemoOptions {
 export interface SnsAlert {
   subject: string;
   message: string;
+  /** The alert's `kind` message attribute (change, digest, escalation). */
+  kind?: string;
 }
 
 export interface DemoResult {
@@ -81,6 +84,8 @@ export interface DemoResult {
   duplicate?: PitrChangeResult;
   sns: SnsAlert[];
   slack: SinkRequest[];
+  /** The alert-lifecycle step: the scans' digests and the reactor's loop alerts. */
+  lifecycle?: LifecycleDemoResult;
   durationMs: number;
 }
 
@@ -88,7 +93,9 @@ const DRIFT = { region: 'eu-west-1', tableName: 'prod-payments' };
 const DEMO_RATE = 100; // inventory calls/s per Region in the demo (AWS documents 10, which the deployed scan keeps)
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 /** How many checks a complete run makes (the verdict counts the ones a failed run never reached). */
-export const CHECKS = 10;
+export const CHECKS = 14;
+/** Steps of the narrative. */
+const STEPS = 7;
 
 /** Installs moto into ./.venv (scripts/venv.sh) when it is not there yet. */
 async function ensureVenv(root: string, log: (t: string) => void): Promise<void> {
@@ -125,8 +132,9 @@ async function readSnsAlerts(sqs: SQSClient, queueUrl: string, waitSeconds: numb
   const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds }));
   const alerts: SnsAlert[] = [];
   for (const m of out.Messages ?? []) {
-    const envelope = JSON.parse(m.Body ?? '{}') as { Subject?: string; Message?: string };
-    alerts.push({ subject: envelope.Subject ?? '', message: envelope.Message ?? '' });
+    const envelope = JSON.parse(m.Body ?? '{}') as { Subject?: string; Message?: string; MessageAttributes?: Record<string, { Value?: string }> };
+    const kind = envelope.MessageAttributes?.kind?.Value;
+    alerts.push({ subject: envelope.Subject ?? '', message: envelope.Message ?? '', ...(kind ? { kind } : {}) });
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
   }
   return alerts;
@@ -164,7 +172,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       line(problem, '  ✗ ', '    ');
     }
   };
-  const step = (n: number, title: string) => say('\n' + fold(`[${n}/6] ${title} (+${seconds(Date.now() - started)})`, '', '      ') + '\n');
+  const step = (n: number, title: string) => say('\n' + fold(`[${n}/${STEPS}] ${title} (+${seconds(Date.now() - started)})`, '', '      ') + '\n');
 
   let moto: MotoServer | undefined;
   let shim: HistoryShim | undefined;
@@ -331,6 +339,28 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     line(`HTML report: ${reportPath}`);
     const recount = summarize(final.findings);
     check(recount.total === final.summary.total, 'the report summary matches its findings', 'report summary does not match its findings');
+
+    step(7, 'Alert lifecycle: new, nothing, resolved + reminders, loop protection');
+    result.lifecycle = await demoLifecycle({
+      clients,
+      person: intruder,
+      logger,
+      policy,
+      home,
+      accountId: result.accountId,
+      inventory,
+      webhookUrl: sink.url,
+      drift: DRIFT,
+      readAlerts: async (waitSeconds) => {
+        const got: SnsAlert[] = [];
+        for (let batch = await readSnsAlerts(sqs, queueUrl, waitSeconds); batch.length > 0; batch = await readSnsAlerts(sqs, queueUrl, 0)) got.push(...batch);
+        return got;
+      },
+      reactor: pitrChange,
+      line: (text) => line(text),
+      block: (text) => say(foldBlock(text, '    | ') + '\n'),
+      check,
+    });
   } catch (error) {
     stoppedBy = (error as Error).message;
     result.problems.push(`demo failed: ${stoppedBy}`);

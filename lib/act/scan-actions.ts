@@ -16,6 +16,13 @@
  * module adds one `remediation` line per table it actually tried to remediate and one
  * `scan-actions` line with the counts (and any ignored `pitr-guard:mode` tags).
  *
+ * With the alert lifecycle (a findings ledger with lifecycle settings: the scan hands the hook the
+ * transitions its ledger write won), the digest is a CHANGE digest instead: new incidents,
+ * resolved ones (who fixed them), reminders due, loop-protected disables, plus the count still
+ * open; no digest at all when nothing changed (lib/notify/lifecycle-digest.ts). A table this scan
+ * re-enabled and verified has its incident closed here, fixed by pitr-guard, and is listed once,
+ * under New, as "fixed by pitr-guard". Mode report sends nothing.
+ *
  * If every alert channel fails, the hook throws: the invocation fails, Lambda retries it and
  * finally sends it to the on-failure queue.
  */
@@ -23,7 +30,9 @@ import type { Clients } from '../aws/clients';
 import type { InventoryOptions, PacerPool } from '../aws/inventory';
 import { silentLogger, type Logger } from '../runtime/logger';
 import { deliver, type DeliveryReport, type Notifier } from '../notify';
-import { renderDigest, type RenderedAlert } from '../notify/format';
+import { changeDigestHasNews, renderChangeDigest, renderDigest, type RenderedAlert } from '../notify/format';
+import { lifecycleDigestInput } from '../notify/lifecycle-digest';
+import { ledgerKey, type FindingsLedger, type OpenIncident, type Transition } from '../state/ledger';
 import type { Sleep } from '../aws/pace';
 import { actOnFindings, type RemediateOptions } from './remediate';
 import type { RemediationOutcome } from './outcome';
@@ -39,6 +48,14 @@ export interface ScanActionDeps {
   inventory?: Partial<InventoryOptions>;
   /** The scan's pacers per (account, Region): acting draws on the same budget. */
   pacers?: PacerPool;
+  /** The findings ledger: closes the incidents this scan re-enabled (alert lifecycle). */
+  ledger?: FindingsLedger;
+}
+
+/** What the ledger's alert lifecycle decided for this scan (lib/jobs/scheduled-scan.ts RecordedLifecycle). */
+export interface ScanLifecycle {
+  transitions: Transition[];
+  openIncidents: OpenIncident[];
 }
 
 export interface ScanActionOptions {
@@ -53,6 +70,8 @@ export interface ScanActionOptions {
   maxListedSlack?: number;
   /** Milliseconds the invocation has left: the digest's channel retries stay within it. */
   remainingMs?: () => number;
+  /** The alert lifecycle of this scan: the digest becomes a change digest. */
+  lifecycle?: ScanLifecycle;
 }
 
 export interface ScanActionsResult {
@@ -89,6 +108,8 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
     });
   }
 
+  if (options.lifecycle) return { outcomes, ...(await changeDigest(report, deps, options, options.lifecycle, outcomes, logger)) };
+
   // Tables whose mode asks for an alert (report-mode tables are only logged, by the scan itself).
   const listed = outcomes.filter((o) => o.mode !== 'report' && o.result !== 'ALREADY_COMPLIANT' && o.result !== 'GONE');
   const includeErrors = policy.mode !== 'report';
@@ -108,9 +129,55 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
   return { outcomes, alert, delivery };
 }
 
+/** The change digest: close what this scan fixed, then tell what changed (or nothing at all). */
+async function changeDigest(report: ScanReport, deps: ScanActionDeps, options: ScanActionOptions, lifecycle: ScanLifecycle, outcomes: RemediationOutcome[], logger: Logger): Promise<{ alert?: RenderedAlert; delivery?: DeliveryReport }> {
+  const policy = deps.policy;
+  const transitions = [...lifecycle.transitions];
+  const open = new Map(lifecycle.openIncidents.map((o) => [o.tableArn, o]));
+  const nowIso = () => (deps.now ? deps.now() : new Date()).toISOString();
+  if (deps.ledger) {
+    for (const o of outcomes) {
+      if (o.result !== 'ENABLED') continue;
+      const key = ledgerKey(o.before);
+      const incident = open.get(key);
+      if (!incident) continue;
+      try {
+        const closed = await deps.ledger.resolve({ tableArn: key, accountId: o.accountId, region: o.region, tableName: o.tableName, incidentId: incident.incidentId, openedAt: incident.openedAt, status: 'COMPLIANT', reasons: ['PITR_ENABLED'] }, 'pitr-guard', nowIso());
+        open.delete(key);
+        if (closed) transitions.push(closed);
+      } catch (error) {
+        // The incident stays open: the next scan finds the table compliant and resolves it then.
+        logger.error('could not close the incident in the findings ledger', { event: 'ledger-failed', tableArn: key, message: (error as Error).message });
+      }
+    }
+  }
+  if (policy.mode === 'report') return {};
+  const input = lifecycleDigestInput({
+    report,
+    transitions,
+    outcomes,
+    stillOpen: open.size,
+    mode: policy.mode,
+    dryRun: policy.dryRun,
+    ...(options.maxListed ? { maxListed: options.maxListed } : {}),
+    ...(options.maxListedSlack ? { maxListedSlack: options.maxListedSlack } : {}),
+  });
+  if (!changeDigestHasNews(input)) {
+    logger.info('nothing changed since the last scan: no digest', { event: 'digest-skipped', stillOpen: open.size });
+    return {};
+  }
+  const alert = renderChangeDigest(input);
+  const delivery = await deliver(options.notifiers, alert, { logger, ...(options.remainingMs ? { remainingMs: options.remainingMs } : {}) });
+  return { alert, delivery };
+}
+
 /** The scheduled scan's afterScan hook. */
-export function scanActionsHook(options: ScanActionOptions): (report: ScanReport, deps: ScanActionDeps, invocation?: { remainingMs?: () => number }) => Promise<void> {
+export function scanActionsHook(options: ScanActionOptions): (report: ScanReport, deps: ScanActionDeps, invocation?: { remainingMs?: () => number; lifecycle?: ScanLifecycle }) => Promise<void> {
   return async (report, deps, invocation) => {
-    await actOnScan(report, deps, invocation?.remainingMs ? { ...options, remainingMs: invocation.remainingMs } : options);
+    await actOnScan(report, deps, {
+      ...options,
+      ...(invocation?.remainingMs ? { remainingMs: invocation.remainingMs } : {}),
+      ...(invocation?.lifecycle ? { lifecycle: invocation.lifecycle } : {}),
+    });
   };
 }

@@ -10,6 +10,7 @@ import { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, 
 export { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type AccountSelection, type Scope } from './scope';
 import { KNOWN_REGIONS } from './regions';
 import { MODES, type Mode, type Policy } from './types';
+import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from './lifecycle';
 
 export const ENV = {
   mode: 'PITR_GUARD_MODE',
@@ -29,6 +30,9 @@ export const ENV = {
   externalId: 'PITR_GUARD_EXTERNAL_ID',
   reportBucket: 'PITR_GUARD_REPORT_BUCKET',
   maxConcurrency: 'PITR_GUARD_MAX_CONCURRENCY',
+  remindHours: 'PITR_GUARD_REMIND_HOURS',
+  loopLimit: 'PITR_GUARD_LOOP_LIMIT',
+  loopWindowMinutes: 'PITR_GUARD_LOOP_WINDOW_MINUTES',
 } as const;
 
 export const DEFAULTS = {
@@ -258,6 +262,9 @@ const ENV_CHECKS = {
   externalId: (v, name) => parseExternalId(v, name),
   reportBucket: (v, name) => parseBucketName(v, name),
   maxConcurrency: (v, name) => parseMaxConcurrency(v, name),
+  remindHours: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.remindHours, 0, 8760, 'hours between reminders, from 0 (never remind) to 8760'),
+  loopLimit: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.loopLimit, 0, 100, 'disables within the window that escalate, from 1 to 100, or 0 (loop protection off)'),
+  loopWindowMinutes: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.loopWindowMinutes, 1, 10080, 'minutes, from 1 to 10080 (7 days)'),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
 /**
@@ -302,6 +309,31 @@ export function findingsTableFromEnv(source: Source = process.env): string | und
   return parseTableName(read(source, ENV.findingsTable), ENV.findingsTable);
 }
 
+/** A whole number in [min, max]; unset = the default. */
+export function parseWholeNumber(value: string | undefined, variable: string, fallback: number, min: number, max: number, rule: string): number {
+  if (value === undefined) return fallback;
+  const n = /^\d{1,6}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(variable, value, `must be a whole number of ${rule}`);
+  return n;
+}
+
+/** The alert lifecycle's settings (lib/core/lifecycle.ts): reminders and loop protection. */
+export function parseLifecycle(source: Source): LifecycleSettings {
+  return {
+    remindHours: ENV_CHECKS.remindHours(read(source, ENV.remindHours) as string, ENV.remindHours),
+    loopLimit: ENV_CHECKS.loopLimit(read(source, ENV.loopLimit) as string, ENV.loopLimit),
+    loopWindowMinutes: ENV_CHECKS.loopWindowMinutes(read(source, ENV.loopWindowMinutes) as string, ENV.loopWindowMinutes),
+  };
+}
+
+let cachedLifecycle: LifecycleSettings | undefined;
+
+/** The lifecycle settings from process.env, parsed once per process (cold start). */
+export function lifecycleFromEnv(): LifecycleSettings {
+  cachedLifecycle ??= parseLifecycle(process.env);
+  return cachedLifecycle;
+}
+
 let cached: Policy | undefined;
 
 /** The policy from process.env, parsed once per process (cold start). */
@@ -314,4 +346,5 @@ export function policyFromEnv(): Policy {
 export function resetPolicyCache(): void {
   cached = undefined;
   cachedScope = undefined;
+  cachedLifecycle = undefined;
 }

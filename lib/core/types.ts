@@ -91,6 +91,7 @@ export const REASON_CODES = [
   'TABLE_ARCHIVING',
   'TABLE_ARCHIVED',
   'READ_FAILED',
+  'REPEATEDLY_DISABLED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -4,7 +4,10 @@
  * event is only a hint: the table is read again and goes through the one act path
  * (lib/act/remediate), and the alert carries the attribution from the event.
  *
- * `run` is a straight sequence: parse → scope → act → say → finish. De-duplication is middleware
+ * `run` is a straight sequence: parse → scope → act → record → say → finish. `record` (with a
+ * findings ledger) opens or joins the table's incident, closes it when pitr-guard re-enabled PITR,
+ * and counts disables for loop protection: disables below PITR_GUARD_LOOP_LIMIT within the window
+ * alert as usual, the one that reaches it sends one escalation instead, later ones send nothing. De-duplication is middleware
  * around it (lib/state/idempotent.ts, `reactorHandler`); `run` only reads which attempt this is
  * and what an earlier attempt remembered (which channel got which alert).
  *
@@ -30,15 +33,16 @@ import type { Sleep } from '../aws/pace';
 import { act, type RemediateOptions } from '../act/remediate';
 import type { RemediationOutcome, RemediationResult } from '../act/outcome';
 import { outOfScope, parseCloudTrailEvent } from '../events/cloudtrail';
-import type { Policy } from '../core/types';
+import type { Policy, TableChange } from '../core/types';
 import { forLog } from '../core/text';
-import { alertPlan, deliverPlan, eventAge, nextStep, type EventMemory } from './pitr-change-alerts';
+import { alertPlan, deliverPlan, eventAge, nextStep, type AlertPlan, type EventMemory } from './pitr-change-alerts';
 import { EventAccounts, surelyOutOfScope, type AssumeFailure } from '../aws/org/event-accounts';
 import { findSystemBackup } from '../aws/inventory/backups';
-import { renderDeletedTableAlert, type DeletedBackup } from '../notify/format';
+import { renderChangeAlert, renderDeletedTableAlert, renderEscalation, type DeletedBackup } from '../notify/format';
 import { evaluate } from '../core/evaluate';
 import type { Scope } from '../core/scope';
-import type { TableChange } from '../events/cloudtrail';
+import { IncidentLedger, type ChangeRecord } from '../state/incidents';
+import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from '../core/lifecycle';
 
 export { REACTOR_MAX_ATTEMPTS, eventAge, weakensPitr } from './pitr-change-alerts';
 
@@ -66,6 +70,10 @@ export interface PitrChangeDeps {
   remediate?: RemediateOptions;
   /** Read retries (tests shorten them). */
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+  /** The findings ledger (PITR_GUARD_FINDINGS_TABLE): the table's incident, shared with the scan, and loop protection. */
+  ledger?: IncidentLedger;
+  /** Reminders and loop protection (default LIFECYCLE_DEFAULTS). */
+  lifecycle?: LifecycleSettings;
 }
 
 export interface PitrChangeResult {
@@ -163,8 +171,12 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
 
   // say
   const channels = deps.notifiers.map((n) => n.channel);
-  const plan = alertPlan(change, outcome, policy, memory, retry, channels, accountName ? { accountName } : {});
+  let plan = alertPlan(change, outcome, policy, memory, retry, channels, accountName ? { accountName } : {});
   if (plan.log) log[plan.log.level](plan.log.message, plan.log.fields);
+
+  // record (the incident shared with the scan; loop protection)
+  const recorded = await record(change, outcome, plan, deps, log, now());
+  plan = loopPlan(plan, change, outcome, recorded, deps, log, accountName);
   let alert: PitrChangeResult['alert'];
   let undelivered = '';
   if (plan.alert) {
@@ -245,6 +257,47 @@ async function deleted(change: TableChange, deps: PitrChangeDeps, c: DeletedCont
   return { ...result, alert: sent.summary };
 }
 
+/** The reactor's write to the findings ledger; a failure is logged and the alert goes out as usual. */
+async function record(change: TableChange, outcome: RemediationOutcome, plan: AlertPlan, deps: PitrChangeDeps, log: Logger, at: Date): Promise<ChangeRecord | undefined> {
+  if (!deps.ledger || !plan.alert || outcome.before.status === 'EXEMPT') return undefined;
+  const a = change.actor;
+  const eventAt = a.eventTime && Number.isFinite(Date.parse(a.eventTime)) ? new Date(a.eventTime).toISOString() : at.toISOString();
+  try {
+    const recorded = await deps.ledger.recordChange({
+      table: { accountId: change.accountId, region: change.region, tableName: change.tableName },
+      eventId: change.eventId,
+      ...(change.kind === 'PITR_DISABLED' ? { disable: { at: eventAt, principal: a.arn.slice(0, 2048), ...(a.userAgent ? { userAgent: a.userAgent.slice(0, 1024) } : {}) } } : {}),
+      alerted: true,
+      fixed: outcome.result === 'ENABLED',
+      now: at,
+      settings: deps.lifecycle ?? LIFECYCLE_DEFAULTS,
+    });
+    log.info('incident recorded', { event: 'incident', incident: recorded.incident, incidentId: recorded.incidentId, ...(recorded.loop ? { disablesInWindow: recorded.loop.count, loopAlert: recorded.loop.alert } : {}) });
+    return recorded;
+  } catch (error) {
+    log.error('could not record the incident in the findings ledger: alerting as usual', { event: 'ledger-failed', errorName: (error as { errorName?: string }).errorName, message: (error as Error).message });
+    return undefined;
+  }
+}
+
+/** Loop protection applied to the plan: the escalation replaces the alert at the limit; past it, nothing is sent. */
+function loopPlan(plan: AlertPlan, change: TableChange, outcome: RemediationOutcome, recorded: ChangeRecord | undefined, deps: PitrChangeDeps, log: Logger, accountName?: string): AlertPlan {
+  const loop = recorded?.loop;
+  if (!loop || !plan.alert || plan.only) return plan;
+  const settings = deps.lifecycle ?? LIFECYCLE_DEFAULTS;
+  if (loop.alert === 'ORDINARY') {
+    if (loop.count < 2 || settings.loopLimit <= 0) return plan;
+    // A repeat below the limit: the ordinary alert, saying it is a repeat and when the escalation comes.
+    return { alert: renderChangeAlert({ change, outcome, minRecoveryDays: deps.policy.minRecoveryDays, ...(accountName ? { accountName } : {}), repeat: { count: loop.count, windowMinutes: settings.loopWindowMinutes, limit: settings.loopLimit } }) };
+  }
+  if (!outcome.before.reasons.includes('REPEATEDLY_DISABLED')) outcome.before.reasons.push('REPEATEDLY_DISABLED');
+  if (loop.alert === 'SILENT') {
+    log.warn(`loop protection: disable ${loop.count} within ${settings.loopWindowMinutes} min, not alerted (counted in the next digest)`, { event: 'loop-silenced', disablesInWindow: loop.count, reasons: outcome.before.reasons });
+    return {};
+  }
+  return { alert: renderEscalation({ change, outcome, disables: loop.disables, settings }) };
+}
+
 function missingChannels(notifiers: readonly Notifier[], delivered: readonly Channel[]): Channel[] {
   return notifiers.map((n) => n.channel).filter((c) => !delivered.includes(c));
 }
@@ -303,6 +356,9 @@ export interface PitrChangeSettings {
   /** Where alert channel failures (AlertDeliveryFailed) and a missing de-duplication table are counted; none: not counted (demo, tests). */
   metrics?: Metrics;
   remediate?: RemediateOptions;
+  /** The findings ledger (PITR_GUARD_FINDINGS_TABLE): incidents shared with the scan, loop protection; none = neither. */
+  findingsTable?: string;
+  lifecycle?: LifecycleSettings;
 }
 
 /** Dependencies from explicit settings (the handler at cold start, the demo and tests). */
@@ -330,5 +386,7 @@ export function makeDeps(settings: PitrChangeSettings): PitrChangeDeps {
     metrics.count('DeduplicationUnavailable');
   }
   if (settings.remediate) deps.remediate = settings.remediate;
+  if (settings.findingsTable) deps.ledger = new IncidentLedger(clients.get(DynamoDBClient, homeRegion), settings.findingsTable);
+  if (settings.lifecycle) deps.lifecycle = settings.lifecycle;
   return deps;
 }

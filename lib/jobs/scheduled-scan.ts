@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { IncompleteReportError, InvalidEventError } from '../core/errors';
-import { ledgerKey as ledgerKeyOf, type FindingsLedger } from '../state/ledger';
+import { ledgerKey as ledgerKeyOf, type FindingsLedger, type OpenIncident, type Transition } from '../state/ledger';
 import type { Logger } from '../runtime/logger';
 import { logScanReport } from '../report/log';
 import { renderJson } from '../report/json';
@@ -22,6 +22,14 @@ import type { Policy } from '../core/types';
 export interface ScanInvocation {
   /** Milliseconds the invocation has left (Lambda's context): alert channels keep their retries within it. */
   remainingMs?: () => number;
+  /** What the findings ledger's alert lifecycle decided for this run (absent without a lifecycle ledger). */
+  lifecycle?: RecordedLifecycle;
+}
+
+/** The lifecycle transitions this run won (only these are alerted) and the incidents still open. */
+export interface RecordedLifecycle {
+  transitions: Transition[];
+  openIncidents: OpenIncident[];
 }
 
 export type AfterScanHook = (report: ScanReport, deps: ScheduledScanDeps, invocation: ScanInvocation) => Promise<void>;
@@ -77,10 +85,12 @@ export async function run(event: unknown, deps: ScheduledScanDeps, invocation: S
       ? await scanAccounts({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId, scope, runId: `scheduled-${started}` }, deps)
       : await scan({ policy: deps.policy, homeRegion: deps.homeRegion, accountId: deps.accountId }, deps);
   const runId = runIdOf(event);
-  const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, runId, deps.logger) : [];
+  const recorded = deps.ledger ? await recordFindings(report, deps.ledger, runId, deps.logger) : undefined;
+  const unrecorded = recorded?.unrecorded ?? [];
   logScanReport(report, deps.logger, { durationMs: Date.now() - started, mode: deps.policy.mode, dryRun: deps.policy.dryRun });
   const notWritten = deps.reportBucket ? await writeReport(report, deps.reportBucket, runId, deps.logger) : undefined;
-  for (const hook of deps.afterScan) await hook(report, deps, invocation);
+  const hookInvocation = recorded?.lifecycle ? { ...invocation, lifecycle: recorded.lifecycle } : invocation;
+  for (const hook of deps.afterScan) await hook(report, deps, hookInvocation);
   if (notWritten) throw new IncompleteReportError('the report could not be written to the report bucket', [notWritten]);
   if (unrecorded.length > 0) {
     // Alerts went out first; the run still fails, so Lambda retries it and then keeps it in the failed-events queue.
@@ -121,15 +131,26 @@ async function writeReport(report: ScanReport, where: BucketLocation, runId: str
   }
 }
 
-/** Writes the report's findings to the ledger and sets each finding's `since`; returns the tables not recorded. */
-export async function recordFindings(report: ScanReport, ledger: FindingsLedger, runId: string, logger: Logger): Promise<string[]> {
+/**
+ * Writes the report's findings to the ledger, sets each finding's `since` (and REPEATEDLY_DISABLED
+ * on tables loop protection is watching); returns the tables not recorded and, with a lifecycle
+ * ledger, the transitions this run won.
+ */
+export async function recordFindings(report: ScanReport, ledger: FindingsLedger, runId: string, logger: Logger): Promise<{ unrecorded: string[]; lifecycle?: RecordedLifecycle }> {
   const written = await ledger.write(report.findings, { runId, seenAt: report.generatedAt });
+  const looping = new Set(written.repeatedlyDisabled);
   for (const f of report.findings) {
-    const entry = written.since.get(ledgerKeyOf(f));
+    const key = ledgerKeyOf(f);
+    const entry = written.since.get(key);
     if (entry) f.since = entry.since;
+    if (looping.has(key) && !f.reasons.includes('REPEATEDLY_DISABLED')) f.reasons.push('REPEATEDLY_DISABLED');
+  }
+  if (ledger.lifecycle && written.transitions.length > 0) {
+    logger.info('alert lifecycle', { event: 'lifecycle', transitions: written.transitions.slice(0, 100).map((t) => ({ kind: t.kind, tableArn: t.tableArn })), count: written.transitions.length, open: written.openIncidents.length });
   }
   for (const failure of written.failed) {
     logger.error('could not record the table in the findings ledger', { event: 'ledger-failed', tableArn: failure.tableArn, errorName: failure.error.errorName, message: failure.error.message });
   }
-  return written.failed.map((f) => `${f.tableArn}: ${f.error.message}`);
+  const unrecorded = written.failed.map((f) => `${f.tableArn}: ${f.error.message}`);
+  return ledger.lifecycle ? { unrecorded, lifecycle: { transitions: written.transitions, openIncidents: written.openIncidents } } : { unrecorded };
 }

@@ -86,9 +86,16 @@ export interface ChangeAlertInput {
   minRecoveryDays: number;
   /** The account's name from the Organization, when known (a member account's event). */
   accountName?: string;
+  /** Loop protection: this table was switched off again (a repeat below the limit); one line says so. */
+  repeat?: { count: number; windowMinutes: number; limit: number };
 }
 
-export function renderChangeAlert({ change, outcome, minRecoveryDays, accountName }: ChangeAlertInput): RenderedAlert {
+/** The loop-protection line of a repeated disable: how many so far and when the escalation comes. */
+export function repeatNote(r: NonNullable<ChangeAlertInput['repeat']>): string {
+  return `switched off ${r.count} times within ${r.windowMinutes} minutes; at ${r.limit} pitr-guard sends one escalation and then stops alerting this table for the window (it keeps re-enabling).`;
+}
+
+export function renderChangeAlert({ change, outcome, minRecoveryDays, accountName, repeat }: ChangeAlertInput): RenderedAlert {
   const t = change.tableName; // validated: [A-Za-z0-9_.-]
   const headline = HEADLINE[change.kind](t, change);
   const label = shortResult(outcome, change.kind);
@@ -129,6 +136,7 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays, accountNam
     plain('pitr-guard did', oneLine(did)),
     plain('State now', oneLine(stateNow)),
     plain('Console', url),
+    ...(repeat ? [plain('Again', repeatNote(repeat))] : []),
     ...(byHand ? ['', `To enable PITR by hand: ${fix}`] : []),
     '',
     `Event: ${change.eventName} ${oneLine(change.eventId)} · mode ${outcome.mode}`,
@@ -149,7 +157,7 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays, accountNam
     { type: 'header', text: { type: 'plain_text', text: truncate(headline, 150), emoji: false } },
     { type: 'section', text: md(`*pitr-guard:* ${slackEscape(did)}`) },
     { type: 'section', fields: fields.slice(0, 10) },
-    { type: 'section', text: md(`*What happened:* ${slackEscape(happened)}\n*State now:* ${slackEscape(stateNow)}`) },
+    { type: 'section', text: md(`*What happened:* ${slackEscape(happened)}\n*State now:* ${slackEscape(stateNow)}${repeat ? `\n*Again:* ${slackEscape(repeatNote(repeat))}` : ''}`) },
     ...(byHand ? [{ type: 'section' as const, text: md(`*To enable PITR by hand:*\n${slackCode(fix, 600)}`) }] : []),
     {
       type: 'context',

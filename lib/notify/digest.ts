@@ -192,3 +192,122 @@ export function renderDigest(input: DigestInput): RenderedAlert {
   };
 }
 
+
+// ---------------------------------------------------------------- the change digest (alert lifecycle)
+
+/** One table in a section of the change digest: plain text and its Slack form (untrusted parts escaped). */
+export interface ChangeDigestLine {
+  region: string;
+  tableName: string;
+  plain: string;
+  slack: string;
+}
+
+/**
+ * The change digest's content: what changed since the last scan, by section. Built from the
+ * lifecycle's transitions by lib/notify/lifecycle-digest.ts (the mapping lives there, the wording here).
+ */
+export interface ChangeDigestInput {
+  accountId: string;
+  regions: string[];
+  generatedAt: string;
+  mode: Mode;
+  dryRun: boolean;
+  newIncidents: ChangeDigestLine[];
+  resolved: ChangeDigestLine[];
+  reminders: ChangeDigestLine[];
+  /** Tables loop protection kept quiet since the last digest. */
+  loops: ChangeDigestLine[];
+  /** Region and account errors of this scan (not per table, so listed in every digest sent). */
+  problems: ChangeDigestLine[];
+  /** Incidents open after this scan (the new and reminded ones included). */
+  stillOpen: number;
+  maxListed?: number;
+  maxListedSlack?: number;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** Whether the change digest has anything to say (no digest at all otherwise). */
+export function changeDigestHasNews(input: Pick<ChangeDigestInput, 'newIncidents' | 'resolved' | 'reminders' | 'loops' | 'problems'>): boolean {
+  return input.newIncidents.length + input.resolved.length + input.reminders.length + input.loops.length + input.problems.length > 0;
+}
+
+export function renderChangeDigest(input: ChangeDigestInput): RenderedAlert {
+  const sections: [string, ChangeDigestLine[]][] = [
+    ['New', input.newIncidents],
+    ['Resolved', input.resolved],
+    ['Reminders', input.reminders],
+    ['Loop protection', input.loops],
+    ['Not scanned', input.problems],
+  ];
+  const counts = [
+    input.newIncidents.length ? `${input.newIncidents.length} new` : '',
+    input.resolved.length ? `${input.resolved.length} resolved` : '',
+    input.reminders.length ? plural(input.reminders.length, 'reminder') : '',
+    input.loops.length ? `${input.loops.length} looping` : '',
+    input.problems.length ? `${input.problems.length} not scanned` : '',
+  ].filter(Boolean);
+  const summary = `${counts.join(', ')}; ${input.stillOpen} still open`;
+  const subject = snsSubject(`[pitr-guard] ${input.accountId}: ${summary}`);
+  const mode = `${input.mode}${input.dryRun ? ' (dry run)' : ''}`;
+  const header = `pitr-guard: what changed in account ${input.accountId} (${input.regions.join(', ')}) since the last scan, at ${input.generatedAt}`;
+  const stillOpen = `Still open: ${plural(input.stillOpen, 'incident')} (each is alerted once, then reminded when due).`;
+
+  const maxPlain = input.maxListed ?? 50;
+  const maxSlack = input.maxListedSlack ?? 20;
+  const lines = [header, `Mode ${mode}. ${summary}.`];
+  let budget = maxPlain;
+  for (const [title, entries] of sections) {
+    if (entries.length === 0) continue;
+    lines.push('', `${title} (${entries.length}):`);
+    const shown = entries.slice(0, Math.max(0, budget));
+    budget -= shown.length;
+    lines.push(...shown.map((e) => `- ${e.plain}`));
+    if (shown.length < entries.length) lines.push(`- …and ${entries.length - shown.length} more.`);
+  }
+  lines.push('', stillOpen);
+
+  const blocks: SlackBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncateHeader(`PITR changes: ${summary}`), emoji: false } },
+    { type: 'section', text: md(`Account ${slackCode(input.accountId)} · ${input.regions.map((r) => slackCode(r)).join(' ')} · mode ${slackEscape(mode)}`) },
+  ];
+  let slackBudget = maxSlack;
+  for (const [title, entries] of sections) {
+    if (entries.length === 0) continue;
+    const shown = entries.slice(0, Math.max(0, slackBudget));
+    slackBudget -= shown.length;
+    let chunk = `*${title} (${entries.length})*`;
+    for (const e of shown) {
+      const line = `• ${e.slack}`;
+      // Section text is limited to 3,000 characters.
+      if (chunk.length + line.length + 1 > 2900) {
+        blocks.push({ type: 'section', text: md(chunk) });
+        chunk = '';
+      }
+      chunk += (chunk ? '\n' : '') + line;
+    }
+    if (shown.length < entries.length) chunk += `\n…and ${entries.length - shown.length} more (the email lists up to ${maxPlain}).`;
+    blocks.push({ type: 'section', text: md(chunk) });
+  }
+  blocks.push({ type: 'context', elements: [md(`${slackEscape(stillOpen)} Scan at ${slackEscape(input.generatedAt)}`)] });
+
+  return {
+    kind: 'digest',
+    subject,
+    text: lines.join('\n') + '\n',
+    slack: { text: slackEscape(subject), blocks },
+    attributes: {
+      kind: 'digest',
+      accountId: input.accountId,
+      new: String(input.newIncidents.length),
+      resolved: String(input.resolved.length),
+      reminders: String(input.reminders.length),
+      stillOpen: String(input.stillOpen),
+    },
+  };
+}
+
+function truncateHeader(text: string): string {
+  return text.length > 150 ? `${text.slice(0, 147)}...` : text;
+}

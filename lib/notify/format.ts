@@ -16,3 +16,5 @@ export * from './change-alert';
 export * from './deleted-alert';
 export * from './digest';
 export { oneLine, truncate } from '../core/text';
+export * from './escalation-alert';
+export { lifecycleDigestInput, fixedByText, type LifecycleDigestSource } from './lifecycle-digest';

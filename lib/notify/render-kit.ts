@@ -22,7 +22,7 @@ export interface SlackMessage {
 }
 
 export interface RenderedAlert {
-  kind: 'change' | 'digest';
+  kind: 'change' | 'digest' | 'escalation';
   /** SNS subject (email subject): under 100 printable ASCII characters. */
   subject: string;
   /** Plain text: the SNS message, i.e. the email body. */

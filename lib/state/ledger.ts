@@ -1,7 +1,10 @@
 /**
  * The findings ledger: one DynamoDB item per table (partition key `tableArn`), the table's latest
- * status across runs, and `since`, when it entered that status. The item (docs/ledger.md) is
- * designed for the alert lifecycle of the next issue, which adds its own attributes to it.
+ * status across runs, and `since`, when it entered that status; with `lifecycle` settings also the
+ * table's incident (the alert lifecycle, docs/alerts.md): after its status write, each table's
+ * next step (open, remind, resolve; lib/core/lifecycle.ts) is claimed with one UpdateItem
+ * conditioned on `lifecycleVersion`, and only claimed steps come back as `transitions`. The
+ * reactor's writes to the same items are in incidents.ts.
  *
  * Writes: one conditional UpdateItem per finding, not BatchWriteItem. BatchWriteItem can only put
  * (replace) whole items, so it would (a) overwrite `since` and `firstSeen` unless every item were
@@ -30,11 +33,25 @@ import {
 import { AwsCallError, awsErrorName } from '../core/errors';
 import { formatTableArn } from '../core/ids';
 import type { Finding, FindingStatus } from '../core/types';
+import {
+  decideIncident,
+  disablesInWindow,
+  isOpen,
+  type IncidentFacts,
+  type LifecycleSettings,
+  type Transition,
+} from '../core/lifecycle';
 
-export const LEDGER_KEY = 'tableArn';
+import { LEDGER_KEY, RETRYABLE, incidentFacts, optionalOpen as optional, type OpenIncident } from './ledger-item';
 
-/** One table's item, as this module writes it (the next issue adds the alert lifecycle; docs/ledger.md). */
-export interface LedgerItem {
+export type { OpenIncident } from './ledger-item';
+
+export type { Transition } from '../core/lifecycle';
+
+export { LEDGER_KEY, incidentFacts } from './ledger-item';
+
+/** One table's item, as this module writes it (lifecycle attributes: IncidentFacts; docs/ledger.md). */
+export interface LedgerItem extends IncidentFacts {
   tableArn: string;
   accountId: string;
   region: string;
@@ -63,7 +80,14 @@ export interface LedgerWriteResult {
   stale: string[];
   /** Tables that could not be written after retries (never silently dropped). */
   failed: { tableArn: string; error: AwsCallError }[];
+  /** The lifecycle transitions this write claimed (only with `lifecycle` settings): only these are alerted. */
+  transitions: Transition[];
+  /** Incidents open after this write (the digest's "still open" count; the scan closes those it re-enabled). */
+  openIncidents: OpenIncident[];
+  /** Tables switched off at least loopLimit times within the window (their finding gets REPEATEDLY_DISABLED). */
+  repeatedlyDisabled: string[];
 }
+
 
 export interface LedgerOptions {
   /** Tables written at once (default 16). */
@@ -73,16 +97,10 @@ export interface LedgerOptions {
   /** Backoff before attempt n (default 100 ms × 2^n, full jitter). */
   sleep?: (ms: number) => Promise<void>;
   baseDelayMs?: number;
+  /** Alert lifecycle settings: with them every write also decides and claims the incident's next step. */
+  lifecycle?: LifecycleSettings;
 }
 
-const RETRYABLE = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TransactionConflictException',
-]);
 
 /** The ledger's key for a finding: its ARN, or the ARN built from account, Region and name when the read failed. */
 export function ledgerKey(f: Pick<Finding, 'tableArn' | 'accountId' | 'region' | 'tableName'>): string {
@@ -94,6 +112,7 @@ export class FindingsLedger {
   private readonly attempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly baseDelayMs: number;
+  readonly lifecycle: LifecycleSettings | undefined;
 
   constructor(
     private readonly ddb: DynamoDBClient,
@@ -104,11 +123,12 @@ export class FindingsLedger {
     this.attempts = Math.max(1, options.attempts ?? 5);
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.baseDelayMs = options.baseDelayMs ?? 100;
+    this.lifecycle = options.lifecycle;
   }
 
   /** Writes every finding of a run; see the module comment for the protocol. */
   async write(findings: readonly Finding[], run: LedgerRun): Promise<LedgerWriteResult> {
-    const result: LedgerWriteResult = { since: new Map(), stale: [], failed: [] };
+    const result: LedgerWriteResult = { since: new Map(), stale: [], failed: [], transitions: [], openIncidents: [], repeatedlyDisabled: [] };
     let next = 0;
     const worker = async () => {
       while (next < findings.length) {
@@ -116,8 +136,17 @@ export class FindingsLedger {
         const key = ledgerKey(f);
         try {
           const outcome = await this.writeOne(f, key, run);
-          if (outcome === 'stale') result.stale.push(key);
-          else result.since.set(key, { status: f.status, since: outcome.since });
+          if (outcome === 'stale') {
+            result.stale.push(key);
+            continue;
+          }
+          result.since.set(key, { status: f.status, since: outcome.since });
+          if (this.lifecycle) {
+            const step = await this.lifecycleStep(f, key, run, outcome.facts, this.lifecycle);
+            result.transitions.push(...step.transitions);
+            if (step.open) result.openIncidents.push(step.open);
+            if (this.lifecycle.loopLimit > 0 && disablesInWindow(step.facts.disables, new Date(run.seenAt), this.lifecycle).length >= this.lifecycle.loopLimit) result.repeatedlyDisabled.push(key);
+          }
         } catch (error) {
           result.failed.push({ tableArn: key, error: error instanceof AwsCallError ? error : new AwsCallError('UpdateItem', error, key) });
         }
@@ -127,20 +156,22 @@ export class FindingsLedger {
     return result;
   }
 
-  private async writeOne(f: Finding, key: string, run: LedgerRun): Promise<{ since: string } | 'stale'> {
+  private async writeOne(f: Finding, key: string, run: LedgerRun): Promise<{ since: string; facts: IncidentFacts } | 'stale'> {
     let failure: unknown;
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       if (attempt > 0) await this.sleep(Math.random() * this.baseDelayMs * 2 ** attempt);
       try {
         const old = await this.sameStatus(f, key, run);
-        if ('written' in old) return { since: old.written };
+        if ('written' in old) return { since: old.written, facts: old.facts };
         if (old.item === undefined) {
           await this.send(this.create(f, key, run));
-          return { since: run.seenAt };
+          return { since: run.seenAt, facts: {} };
         }
         if ((old.item.lastSeen?.S ?? '') > run.seenAt) return 'stale';
         await this.send(this.change(f, key, run, old.item));
-        return { since: run.seenAt };
+        // The status write leaves the lifecycle attributes alone: the old item's are current (a
+        // writer in between is caught by the lifecycle step's version condition).
+        return { since: run.seenAt, facts: incidentFacts(old.item) };
       } catch (error) {
         failure = error;
         // A concurrent writer got in between (condition failed) or AWS pushed back: start over.
@@ -151,7 +182,7 @@ export class FindingsLedger {
   }
 
   /** Step 1: the status is unchanged. `written` (the item's `since`), or the old item (undefined when there is none). */
-  private async sameStatus(f: Finding, key: string, run: LedgerRun): Promise<{ written: string } | { item: Record<string, AttributeValue> | undefined }> {
+  private async sameStatus(f: Finding, key: string, run: LedgerRun): Promise<{ written: string; facts: IncidentFacts } | { item: Record<string, AttributeValue> | undefined }> {
     try {
       const out = await this.ddb.send(
         new UpdateItemCommand({
@@ -165,7 +196,7 @@ export class FindingsLedger {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { written: out.Attributes?.since?.S ?? run.seenAt };
+      return { written: out.Attributes?.since?.S ?? run.seenAt, facts: incidentFacts(out.Attributes ?? {}) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return { item: error.Item };
       throw error;
@@ -205,6 +236,117 @@ export class FindingsLedger {
     });
   }
 
+  /**
+   * The lifecycle step of one table after its status write: decide (lib/core/lifecycle.ts) from the
+   * item's lifecycle attributes, then claim the step with one UpdateItem conditioned on the
+   * item's `lifecycleVersion` (optimistic lock shared by every lifecycle writer). The winner gets
+   * the transition; a loser re-decides from the item the failed condition returns (ALL_OLD), which
+   * usually means there is nothing left to do: a duplicate run or a concurrent writer never alerts twice.
+   */
+  private async lifecycleStep(f: Finding, key: string, run: LedgerRun, start: IncidentFacts, settings: LifecycleSettings): Promise<{ transitions: Transition[]; open?: OpenIncident; facts: IncidentFacts }> {
+    let facts = start;
+    const now = new Date(run.seenAt);
+    for (let attempt = 0; attempt < this.attempts; attempt++) {
+      const decision = decideIncident(key, facts, f.status, now, settings);
+      const silenced = facts.silencedDisables ?? 0;
+      const stillOpen = (): OpenIncident | undefined => (isOpen(facts) ? { tableArn: key, incidentId: facts.incidentId as string, openedAt: facts.openedAt ?? run.seenAt } : undefined);
+      if (decision.kind === 'NONE' && silenced === 0) return { transitions: [], ...optional(stillOpen()), facts };
+      const set: string[] = [];
+      const remove: string[] = [];
+      const values: Record<string, AttributeValue> = decision.kind === 'NONE' ? {} : { ':now': { S: run.seenAt } };
+      if (decision.kind === 'OPEN') {
+        set.push('incidentId = :incident', 'incidentState = :open', 'openedAt = :now', 'lastAlertedAt = :now', 'reminders = :zero');
+        values[':incident'] = { S: decision.incidentId };
+        values[':open'] = { S: 'OPEN' };
+        values[':zero'] = { N: '0' };
+        remove.push('closedAt', 'fixedBy', 'fixedAt');
+      } else if (decision.kind === 'REMIND') {
+        set.push('lastAlertedAt = :now', 'reminders = :reminders');
+        values[':reminders'] = { N: String(decision.reminder) };
+      } else if (decision.kind === 'RESOLVE') {
+        set.push('incidentState = :closed', 'closedAt = :now', 'fixedBy = :by', 'fixedAt = :now');
+        values[':closed'] = { S: 'CLOSED' };
+        values[':by'] = { S: decision.fixedBy };
+        remove.push('reminderDueAt');
+      }
+      if (decision.kind === 'OPEN' || decision.kind === 'REMIND') {
+        if (decision.reminderDueAt) {
+          set.push('reminderDueAt = :due');
+          values[':due'] = { S: decision.reminderDueAt };
+        } else remove.push('reminderDueAt');
+      }
+      if (silenced > 0) {
+        set.push('silencedDisables = :noneSilenced');
+        values[':noneSilenced'] = { N: '0' };
+      }
+      try {
+        await this.ddb.send(this.claim(key, facts, set, remove, values));
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          facts = incidentFacts(error.Item ?? {});
+          continue;
+        }
+        if (RETRYABLE.has(awsErrorName(error)) && attempt + 1 < this.attempts) {
+          await this.sleep(Math.random() * this.baseDelayMs * 2 ** (attempt + 1));
+          continue;
+        }
+        throw new AwsCallError('UpdateItem', error, key);
+      }
+      const base = { tableArn: key, accountId: f.accountId, region: f.region, tableName: f.tableName, status: f.status, reasons: [...f.reasons], at: run.seenAt };
+      const transitions: Transition[] = [];
+      if (decision.kind === 'OPEN') transitions.push({ ...base, kind: 'NEW', incidentId: decision.incidentId, openedAt: run.seenAt });
+      if (decision.kind === 'REMIND') transitions.push({ ...base, kind: 'REMINDER', incidentId: decision.incidentId, openedAt: facts.openedAt ?? run.seenAt, reminder: decision.reminder });
+      if (decision.kind === 'RESOLVE') transitions.push({ ...base, kind: 'RESOLVED', incidentId: decision.incidentId, openedAt: facts.openedAt ?? run.seenAt, fixedBy: decision.fixedBy });
+      if (silenced > 0) {
+        transitions.push({ ...base, kind: 'LOOP', incidentId: facts.incidentId ?? '', openedAt: facts.openedAt ?? run.seenAt, silencedDisables: silenced, disables: disablesInWindow(facts.disables, now, settings) });
+      }
+      const open =
+        decision.kind === 'OPEN' || decision.kind === 'REMIND'
+          ? { tableArn: key, incidentId: decision.incidentId, openedAt: decision.kind === 'OPEN' ? run.seenAt : (facts.openedAt ?? run.seenAt) }
+          : decision.kind === 'NONE'
+            ? stillOpen()
+            : undefined;
+      return { transitions, ...optional(open), facts };
+    }
+    throw new AwsCallError('UpdateItem', new Error('the lifecycle step lost the race on every attempt'), key);
+  }
+
+  /** The conditional UpdateItem that claims a lifecycle step: the version read must still be the item's. */
+  private claim(key: string, facts: IncidentFacts, set: string[], remove: string[], values: Record<string, AttributeValue>): UpdateItemCommand {
+    const version = facts.lifecycleVersion;
+    return new UpdateItemCommand({
+      TableName: this.tableName,
+      Key: { [LEDGER_KEY]: { S: key } },
+      UpdateExpression: `SET ${[...set, 'lifecycleVersion = :version'].join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ConditionExpression: version === undefined ? 'attribute_not_exists(lifecycleVersion)' : 'lifecycleVersion = :expected',
+      ExpressionAttributeValues: { ...values, ':version': { N: String((version ?? 0) + 1) }, ...(version === undefined ? {} : { ':expected': { N: String(version) } }) },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  }
+
+  /**
+   * Closes a table's open incident as fixed by `fixedBy` (the scan, after it re-enabled PITR).
+   * Conditioned on that incident still being open: returns the RESOLVED transition, or undefined
+   * when another writer closed or replaced it first.
+   */
+  async resolve(t: Pick<Transition, 'tableArn' | 'accountId' | 'region' | 'tableName' | 'incidentId' | 'openedAt' | 'status' | 'reasons'>, fixedBy: string, at: string): Promise<Transition | undefined> {
+    try {
+      await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [LEDGER_KEY]: { S: t.tableArn } },
+          UpdateExpression: 'SET incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one REMOVE reminderDueAt',
+          ConditionExpression: 'incidentId = :incident AND incidentState = :open',
+          ExpressionAttributeValues: { ':closed': { S: 'CLOSED' }, ':open': { S: 'OPEN' }, ':now': { S: at }, ':by': { S: fixedBy }, ':incident': { S: t.incidentId }, ':zero': { N: '0' }, ':one': { N: '1' } },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw new AwsCallError('UpdateItem', error, t.tableArn);
+    }
+    return { ...t, kind: 'RESOLVED', fixedBy, at };
+  }
+
   private async send(command: UpdateItemCommand): Promise<void> {
     await this.ddb.send(command);
   }
@@ -226,6 +368,6 @@ export const permissions: readonly import('../core/iam').Permission[] = [
     sid: 'FindingsLedger',
     actions: ['dynamodb:UpdateItem'],
     resource: 'findingsTable',
-    why: 'records each table’s status, since when, and the run that saw it, in the findings ledger',
+    why: 'records each table’s status, since when, the run that saw it, and the steps of its incident (alert lifecycle), in the findings ledger',
   },
 ];

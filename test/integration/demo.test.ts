@@ -50,7 +50,7 @@ describe('demo against a moto the test owns', () => {
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
     expect(result.durationMs).toBeLessThan(60_000);
-    expect(output).toContain('[6/6] Final scan and HTML report');
+    expect(output).toContain('[6/7] Final scan and HTML report');
   });
 
   it('ends with a verdict over every check, and no line is wider than 100 columns', () => {
@@ -106,6 +106,17 @@ describe('demo against a moto the test owns', () => {
     expect(output).toContain('new SNS alerts: 0, new Slack messages: 0');
   });
 
+  it('the alert lifecycle: new, then nothing, then resolved + reminders; loop protection: two alerts and one escalation', () => {
+    const digests = result.lifecycle?.digests ?? [];
+    expect(digests).toHaveLength(2);
+    expect(digests[0]!.subject).toMatch(/^\[pitr-guard\] \d{12}: \d+ new; \d+ still open$/);
+    expect(digests[1]!.message).toContain('Resolved (1):');
+    expect(digests[1]!.message).toContain('Reminders (');
+    expect(result.lifecycle?.reactorAlerts.map((a) => a.kind)).toEqual(['change', 'change', 'escalation']);
+    expect(result.lifecycle?.reactorAlerts[2]!.message).toContain('infrastructure as code (Terraform)');
+    expect(output).toContain('[7/7] Alert lifecycle');
+  });
+
   it('wrote the HTML report with the seeded counts', () => {
     const expected = expectedSummary(result.plan);
     expect(cardCounts(readFileSync(reportPath, 'utf8'))).toEqual(expected);
@@ -141,7 +152,7 @@ describe('pitr-guard demo (the CLI starts and stops its own moto)', () => {
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
-      if (!signalled && out.includes('[2/6]')) {
+      if (!signalled && out.includes('[2/7]')) {
         signalled = true;
         child.kill('SIGINT');
       }

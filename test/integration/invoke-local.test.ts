@@ -4,7 +4,8 @@
  * read from the docs and run exactly as written, as a user runs them (bundled by
  * serverless-esbuild, env from serverless.yml) against a moto server with real tables.
  */
-import { CreateTableCommand, DescribeContinuousBackupsCommand, DynamoDBClient, ScanCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeContinuousBackupsCommand, DynamoDBClient, GetItemCommand, ScanCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -136,6 +137,29 @@ describe('serverless invoke local (the documented commands) against moto', () =>
     expect(result).toMatchObject({ status: 'handled', result: 'ENABLED', table: { accountId: '222222222222', region: 'eu-west-1', tableName: 'payments' } });
     const pitr = await ddb.send(new DescribeContinuousBackupsCommand({ TableName: 'payments' }));
     expect(pitr.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus).toBe('ENABLED');
+  });
+
+  it('docs/reactor.md: pitrChange re-enables PITR, alerts, and records the disable and the incident in the findings ledger', async () => {
+    expect(documentedCommand('docs/reactor.md', 'pitrChange')).toEqual([
+      'serverless', 'invoke', 'local', '-f', 'pitrChange', '--path', 'events/cloudtrail-pitr-disabled.json',
+      '--param=mode=remediate', '--param=alertTopicArn=arn:aws:sns:us-east-1:123456789012:pitr-guard-alerts',
+      '--param=idempotencyTable=pitr-guard-idempotency', '--param=findingsTable=pitr-guard-findings',
+    ]);
+    const clients = localClients(moto.endpoint);
+    const ddb = clients.get(DynamoDBClient, 'us-east-1');
+    // What the doc's setup does: the de-duplication table and the topic; then someone switches PITR off on orders.
+    // (The DeleteTable test above may have created the de-duplication table already.)
+    await ddb
+      .send(new CreateTableCommand({ TableName: 'pitr-guard-idempotency', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'eventId', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'eventId', KeyType: 'HASH' }] }))
+      .catch((error: unknown) => {
+        if ((error as Error).name !== 'ResourceInUseException') throw error;
+      });
+    await clients.get(SNSClient, 'us-east-1').send(new CreateTopicCommand({ Name: 'pitr-guard-alerts' }));
+    await ddb.send(new UpdateContinuousBackupsCommand({ TableName: 'orders', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false } }));
+    const { result } = await invokeLocal('docs/reactor.md', 'pitrChange');
+    expect(result).toMatchObject({ status: 'handled', result: 'ENABLED', alert: { delivered: ['sns'] } });
+    const { Item } = await ddb.send(new GetItemCommand({ TableName: 'pitr-guard-findings', Key: { tableArn: { S: 'arn:aws:dynamodb:us-east-1:123456789012:table/orders' } }, ConsistentRead: true }));
+    expect([Item?.incidentState?.S, Item?.fixedBy?.S, Item?.disables?.L?.length]).toEqual(['CLOSED', 'pitr-guard', 1]);
   });
 
   it('docs/config-rule.md: configRule reports the non-compliant table of the sample change event (TESTMODE)', async () => {

@@ -336,6 +336,14 @@ describe('findings ledger (lib/state/ledger.ts) in the packaged template', () =>
     expect(env.PITR_GUARD_FINDINGS_TABLE).toEqual({ Ref: 'FindingsTable' });
     const ledger = statements(res.ScheduledScanRole!).filter((s) => actions(s).includes('dynamodb:UpdateItem'));
     expect(ledger).toEqual([{ Sid: 'FindingsLedger', Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: { 'Fn::GetAtt': ['FindingsTable', 'Arn'] } }]);
+    expect(statements(res.ScheduledScanRole!).flatMap(actions)).not.toContain('dynamodb:GetItem');
+  });
+
+  it('is named to the reactor too (incidents, loop protection), which may GetItem and UpdateItem on it and nowhere else', () => {
+    const env = (res.PitrChangeLambdaFunction?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ PITR_GUARD_FINDINGS_TABLE: { Ref: 'FindingsTable' }, PITR_GUARD_REMIND_HOURS: '24', PITR_GUARD_LOOP_LIMIT: '3', PITR_GUARD_LOOP_WINDOW_MINUTES: '60' });
+    const ledger = statements(res.PitrChangeRole!).filter((s) => actions(s).some((a) => a === 'dynamodb:GetItem' || a === 'dynamodb:UpdateItem') && JSON.stringify(s.Resource).includes('FindingsTable'));
+    expect(ledger).toEqual([{ Sid: 'FindingsLedgerIncidents', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': ['FindingsTable', 'Arn'] } }]);
   });
 });
 

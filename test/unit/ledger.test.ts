@@ -103,7 +103,7 @@ describe('FindingsLedger.write', () => {
     ddb.on(UpdateItemCommand).rejects(conditionFailed(newer));
     const out = await new FindingsLedger(new DynamoDBClient({}), TABLE, { sleep: noSleep }).write([finding('orders')], RUN);
     expect(inputs()).toHaveLength(1);
-    expect(out).toEqual({ since: new Map(), stale: [KEY.tableArn.S], failed: [] });
+    expect(out).toEqual({ since: new Map(), stale: [KEY.tableArn.S], failed: [], transitions: [], openIncidents: [], repeatedlyDisabled: [] });
   });
 
   it('a concurrent writer changed the item in between: starts over and ends on the same-status write', async () => {

@@ -4,6 +4,7 @@ import {
   DynamoDBClient,
   ListTagsOfResourceCommand,
   UpdateContinuousBackupsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/aws/clients';
@@ -15,6 +16,7 @@ import { actOnScan, scanActionsHook } from '../../lib/act/scan-actions';
 import { DELIVERY_RESERVE_MS, type SendOptions } from '../../lib/notify';
 import { sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
 import type { Policy, TableFacts } from '../../lib/core/types';
+import { FindingsLedger } from '../../lib/state/ledger';
 
 const ddb = mockClient(DynamoDBClient);
 const NOW = new Date('2026-11-21T10:00:00Z');
@@ -225,5 +227,49 @@ describe('actOnScan', () => {
     await expect(actOnScan(report(), { policy: policy('alert'), clients: new Clients() }, { notifiers: [new Channel('sns', true), new Channel('slack', true)] })).rejects.toBeInstanceOf(
       AlertDeliveryError,
     );
+  });
+});
+
+describe('actOnScan with the alert lifecycle (a change digest)', () => {
+  const ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/orders';
+  const at = NOW.toISOString();
+  const newOrders = { kind: 'NEW' as const, tableArn: ARN, accountId: '123456789012', region: 'us-east-1', tableName: 'orders', status: 'NON_COMPLIANT' as const, reasons: ['PITR_DISABLED'], incidentId: `${ARN}#${at}`, openedAt: at, at };
+  const lifecycle = { transitions: [newOrders], openIncidents: [{ tableArn: ARN, incidentId: newOrders.incidentId, openedAt: at }] };
+  const ledger = () => new FindingsLedger(new DynamoDBClient({}), 'pitr-guard-findings', { lifecycle: { remindHours: 24, loopLimit: 3, loopWindowMinutes: 60 } });
+
+  it('nothing changed: no digest at all, one digest-skipped line with the open count', async () => {
+    const sns = new Channel('sns');
+    const lines: Record<string, unknown>[] = [];
+    const out = await actOnScan(report(), { policy: policy('alert'), clients: new Clients(), ledger: ledger(), logger: createLogger({ write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }) }, { notifiers: [sns], lifecycle: { transitions: [], openIncidents: lifecycle.openIncidents } });
+    expect(out.alert).toBeUndefined();
+    expect(sns.sent).toEqual([]);
+    expect(lines.find((l) => l.event === 'digest-skipped')).toMatchObject({ stillOpen: 1 });
+  });
+
+  it('mode report: nothing sent, whatever the transitions', async () => {
+    const sns = new Channel('sns');
+    await actOnScan(report(), { policy: policy('report'), clients: new Clients(), ledger: ledger() }, { notifiers: [sns], lifecycle });
+    expect(sns.sent).toEqual([]);
+  });
+
+  it('remediate: the table it re-enabled is closed in the ledger (only while still open) and listed once, as new and fixed by pitr-guard', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    const sns = new Channel('sns');
+    const out = await actOnScan(report(), { policy: policy('remediate'), clients: new Clients(), ledger: ledger(), now: () => NOW }, { notifiers: [sns], lifecycle });
+    const close = ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    expect(close).toHaveLength(1);
+    expect(close[0]).toMatchObject({ Key: { tableArn: { S: ARN } }, ConditionExpression: 'incidentId = :incident AND incidentState = :open', ExpressionAttributeValues: expect.objectContaining({ ':by': { S: 'pitr-guard' } }) });
+    expect(sns.sent.map((a) => a.subject)).toEqual(['[pitr-guard] 123456789012: 1 new; 0 still open']);
+    expect(out.alert?.text).toContain('New (1):\n- orders (us-east-1, 123456789012): PITR not enabled; re-enabled (35 days) and verified: fixed by pitr-guard');
+    expect(out.alert?.text).not.toContain('Resolved');
+  });
+
+  it('the ledger cannot close the incident: logged, the digest still goes out, the incident still counted open', async () => {
+    ddb.on(UpdateItemCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    const sns = new Channel('sns');
+    const lines: Record<string, unknown>[] = [];
+    await actOnScan(report(), { policy: policy('remediate'), clients: new Clients(), ledger: ledger(), logger: createLogger({ write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }) }, { notifiers: [sns], lifecycle });
+    expect(lines.find((l) => l.event === 'ledger-failed')).toMatchObject({ level: 'error', tableArn: ARN });
+    expect(sns.sent.map((a) => a.subject)).toEqual(['[pitr-guard] 123456789012: 1 new; 1 still open']);
   });
 });

@@ -148,7 +148,7 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
   const listing: RegionError | undefined = report.regionErrors[0];
   if (listing) throw failure(`${listing.operation} in ${item.region}`, listing);
 
-  const unrecorded = deps.ledger ? await recordFindings(report, deps.ledger, item.runId, logger) : [];
+  const unrecorded = deps.ledger ? (await recordFindings(report, deps.ledger, item.runId, logger)).unrecorded : [];
   const nonCompliant = report.findings.filter((f) => f.status === 'NON_COMPLIANT');
   // The one act path, as the scheduled scan uses it: the policy's mode, made stricter by a table's mode tag.
   const outcomes = await actOnFindings(nonCompliant, { clients, policy: deps.policy, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) }, { waitForActiveMs: 20_000, ...deps.remediate, concurrency: 3 });
