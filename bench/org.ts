@@ -9,9 +9,12 @@
  * the slowest shard's floor: its tables / 10 s. Printed: wall time / that floor (target ≤ 1.15),
  * throttles (target 0) and reads per table (target exactly 1 DescribeContinuousBackups each).
  *
- * Path `cli` is the in-process multi-account scan (`pitr-guard scan --accounts org`).
+ * Paths: `cli` is the in-process multi-account scan (`pitr-guard scan --accounts org`);
+ * `step-functions` runs statemachine/org-scan.asl.json through the local runner
+ * (dev/local/sfn-runner.ts) with the real plan, shard and aggregate handlers, MaxConcurrency ≥
+ * shards, the report bucket in moto S3: its wall time includes plan and aggregate.
  * Options (env): BENCH_MEMBERS (default 3), BENCH_REGIONS (default us-east-1,eu-west-1),
- * BENCH_TABLES per account and Region (default 100), BENCH_DIAG=1 (when each shard's calls ran).
+ * BENCH_TABLES per account and Region (default 150), BENCH_DIAG=1 (when each shard's calls ran).
  */
 import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -23,11 +26,20 @@ import { mapLimit } from '../lib/aws/pace';
 import { memberRoleCredentials } from '../lib/aws/org/member-credentials';
 import { scanAccounts } from '../lib/aws/org/scan-accounts';
 import { parseScope } from '../lib/core/config';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Context } from 'aws-lambda';
+import { SfnRunner } from '../dev/local/sfn-runner';
+import { handler as planHandler } from '../functions/org-plan';
+import { handler as shardHandler } from '../functions/org-shard';
+import { handler as aggregateHandler } from '../functions/org-aggregate';
+import type { AggregateOutput } from '../lib/jobs/org-scan/contract';
 
 export const CENTRAL = '123456789012';
 const members = Number(process.env.BENCH_MEMBERS ?? 3);
 const regions = (process.env.BENCH_REGIONS ?? 'us-east-1,eu-west-1').split(',');
-const perShard = Number(process.env.BENCH_TABLES ?? 100);
+const perShard = Number(process.env.BENCH_TABLES ?? 150);
 const LIMITED = ['DescribeContinuousBackups', 'ListTagsOfResource'];
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
@@ -120,7 +132,62 @@ async function cliPath(fx: OrgFixture): Promise<OrgFigures> {
   return figures('cli (in-process, pitr-guard scan --accounts org)', fx, from, seconds, report.summary.total);
 }
 
-export async function main(paths: Record<string, (fx: OrgFixture) => Promise<OrgFigures>> = { cli: cliPath }): Promise<void> {
+/** A Lambda context with `seconds` left (the shard stops 15 s before its deadline). */
+function context(functionName: string, seconds: number): Context {
+  const deadline = Date.now() + seconds * 1000;
+  return { functionName, awsRequestId: 'bench', invokedFunctionArn: `arn:aws:lambda:us-east-1:${CENTRAL}:function:${functionName}`, getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
+}
+
+const steps: Record<string, [number, number][]> = {};
+function timed<T>(step: string, fn: (payload: unknown) => Promise<T>): (payload: unknown) => Promise<T> {
+  return async (payload) => {
+    const at = Date.now();
+    try {
+      return await fn(payload);
+    } finally {
+      (steps[step] ??= []).push([at, Date.now()]);
+    }
+  };
+}
+
+async function stepFunctionsPath(fx: OrgFixture): Promise<OrgFigures> {
+  const bucket = 'pitr-guard-bench-reports';
+  const s3 = new Clients({ endpoint: fx.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }).get(S3Client, 'us-east-1');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: fx.proxy.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    PITR_GUARD_MODE: 'report',
+    PITR_GUARD_LOG_LEVEL: 'error',
+    PITR_GUARD_REGIONS: regions.join(','),
+    PITR_GUARD_ACCOUNTS: 'org',
+    PITR_GUARD_REPORT_BUCKET: bucket,
+    PITR_GUARD_MAX_CONCURRENCY: String(fx.accounts.length * regions.length),
+  });
+  const definition = JSON.parse(readFileSync(path.join(__dirname, '..', 'statemachine', 'org-scan.asl.json'), 'utf8')) as unknown;
+  const runner = new SfnRunner({
+    definition,
+    s3,
+    handlers: {
+      PlanFunctionArn: timed('plan', (payload) => planHandler(payload, context('orgPlan', 900))),
+      ShardFunctionArn: timed('shard', (payload) => shardHandler(payload as never, context('orgShard', 270))),
+      AggregateFunctionArn: timed('aggregate', (payload) => aggregateHandler(payload as never, context('orgAggregate', 900))),
+    },
+  });
+  const from = fx.proxy.seen.length;
+  const started = Date.now();
+  const event = { ...(JSON.parse(readFileSync(path.join(__dirname, '..', 'events', 'scheduled.json'), 'utf8')) as Record<string, unknown>), time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  const run = await runner.start(event, 'bench-run');
+  const seconds = (Date.now() - started) / 1000;
+  if (process.env.BENCH_DIAG) for (const [step, t] of Object.entries(steps)) console.log(`${step}: ${t.map((x) => `${x[0] - started}–${x[1] - started} ms`).join(', ')}`);
+  const out = run.output as AggregateOutput | undefined;
+  if (run.status !== 'SUCCEEDED' || !out || out.accountErrors + out.shardErrors + out.regionErrors + out.summary.error > 0) throw new Error(`the benchmark run was incomplete: ${JSON.stringify({ status: run.status, error: run.error, cause: run.cause, output: out })}`);
+  return figures('step-functions (local runner: plan → shards → aggregate)', fx, from, seconds, out.summary.total);
+}
+
+export async function main(paths: Record<string, (fx: OrgFixture) => Promise<OrgFigures>> = { cli: cliPath, 'step-functions': stepFunctionsPath }): Promise<void> {
   const fx = await orgFixture();
   try {
     const rows: OrgFigures[] = [];
