@@ -1,8 +1,7 @@
 /**
- * The CloudTrail reactor (serverless function `pitrChange`): EventBridge delivers DynamoDB calls
- * that disable PITR, shorten its period, create tables without it or delete tables, from this
- * account and (forwarded) from every account and Region in scope. Thin handler: the logic is
- * lib/jobs/pitr-change.ts (`run`, wrapped in de-duplication middleware by `reactorHandler`).
+ * The CloudTrail reactor (`pitrChange`): DynamoDB calls that disable PITR, shorten its period, create or
+ * delete tables, from every account and Region in scope. Thin handler: the logic is lib/jobs/pitr-change.ts
+ * (`run`, wrapped in de-duplication middleware by `reactorHandler`).
  */
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';

@@ -1,7 +1,6 @@
 /**
- * Scheduled scan: every table in every configured Region, evaluated against the policy.
- * Trigger: EventBridge schedule (serverless.yml param `scanSchedule`). Thin handler: the job is
- * lib/jobs/scheduled-scan.ts (`run`); alert digest and remediation per mode are its afterScan hook.
+ * Scheduled scan (EventBridge schedule, param `scanSchedule`): every table in every configured Region.
+ * Thin handler: the job is lib/jobs/scheduled-scan.ts (`run`); digest and remediation are its afterScan hook.
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
