@@ -25,7 +25,11 @@ export function buildDeps(_context: Context): AggregateDeps {
 
 const fallbackLogger = createLogger({ base: { function: 'orgAggregate' } });
 
-export const handler = middy<unknown, AggregateResult, Error, ContextWithDeps<AggregateDeps>>()
-  .use(logErrors(() => fallbackLogger))
-  .use(injectDeps(buildDeps))
-  .handler((event, context) => aggregate(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));
+/** A fresh handler (its own cached deps: a new "container"); the demo builds one per run. */
+export const makeHandler = () =>
+  middy<unknown, AggregateResult, Error, ContextWithDeps<AggregateDeps>>()
+    .use(logErrors(() => fallbackLogger))
+    .use(injectDeps(buildDeps))
+    .handler((event, context) => aggregate(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));
+
+export const handler = makeHandler();

@@ -25,8 +25,12 @@ export function buildDeps(context: Context): PlanDeps {
 
 const fallbackLogger = createLogger({ base: { function: 'orgPlan' } });
 
-export const handler = middy<unknown, PlanOutput, Error, ContextWithDeps<PlanDeps>>()
-  .use(logErrors(() => fallbackLogger))
-  .use(injectDeps(buildDeps))
-  // Fresh clients per run: each member-role session is named for its run (pitr-guard-<runId>).
-  .handler((event, context) => run(event, { ...depsOf(context), clients: new Clients() }));
+/** A fresh handler (its own cached deps: a new "container"); the demo builds one per run. */
+export const makeHandler = () =>
+  middy<unknown, PlanOutput, Error, ContextWithDeps<PlanDeps>>()
+    .use(logErrors(() => fallbackLogger))
+    .use(injectDeps(buildDeps))
+    // Fresh clients per run: each member-role session is named for its run (pitr-guard-<runId>).
+    .handler((event, context) => run(event, { ...depsOf(context), clients: new Clients() }));
+
+export const handler = makeHandler();

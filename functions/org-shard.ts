@@ -30,7 +30,11 @@ export function buildDeps(context: Context): ShardDeps {
 
 const fallbackLogger = createLogger({ base: { function: 'orgShard' } });
 
-export const handler = middy<unknown, ShardOutput, Error, ContextWithDeps<ShardDeps>>()
-  .use(logErrors(() => fallbackLogger))
-  .use(injectDeps(buildDeps))
-  .handler((event, context) => run(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));
+/** A fresh handler (its own cached deps: a new "container"); the demo builds one per run. */
+export const makeHandler = () =>
+  middy<unknown, ShardOutput, Error, ContextWithDeps<ShardDeps>>()
+    .use(logErrors(() => fallbackLogger))
+    .use(injectDeps(buildDeps))
+    .handler((event, context) => run(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));
+
+export const handler = makeHandler();

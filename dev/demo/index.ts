@@ -10,7 +10,11 @@
  *     an SQS subscription in moto; Slack → a local webhook sink, its URL in an SSM SecureString);
  *  5. delivers the same event again: a duplicate, so no second change and no second alert;
  *  6. scans again and writes the HTML report;
- *  7. stops everything it started, also on failure and on Ctrl-C.
+ *  7. the alert lifecycle (dev/demo/lifecycle.ts): new, nothing, resolved + reminders, loop protection;
+ *  8. a deleted table (dev/demo/deleted-table.ts): one alert, never any remediation;
+ *  9. the Organization scan (dev/demo/organization.ts): 3 member accounts × 2 Regions on the state
+ *     machine, run by the local runner with the real handlers, one member's AssumeRole refused;
+ * and stops everything it started, also on failure and on Ctrl-C.
  */
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -38,6 +42,8 @@ import { scan, sortFindings, summarize, type ScanReport } from '../../lib/aws/sc
 import type { Policy } from '../../lib/core/types';
 import { startHistoryShim, type HistoryShim } from './history';
 import { demoLifecycle, type LifecycleDemoResult } from './lifecycle';
+import { demoDeletedTable, type DeletedTableDemoResult } from './deleted-table';
+import { demoOrganization, type OrganizationDemoResult } from './organization';
 import { DEMO_REGIONS, demoPlan, expectedSummary, seed, type SeedTable } from '../seed';
 import { startWebhookSink, type SinkRequest, type WebhookSink } from '../webhook-sink';
 import { ACTOR, disableEvent } from './event';
@@ -86,6 +92,10 @@ export interface DemoResult {
   slack: SinkRequest[];
   /** The alert-lifecycle step: the scans' digests and the reactor's loop alerts. */
   lifecycle?: LifecycleDemoResult;
+  /** The deleted-table step: the reactor's result and its one alert. */
+  deletedTable?: DeletedTableDemoResult;
+  /** The Organization scan step: its execution, report and digest. */
+  organization?: OrganizationDemoResult;
   durationMs: number;
 }
 
@@ -93,9 +103,9 @@ const DRIFT = { region: 'eu-west-1', tableName: 'prod-payments' };
 const DEMO_RATE = 100; // inventory calls/s per Region in the demo (AWS documents 10, which the deployed scan keeps)
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 /** How many checks a complete run makes (the verdict counts the ones a failed run never reached). */
-export const CHECKS = 14;
+export const CHECKS = 20;
 /** Steps of the narrative. */
-const STEPS = 7;
+const STEPS = 9;
 
 /** Installs moto into ./.venv (scripts/venv.sh) when it is not there yet. */
 async function ensureVenv(root: string, log: (t: string) => void): Promise<void> {
@@ -340,6 +350,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const recount = summarize(final.findings);
     check(recount.total === final.summary.total, 'the report summary matches its findings', 'report summary does not match its findings');
 
+    /** Every SNS alert that arrived (waits up to `waitSeconds` for the first). */
+    const readAlerts = async (waitSeconds: number): Promise<SnsAlert[]> => {
+      const got: SnsAlert[] = [];
+      for (let batch = await readSnsAlerts(sqs, queueUrl, waitSeconds); batch.length > 0; batch = await readSnsAlerts(sqs, queueUrl, 0)) got.push(...batch);
+      return got;
+    };
+
     step(7, 'Alert lifecycle: new, nothing, resolved + reminders, loop protection');
     result.lifecycle = await demoLifecycle({
       clients,
@@ -351,15 +368,39 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       inventory,
       webhookUrl: sink.url,
       drift: DRIFT,
-      readAlerts: async (waitSeconds) => {
-        const got: SnsAlert[] = [];
-        for (let batch = await readSnsAlerts(sqs, queueUrl, waitSeconds); batch.length > 0; batch = await readSnsAlerts(sqs, queueUrl, 0)) got.push(...batch);
-        return got;
-      },
+      readAlerts,
       reactor: pitrChange,
       line: (text) => line(text),
       block: (text) => say(foldBlock(text, '    | ') + '\n'),
       check,
+    });
+
+    step(8, 'A deleted table: one alert (backup or data gone, who deleted it), never any remediation');
+    result.deletedTable = await demoDeletedTable({
+      endpoint: shim.endpoint,
+      clients,
+      person: intruder,
+      logger,
+      policy,
+      home,
+      accountId: result.accountId,
+      idempotencyTable: 'pitr-guard-idempotency',
+      readAlerts,
+      reactor: pitrChange,
+      line: (text) => line(text),
+      block: (text) => say(foldBlock(text, '    | ') + '\n'),
+      check,
+    });
+
+    step(9, 'Organization scan: 3 member accounts × 2 Regions on the state machine (local runner, real handlers)');
+    result.organization = await demoOrganization({
+      endpoint: shim.endpoint,
+      accountId: result.accountId,
+      topicArn: topic.TopicArn as string,
+      readAlerts,
+      line: (text) => line(text),
+      check,
+      ...(options.verbose ? { log: (l: string) => err(l + '\n') } : {}),
     });
   } catch (error) {
     stoppedBy = (error as Error).message;

@@ -33,8 +33,8 @@ export interface FaultRule {
   operation: string;
   /** How many matching calls the rule applies to (default: all). */
   times?: number;
-  /** Only calls whose parsed JSON body passes this test. */
-  match?: (body: Record<string, unknown>) => boolean;
+  /** Only calls whose parsed JSON body (and, when it matters, Region and access key from the SigV4 scope) pass this test. */
+  match?: (body: Record<string, unknown>, call: { region: string; accessKey: string }) => boolean;
   /** `query: true` answers in the XML of the query protocol (STS, SNS, IAM) instead of JSON. */
   fail?: { status: number; type: string; message?: string; headers?: Record<string, string>; query?: boolean };
   rewrite?: (answer: Record<string, unknown>, call: ProxyCall) => Record<string, unknown>;
@@ -134,7 +134,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
         res.end(body);
         return;
       }
-      const hit = rules.find((r) => r.rule.operation === op && (r.rule.times === undefined || r.used < r.rule.times) && (!r.rule.match || r.rule.match(parsed)));
+      const hit = rules.find((r) => r.rule.operation === op && (r.rule.times === undefined || r.used < r.rule.times) && (!r.rule.match || r.rule.match(parsed, { region, accessKey })));
       if (hit) hit.used++;
       const call: ProxyCall = { operation: op, region, body: parsed };
       hit?.rule.observe?.(call);

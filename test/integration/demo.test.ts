@@ -15,6 +15,9 @@ import { main } from '../../lib/cli/main';
 import { CHECKS, runDemo, type DemoResult } from '../../dev/demo';
 import { DEMO_REGIONS, expectedSummary } from '../../dev/seed';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
+import { DELETED_TABLE } from '../../dev/demo/deleted-table';
+import { ORG_BUCKET, ORG_MEMBERS } from '../../dev/demo/organization';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 
 const root = path.join(__dirname, '../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'pitr-guard-demo-'));
@@ -46,11 +49,11 @@ describe('demo against a moto the test owns', () => {
     await moto?.stop();
   });
 
-  it('finishes without problems in well under 60 s', () => {
+  it('finishes without problems in well under 90 s', () => {
     expect(result.problems).toEqual([]);
     expect(result.ok).toBe(true);
-    expect(result.durationMs).toBeLessThan(60_000);
-    expect(output).toContain('[6/7] Final scan and HTML report');
+    expect(result.durationMs).toBeLessThan(90_000);
+    expect(output).toContain('[6/9] Final scan and HTML report');
   });
 
   it('ends with a verdict over every check, and no line is wider than 100 columns', () => {
@@ -114,7 +117,44 @@ describe('demo against a moto the test owns', () => {
     expect(digests[1]!.message).toContain('Reminders (');
     expect(result.lifecycle?.reactorAlerts.map((a) => a.kind)).toEqual(['change', 'change', 'escalation']);
     expect(result.lifecycle?.reactorAlerts[2]!.message).toContain('infrastructure as code (Terraform)');
-    expect(output).toContain('[7/7] Alert lifecycle');
+    expect(output).toContain('[7/9] Alert lifecycle');
+  });
+
+  it('the deleted table: one alert naming who deleted it and the system backup, no UpdateContinuousBackups', () => {
+    const d = result.deletedTable;
+    expect(d?.result).toMatchObject({ status: 'handled', deleted: { backup: 'FOUND' } });
+    expect(d?.updateContinuousBackupsCalls).toBe(0);
+    expect(d?.alerts).toHaveLength(1);
+    expect(d?.alerts[0]!.subject).toBe(`[pitr-guard] Table ${DELETED_TABLE} deleted (${result.accountId} eu-west-1): system backup kept`);
+    expect(d?.alerts[0]!.message).toContain(`arn:aws:sts::${result.accountId}:assumed-role/DataPlatformAdmin/sam.ops`);
+    expect(d?.alerts[0]!.message).toContain(`${DELETED_TABLE}$DeletedTableBackup`);
+    expect(output).toContain('[8/9] A deleted table');
+  });
+
+  it('the Organization scan: 3 members × 2 Regions, the refused one in accountErrors with the fix, exact counts, the reports in moto S3', async () => {
+    const o = result.organization!;
+    const id = (name: string) => o.members[name]!;
+    expect(o.execution.status).toBe('SUCCEEDED');
+    expect(o.execution.invocations.filter((i) => i.state === 'ScanShard')).toHaveLength(4);
+    const zero = { notApplicable: 0, error: 0 };
+    expect(o.report.accounts.map((a) => [a.name, a.accountId, a.status, a.summary]).sort((x, y) => String(x[1]).localeCompare(String(y[1])))).toEqual([
+      ['payments-prod', id('payments-prod'), 'SCANNED', { total: 4, compliant: 2, nonCompliant: 1, exempt: 1, ...zero }],
+      ['analytics', id('analytics'), 'SCANNED', { total: 3, compliant: 1, nonCompliant: 2, exempt: 0, ...zero }],
+      ['sandbox', id('sandbox'), 'ERROR', undefined],
+    ].sort((x, y) => String(x[1]).localeCompare(String(y[1]))));
+    expect(o.report.accountErrors).toEqual([expect.objectContaining({ accountId: id('sandbox'), operation: 'AssumeRole', errorName: 'AccessDenied', fix: expect.stringContaining('deploy the member template') })]);
+    expect(o.report.findings.map((f) => `${f.accountId}/${f.region}/${f.tableName}`).sort()).toEqual(
+      ORG_MEMBERS.filter((m) => !m.refused).flatMap((m) => m.tables.map((t) => `${id(m.name)}/${t.region}/${t.tableName}`)).sort(),
+    );
+    expect(o.reportKeys).toEqual(['report.csv', 'report.html', 'report.json', 'summary.json'].map((f) => `reports/${o.runId}/${f}`));
+    const s3 = new Clients({ endpoint: moto.endpoint }).get(S3Client, 'us-east-1');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: ORG_BUCKET, Prefix: `reports/${o.runId}/` }));
+    expect((listed.Contents ?? []).map((c) => c.Key).sort()).toEqual(o.reportKeys);
+    expect(o.digests).toHaveLength(1);
+    const flat = output.replace(/\n {2}(?![ |✓])/g, ' '); // the narrative's lines unfolded
+    expect(flat).toContain('3 accounts × 2 Regions = 6 shards planned; 4 ran in parallel');
+    expect(flat).toContain(`s3://${ORG_BUCKET}/reports/${o.runId}/report.json|csv|html`);
+    expect(flat).toMatch(/refused: sandbox \(\d{12}\): AssumeRole failed with AccessDenied; fix: deploy the member template/);
   });
 
   it('wrote the HTML report with the seeded counts', () => {
@@ -152,7 +192,7 @@ describe('pitr-guard demo (the CLI starts and stops its own moto)', () => {
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString();
-      if (!signalled && out.includes('[2/7]')) {
+      if (!signalled && out.includes('[2/9]')) {
         signalled = true;
         child.kill('SIGINT');
       }
