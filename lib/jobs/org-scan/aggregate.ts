@@ -144,7 +144,8 @@ export class ChangeTotals {
     this.problems = top();
   }
 
-  add(file: ShardFile, mode: Mode, dryRun: boolean): void {
+  /** `centralAccount`: the account the run is from (lines of other accounts name theirs in Slack too). */
+  add(file: ShardFile, mode: Mode, dryRun: boolean, centralAccount: string): void {
     const { accountId, region } = file.shard;
     if (file.unrecorded.length > 0) {
       const n = file.unrecorded.length;
@@ -162,7 +163,7 @@ export class ChangeTotals {
     this.transitions += transitions.length;
     if (transitions.length === 0) return;
     const input = lifecycleDigestInput({
-      report: { accountId, regions: [region], generatedAt: file.generatedAt, findings: file.findings, regionErrors: [] },
+      report: { accountId: centralAccount, regions: [region], generatedAt: file.generatedAt, findings: file.findings, regionErrors: [] },
       transitions,
       outcomes: file.outcomes,
       stillOpen: openIncidents,
@@ -240,7 +241,7 @@ export class RunTotals {
       if (this.unrecorded.length < UNRECORDED_LISTED) this.unrecorded.push(u);
     }
     if (!this.generatedAt || file.generatedAt > this.generatedAt) this.generatedAt = file.generatedAt;
-    this.changes?.add(file, this.plan.policy.mode as Mode, this.plan.policy.dryRun);
+    this.changes?.add(file, this.plan.policy.mode as Mode, this.plan.policy.dryRun, this.plan.accountId);
   }
 
   /** The report without its findings (those are in the spool), in ScanReport's shape. */
