@@ -7,7 +7,8 @@
  * memory is not counted) with real SDK clients against moto, the digest going to an SNS topic on
  * moto. With the alert lifecycle (lifecycle: true, as deployed with the stack's findings table): each
  * ShardFile holds a NEW transition per NON_COMPLIANT or ERROR table — a first run, the change
- * digest's worst case — and the one change digest keeps only its top lines. The child reports its peak RSS (the kernel's maxRSS, and process.memoryUsage().rss sampled
+ * digest's worst case — and the one change digest keeps only its top lines. BENCH_LIFECYCLE=0: the
+ * classic digest, shard files without lifecycle. The child reports its peak RSS (the kernel's maxRSS, and process.memoryUsage().rss sampled
  * every 20 ms) and wall time. Goal: peak RSS ≤ 256 MB.
  */
 import { spawnSync } from 'node:child_process';
@@ -23,6 +24,8 @@ import { silentLogger } from '../lib/runtime/logger';
 import { startMoto } from '../dev/local/moto';
 import { aggregateInput, alertOutcome, childRecord, shardFile, shardOutput, syntheticFinding, syntheticTransition, writeRun, type RunSpec } from '../dev/org-run';
 
+/** BENCH_LIFECYCLE=0: no alert lifecycle (the classic digest). */
+const LIFECYCLE = process.env.BENCH_LIFECYCLE !== '0';
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
 const REGION_COUNT = Number(process.env.BENCH_REGIONS ?? 17);
 const FINDINGS = Number(process.env.BENCH_FINDINGS ?? 200_000);
@@ -72,8 +75,8 @@ function synthesize(): RunSpec {
     });
     // The alert lifecycle's worst case, a first run: every NON_COMPLIANT or ERROR table opens an incident.
     const bad = findings.filter((f) => f.status === 'NON_COMPLIANT' || f.status === 'ERROR');
-    const lifecycle = { transitions: bad.map((f) => syntheticTransition(f, 'NEW')), openIncidents: bad.length, repeatedlyDisabled: 0 };
-    const file = shardFile(RUN, s.accountId, s.region, findings, { outcomes: findings.filter((f) => f.status === 'NON_COMPLIANT').map((f) => alertOutcome(f)), lifecycle });
+    const lifecycle = LIFECYCLE ? { lifecycle: { transitions: bad.map((f) => syntheticTransition(f, 'NEW')), openIncidents: bad.length, repeatedlyDisabled: 0 } } : {};
+    const file = shardFile(RUN, s.accountId, s.region, findings, { outcomes: findings.filter((f) => f.status === 'NON_COMPLIANT').map((f) => alertOutcome(f)), ...lifecycle });
     spec.files.set(`${s.accountId}/${s.region}`, file);
     spec.succeeded.push(childRecord(s, { output: shardOutput(file) }));
   });
@@ -89,7 +92,7 @@ async function child(endpoint: string, topicArn: string): Promise<void> {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const clients = new Clients({ endpoint, credentials: creds });
   const started = Date.now();
-  const out = await aggregate(input, { clients, homeRegion: 'us-east-1', logger: silentLogger, lifecycle: true, notifiers: buildNotifiers({ policy: { alertTopicArn: topicArn }, clients, homeRegion: 'us-east-1' }) });
+  const out = await aggregate(input, { clients, homeRegion: 'us-east-1', logger: silentLogger, lifecycle: LIFECYCLE, notifiers: buildNotifiers({ policy: { alertTopicArn: topicArn }, clients, homeRegion: 'us-east-1' }) });
   const seconds = (Date.now() - started) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
