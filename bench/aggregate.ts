@@ -5,7 +5,10 @@
  * 1 % of shards failed) is written to moto S3 as the plan/shard steps and Step Functions'
  * ResultWriter would leave it. The aggregate then runs in a CHILD process (so the synthesizer's
  * memory is not counted) with real SDK clients against moto, the digest going to an SNS topic on
- * moto; the child reports its peak RSS (the kernel's maxRSS, and process.memoryUsage().rss sampled
+ * moto. With the alert lifecycle (lifecycle: true, as deployed with the stack's findings table): each
+ * ShardFile holds a NEW transition per NON_COMPLIANT or ERROR table — a first run, the change
+ * digest's worst case — and the one change digest keeps only its top lines. BENCH_LIFECYCLE=0: the
+ * classic digest, shard files without lifecycle. The child reports its peak RSS (the kernel's maxRSS, and process.memoryUsage().rss sampled
  * every 20 ms) and wall time. Goal: peak RSS ≤ 256 MB.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,8 +22,10 @@ import type { AggregateInput, RunPlan, ShardItem } from '../lib/jobs/org-scan/co
 import { buildNotifiers } from '../lib/notify';
 import { silentLogger } from '../lib/runtime/logger';
 import { startMoto } from '../dev/local/moto';
-import { aggregateInput, alertOutcome, childRecord, shardFile, shardOutput, syntheticFinding, writeRun, type RunSpec } from '../dev/org-run';
+import { aggregateInput, alertOutcome, childRecord, shardFile, shardOutput, syntheticFinding, syntheticTransition, writeRun, type RunSpec } from '../dev/org-run';
 
+/** BENCH_LIFECYCLE=0: no alert lifecycle (the classic digest). */
+const LIFECYCLE = process.env.BENCH_LIFECYCLE !== '0';
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1000);
 const REGION_COUNT = Number(process.env.BENCH_REGIONS ?? 17);
 const FINDINGS = Number(process.env.BENCH_FINDINGS ?? 200_000);
@@ -68,7 +73,10 @@ function synthesize(): RunSpec {
       const k = n++;
       return syntheticFinding(s.accountId, s.region, `table-${String(k).padStart(7, '0')}`, statusOf(k), '2026-11-03T08:15:42.000Z');
     });
-    const file = shardFile(RUN, s.accountId, s.region, findings, { outcomes: findings.filter((f) => f.status === 'NON_COMPLIANT').map((f) => alertOutcome(f)) });
+    // The alert lifecycle's worst case, a first run: every NON_COMPLIANT or ERROR table opens an incident.
+    const bad = findings.filter((f) => f.status === 'NON_COMPLIANT' || f.status === 'ERROR');
+    const lifecycle = LIFECYCLE ? { lifecycle: { transitions: bad.map((f) => syntheticTransition(f, 'NEW')), openIncidents: bad.length, repeatedlyDisabled: 0 } } : {};
+    const file = shardFile(RUN, s.accountId, s.region, findings, { outcomes: findings.filter((f) => f.status === 'NON_COMPLIANT').map((f) => alertOutcome(f)), ...lifecycle });
     spec.files.set(`${s.accountId}/${s.region}`, file);
     spec.succeeded.push(childRecord(s, { output: shardOutput(file) }));
   });
@@ -84,7 +92,7 @@ async function child(endpoint: string, topicArn: string): Promise<void> {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const clients = new Clients({ endpoint, credentials: creds });
   const started = Date.now();
-  const out = await aggregate(input, { clients, homeRegion: 'us-east-1', logger: silentLogger, notifiers: buildNotifiers({ policy: { alertTopicArn: topicArn }, clients, homeRegion: 'us-east-1' }) });
+  const out = await aggregate(input, { clients, homeRegion: 'us-east-1', logger: silentLogger, lifecycle: LIFECYCLE, notifiers: buildNotifiers({ policy: { alertTopicArn: topicArn }, clients, homeRegion: 'us-east-1' }) });
   const seconds = (Date.now() - started) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);

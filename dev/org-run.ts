@@ -8,6 +8,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { summarize } from '../lib/aws/scan';
 import type { RemediationOutcome } from '../lib/act/outcome';
 import type { Finding, FindingStatus } from '../lib/core/types';
+import type { Transition } from '../lib/core/lifecycle';
 import { planKey, resultsPrefix, shardFileKey, shardsKey, type AggregateInput, type RunPlan, type ShardErrorOutput, type ShardFile, type ShardItem, type ShardOutput } from '../lib/jobs/org-scan/contract';
 
 /** One finding of a synthetic table (the shape evaluate() produces). */
@@ -35,6 +36,23 @@ export function syntheticFinding(accountId: string, region: string, tableName: s
 /** The alert-mode outcome the shard records for a NON_COMPLIANT table. */
 export function alertOutcome(f: Finding, result: RemediationOutcome['result'] = 'SKIPPED_MODE', mode: RemediationOutcome['mode'] = 'alert'): RemediationOutcome {
   return { accountId: f.accountId, region: f.region, tableName: f.tableName, result, before: f, message: 'alert only', mode, attempts: 0, waitedMs: 0 };
+}
+
+/** A lifecycle transition a shard's ledger write won for the synthetic table `f` (ShardFile.lifecycle). */
+export function syntheticTransition(f: Finding, kind: Transition['kind'], extra: Partial<Transition> = {}): Transition {
+  return {
+    kind,
+    tableArn: f.tableArn ?? `${f.accountId}/${f.region}/${f.tableName}`,
+    accountId: f.accountId,
+    region: f.region,
+    tableName: f.tableName,
+    status: f.status,
+    reasons: [...f.reasons],
+    incidentId: `inc-${f.accountId}-${f.region}-${f.tableName}`,
+    openedAt: kind === 'NEW' ? '2026-12-01T10:00:00.000Z' : '2026-11-30T08:00:00.000Z',
+    at: '2026-12-01T10:00:00.000Z',
+    ...extra,
+  };
 }
 
 export function shardFile(runId: string, accountId: string, region: string, findings: Finding[], extra: Partial<ShardFile> = {}): ShardFile {

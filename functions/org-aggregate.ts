@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
-import { functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
+import { findingsTableFromEnv, functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
 import { createLogger } from '../lib/runtime/logger';
 import { depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { buildNotifiers } from '../lib/notify';
@@ -20,7 +20,9 @@ export function buildDeps(_context: Context): AggregateDeps {
   const homeRegion = functionRegionFromEnv();
   const metrics = createMetrics({ functionName: 'orgAggregate' });
   // The alert channels come from the function's own environment; mode and dry run from the run's plan.
-  return { clients, logger, homeRegion, metrics, notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics }) };
+  // With a findings table the shards ran the alert lifecycle: the run's digest is a change digest.
+  const lifecycle = findingsTableFromEnv() !== undefined;
+  return { clients, logger, homeRegion, metrics, lifecycle, notifiers: buildNotifiers({ policy, clients, logger, homeRegion, metrics }) };
 }
 
 const fallbackLogger = createLogger({ base: { function: 'orgAggregate' } });

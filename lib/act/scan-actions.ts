@@ -32,7 +32,8 @@ import { silentLogger, type Logger } from '../runtime/logger';
 import { deliver, type DeliveryReport, type Notifier } from '../notify';
 import { changeDigestHasNews, renderChangeDigest, renderDigest, type RenderedAlert } from '../notify/format';
 import { lifecycleDigestInput } from '../notify/lifecycle-digest';
-import { ledgerKey, type FindingsLedger, type OpenIncident, type Transition } from '../state/ledger';
+import type { FindingsLedger, OpenIncident, Transition } from '../state/ledger';
+import { closeFixedIncidents } from './close-incidents';
 import type { Sleep } from '../aws/pace';
 import { actOnFindings, type RemediateOptions } from './remediate';
 import type { RemediationOutcome } from './outcome';
@@ -132,25 +133,7 @@ export async function actOnScan(report: ScanReport, deps: ScanActionDeps, option
 /** The change digest: close what this scan fixed, then tell what changed (or nothing at all). */
 async function changeDigest(report: ScanReport, deps: ScanActionDeps, options: ScanActionOptions, lifecycle: ScanLifecycle, outcomes: RemediationOutcome[], logger: Logger): Promise<{ alert?: RenderedAlert; delivery?: DeliveryReport }> {
   const policy = deps.policy;
-  const transitions = [...lifecycle.transitions];
-  const open = new Map(lifecycle.openIncidents.map((o) => [o.tableArn, o]));
-  const nowIso = () => (deps.now ? deps.now() : new Date()).toISOString();
-  if (deps.ledger) {
-    for (const o of outcomes) {
-      if (o.result !== 'ENABLED') continue;
-      const key = ledgerKey(o.before);
-      const incident = open.get(key);
-      if (!incident) continue;
-      try {
-        const closed = await deps.ledger.resolve({ tableArn: key, accountId: o.accountId, region: o.region, tableName: o.tableName, incidentId: incident.incidentId, openedAt: incident.openedAt, status: 'COMPLIANT', reasons: ['PITR_ENABLED'] }, 'pitr-guard', nowIso());
-        open.delete(key);
-        if (closed) transitions.push(closed);
-      } catch (error) {
-        // The incident stays open: the next scan finds the table compliant and resolves it then.
-        logger.error('could not close the incident in the findings ledger', { event: 'ledger-failed', tableArn: key, message: (error as Error).message });
-      }
-    }
-  }
+  const { transitions, open } = await closeFixedIncidents(lifecycle, outcomes, deps.ledger, () => (deps.now ? deps.now() : new Date()).toISOString(), logger);
   if (policy.mode === 'report') return {};
   const input = lifecycleDigestInput({
     report,

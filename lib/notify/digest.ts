@@ -224,47 +224,61 @@ export interface ChangeDigestInput {
   stillOpen: number;
   maxListed?: number;
   maxListedSlack?: number;
+  /**
+   * Full counts per section, for a caller whose sections hold only the top of longer lists (the
+   * Organization aggregate); the rest are counted in "…and N more". Absent: the sections are complete.
+   */
+  totals?: ChangeDigestTotals;
+  /** Accounts the run covered (the Organization aggregate): the header names them instead of one account. */
+  accounts?: number;
 }
+
+export type ChangeDigestTotals = Record<'newIncidents' | 'resolved' | 'reminders' | 'loops' | 'problems', number>;
+
+type Section = keyof ChangeDigestTotals;
+const total = (input: Pick<ChangeDigestInput, Section | 'totals'>, section: Section): number => Math.max(input.totals?.[section] ?? 0, input[section].length);
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Whether the change digest has anything to say (no digest at all otherwise). */
-export function changeDigestHasNews(input: Pick<ChangeDigestInput, 'newIncidents' | 'resolved' | 'reminders' | 'loops' | 'problems'>): boolean {
-  return input.newIncidents.length + input.resolved.length + input.reminders.length + input.loops.length + input.problems.length > 0;
+export function changeDigestHasNews(input: Pick<ChangeDigestInput, Section | 'totals'>): boolean {
+  return (['newIncidents', 'resolved', 'reminders', 'loops', 'problems'] as const).some((section) => total(input, section) > 0);
 }
 
 export function renderChangeDigest(input: ChangeDigestInput): RenderedAlert {
-  const sections: [string, ChangeDigestLine[]][] = [
-    ['New', input.newIncidents],
-    ['Resolved', input.resolved],
-    ['Reminders', input.reminders],
-    ['Loop protection', input.loops],
-    ['Not scanned', input.problems],
+  const sections: [string, ChangeDigestLine[], number][] = [
+    ['New', input.newIncidents, total(input, 'newIncidents')],
+    ['Resolved', input.resolved, total(input, 'resolved')],
+    ['Reminders', input.reminders, total(input, 'reminders')],
+    ['Loop protection', input.loops, total(input, 'loops')],
+    ['Not scanned', input.problems, total(input, 'problems')],
   ];
+  const [nNew, nResolved, nReminders, nLoops, nProblems] = sections.map(([, , n]) => n) as [number, number, number, number, number];
   const counts = [
-    input.newIncidents.length ? `${input.newIncidents.length} new` : '',
-    input.resolved.length ? `${input.resolved.length} resolved` : '',
-    input.reminders.length ? plural(input.reminders.length, 'reminder') : '',
-    input.loops.length ? `${input.loops.length} looping` : '',
-    input.problems.length ? `${input.problems.length} not scanned` : '',
+    nNew ? `${nNew} new` : '',
+    nResolved ? `${nResolved} resolved` : '',
+    nReminders ? plural(nReminders, 'reminder') : '',
+    nLoops ? `${nLoops} looping` : '',
+    nProblems ? `${nProblems} not scanned` : '',
   ].filter(Boolean);
   const summary = `${counts.join(', ')}; ${input.stillOpen} still open`;
   const subject = snsSubject(`[pitr-guard] ${input.accountId}: ${summary}`);
   const mode = `${input.mode}${input.dryRun ? ' (dry run)' : ''}`;
-  const header = `pitr-guard: what changed in account ${input.accountId} (${input.regions.join(', ')}) since the last scan, at ${input.generatedAt}`;
+  const where = input.accounts === undefined ? `account ${input.accountId}` : `${plural(input.accounts, 'account')} of the Organization scan run from ${input.accountId}`;
+  const header = `pitr-guard: what changed in ${where} (${input.regions.join(', ')}) since the last scan, at ${input.generatedAt}`;
   const stillOpen = `Still open: ${plural(input.stillOpen, 'incident')} (each is alerted once, then reminded when due).`;
 
   const maxPlain = input.maxListed ?? 50;
   const maxSlack = input.maxListedSlack ?? 20;
   const lines = [header, `Mode ${mode}. ${summary}.`];
   let budget = maxPlain;
-  for (const [title, entries] of sections) {
-    if (entries.length === 0) continue;
-    lines.push('', `${title} (${entries.length}):`);
+  for (const [title, entries, n] of sections) {
+    if (n === 0) continue;
+    lines.push('', `${title} (${n}):`);
     const shown = entries.slice(0, Math.max(0, budget));
     budget -= shown.length;
     lines.push(...shown.map((e) => `- ${e.plain}`));
-    if (shown.length < entries.length) lines.push(`- …and ${entries.length - shown.length} more.`);
+    if (shown.length < n) lines.push(`- …and ${n - shown.length} more.`);
   }
   lines.push('', stillOpen);
 
@@ -273,11 +287,11 @@ export function renderChangeDigest(input: ChangeDigestInput): RenderedAlert {
     { type: 'section', text: md(`Account ${slackCode(input.accountId)} · ${input.regions.map((r) => slackCode(r)).join(' ')} · mode ${slackEscape(mode)}`) },
   ];
   let slackBudget = maxSlack;
-  for (const [title, entries] of sections) {
-    if (entries.length === 0) continue;
+  for (const [title, entries, n] of sections) {
+    if (n === 0) continue;
     const shown = entries.slice(0, Math.max(0, slackBudget));
     slackBudget -= shown.length;
-    let chunk = `*${title} (${entries.length})*`;
+    let chunk = `*${title} (${n})*`;
     for (const e of shown) {
       const line = `• ${e.slack}`;
       // Section text is limited to 3,000 characters.
@@ -287,7 +301,7 @@ export function renderChangeDigest(input: ChangeDigestInput): RenderedAlert {
       }
       chunk += (chunk ? '\n' : '') + line;
     }
-    if (shown.length < entries.length) chunk += `\n…and ${entries.length - shown.length} more (the email lists up to ${maxPlain}).`;
+    if (shown.length < n) chunk += `\n…and ${n - shown.length} more (the email lists up to ${maxPlain}).`;
     blocks.push({ type: 'section', text: md(chunk) });
   }
   blocks.push({ type: 'context', elements: [md(`${slackEscape(stillOpen)} Scan at ${slackEscape(input.generatedAt)}`)] });
@@ -300,9 +314,9 @@ export function renderChangeDigest(input: ChangeDigestInput): RenderedAlert {
     attributes: {
       kind: 'digest',
       accountId: input.accountId,
-      new: String(input.newIncidents.length),
-      resolved: String(input.resolved.length),
-      reminders: String(input.reminders.length),
+      new: String(nNew),
+      resolved: String(nResolved),
+      reminders: String(nReminders),
       stillOpen: String(input.stillOpen),
     },
   };

@@ -10,7 +10,7 @@
  *   scan re-enabled it), else "not known" (the table was found compliant, exempt or not applicable).
  * - REMINDER: an incident still open whose reminder was due.
  * - LOOP: disables that loop protection kept quiet since the last digest.
- * - Region and account errors: listed in every digest that is sent, and they alone send one.
+ * - Region, account and shard errors: listed in every digest that is sent, and they alone send one.
  */
 import type { RemediationOutcome } from '../act/outcome';
 import type { ScanReport } from '../aws/scan';
@@ -21,7 +21,7 @@ import type { ChangeDigestInput, ChangeDigestLine } from './digest';
 import { slackCode, slackEscape } from './render-kit';
 
 export interface LifecycleDigestSource {
-  report: Pick<ScanReport, 'accountId' | 'regions' | 'generatedAt' | 'findings' | 'regionErrors'> & { accountErrors?: ScanReport['accountErrors'] };
+  report: Pick<ScanReport, 'accountId' | 'regions' | 'generatedAt' | 'findings' | 'regionErrors'> & { accountErrors?: ScanReport['accountErrors']; shardErrors?: ScanReport['shardErrors'] };
   /** The transitions this scan won (only these are told), the ones the scan's remediation closed included. */
   transitions: Transition[];
   /** This scan's remediation outcomes (for "what pitr-guard did" on new incidents). */
@@ -68,8 +68,10 @@ export function fixedByText(fixedBy: string | undefined): string {
   return `fixed by ${oneLine(fixedBy)}`;
 }
 
-function line(t: Transition, plainText: string, slackText: string): ChangeDigestLine {
-  return { region: t.region, tableName: t.tableName, plain: `${t.tableName} (${t.region}${t.accountId ? `, ${t.accountId}` : ''}): ${plainText}`, slack: `${slackCode(t.tableName)} (${t.region}): ${slackText}` };
+/** Slack names the table's account only when it is not the report's (a member account of an Organization scan). */
+function line(t: Transition, plainText: string, slackText: string, reportAccount: string): ChangeDigestLine {
+  const slackWhere = t.accountId && t.accountId !== reportAccount ? `${t.region}, ${slackCode(t.accountId)}` : t.region;
+  return { region: t.region, tableName: t.tableName, plain: `${t.tableName} (${t.region}${t.accountId ? `, ${t.accountId}` : ''}): ${plainText}`, slack: `${slackCode(t.tableName)} (${slackWhere}): ${slackText}` };
 }
 
 const byPlace = (a: ChangeDigestLine, b: ChangeDigestLine) => a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
@@ -89,19 +91,19 @@ export function lifecycleDigestInput(src: LifecycleDigestSource): ChangeDigestIn
     if (t.kind === 'NEW') {
       const did = didOf(outcomeOf(t));
       const text = `${problem}${did ? `; ${did}` : ''}`;
-      newIncidents.push(line(t, oneLine(text), slackEscape(text)));
+      newIncidents.push(line(t, oneLine(text), slackEscape(text), src.report.accountId));
     } else if (t.kind === 'RESOLVED') {
       // Opened and fixed in this same scan: already told under New ("fixed by pitr-guard").
       if (openedNow.has(t.incidentId)) continue;
       const text = `${t.status === 'COMPLIANT' ? 'compliant again' : t.status === 'EXEMPT' ? 'exempt now' : 'no longer applicable'}; ${fixedByText(t.fixedBy)} (open since ${at(t.openedAt)})`;
-      resolved.push(line(t, oneLine(text), slackEscape(text)));
+      resolved.push(line(t, oneLine(text), slackEscape(text), src.report.accountId));
     } else if (t.kind === 'REMINDER') {
       const text = `${problem}, open since ${at(t.openedAt)} (reminder ${t.reminder ?? 1})`;
-      reminders.push(line(t, oneLine(text), slackEscape(text)));
+      reminders.push(line(t, oneLine(text), slackEscape(text), src.report.accountId));
     } else {
       const n = t.disables?.length ?? 0;
       const text = `switched off ${n} time${n === 1 ? '' : 's'} within the loop window; ${t.silencedDisables} disable${t.silencedDisables === 1 ? '' : 's'} not alerted (loop protection)${src.mode === 'remediate' && !src.dryRun ? '; pitr-guard re-enabled it each time' : ''}`;
-      loops.push(line(t, oneLine(text), slackEscape(text)));
+      loops.push(line(t, oneLine(text), slackEscape(text), src.report.accountId));
     }
   }
 
@@ -120,6 +122,15 @@ export function lifecycleDigestInput(src: LifecycleDigestSource): ChangeDigestIn
       tableName: '',
       plain: `Region ${r.region}${r.accountId ? ` of account ${r.accountId}` : ''} could not be scanned: ${r.operation} failed with ${oneLine(r.errorName)}`,
       slack: `Region ${slackCode(r.region)}${r.accountId ? ` of account ${slackCode(r.accountId)}` : ''} could not be scanned: ${slackEscape(r.operation)} failed with ${slackCode(r.errorName)}`,
+    });
+  }
+
+  for (const e of src.report.shardErrors ?? []) {
+    problems.push({
+      region: e.region,
+      tableName: e.accountId,
+      plain: `Region ${e.region} of account ${e.accountId} could not be scanned: its shard failed with ${oneLine(e.errorName)}`,
+      slack: `Region ${slackCode(e.region)} of account ${slackCode(e.accountId)} could not be scanned: its shard failed with ${slackCode(e.errorName)}`,
     });
   }
 

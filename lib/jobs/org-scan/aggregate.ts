@@ -19,8 +19,15 @@
  * Failure: a malformed input, plan or manifest throws (InvalidEventError / AwsCallError); so does a
  * failed upload; if every alert channel fails, deliver throws AlertDeliveryError. The state machine
  * then retries the step. A retry re-writes the same reports; the digest goes last, so a retry
- * re-sends it only if this invocation failed after delivering (a known gap until the alert
- * lifecycle of issue 12 records deliveries).
+ * re-sends it only if this invocation failed after delivering.
+ *
+ * Alert lifecycle (deps.lifecycle: a findings table is configured; not in mode report): each
+ * ShardFile holds the transitions its shard's conditional ledger writes won (ShardFile.lifecycle),
+ * so a transition is in exactly one file; the aggregate sends ONE change digest of them — new,
+ * resolved, reminders due, loop protection, the count still open, plus account and shard errors
+ * in every digest — through the scheduled scan's mapping and renderer (lifecycleDigestInput,
+ * renderChangeDigest), holding only the top maxListed lines per section and the full counts
+ * (ChangeTotals). Nothing changed and nothing unscanned: no digest at all. Mode report: nothing sent.
  */
 import type { Clients } from '../../aws/clients';
 import { getObjectJson, ReportBucketClient, uploadObject } from '../../aws/report-bucket';
@@ -31,7 +38,9 @@ import { errorMessage, awsErrorName } from '../../core/errors';
 import { truncate } from '../../core/text';
 import type { Finding } from '../../core/types';
 import { deliver, type DeliveryReport, type Notifier } from '../../notify';
-import { outcomeRank, renderDigest } from '../../notify/digest';
+import { changeDigestHasNews, outcomeRank, renderChangeDigest, renderDigest, type ChangeDigestInput, type ChangeDigestLine } from '../../notify/digest';
+import { lifecycleDigestInput } from '../../notify/lifecycle-digest';
+import type { Mode } from '../../core/types';
 import type { ReportHead } from '../../report/csv';
 import type { HtmlHead } from '../../report/html';
 import type { Logger } from '../../runtime/logger';
@@ -51,6 +60,11 @@ export interface AggregateDeps {
   now?: () => Date;
   /** Where the spool goes (default os.tmpdir(): Lambda's /tmp). */
   tmpDir?: string;
+  /**
+   * A findings table is configured (PITR_GUARD_FINDINGS_TABLE): the shards run the alert lifecycle
+   * and the run sends one CHANGE digest (none when nothing changed); absent/false: the classic digest.
+   */
+  lifecycle?: boolean;
   /** Digest lines in the email (default 50) and in Slack (default 20). */
   maxListed?: number;
   maxListedSlack?: number;
@@ -107,6 +121,59 @@ export class TopN<T> {
   }
 }
 
+const byLine = (a: ChangeDigestLine, b: ChangeDigestLine) => a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName) || a.plain.localeCompare(b.plain);
+
+type ChangeSection = 'newIncidents' | 'resolved' | 'reminders' | 'loops';
+
+/**
+ * The run's change digest while the shards are read: the top lines of each section (the same
+ * mapping as the scheduled scan: lifecycleDigestInput, one shard at a time) and the full counts.
+ * Memory: at most 2 × maxListed lines per section, whatever the number of shards and transitions.
+ */
+export class ChangeTotals {
+  readonly sections: Record<ChangeSection, TopN<ChangeDigestLine>>;
+  /** Shard-level lifecycle problems (no lifecycle in the file, ledger failures): listed in every digest. */
+  readonly problems: TopN<ChangeDigestLine>;
+  stillOpen = 0;
+  repeatedlyDisabled = 0;
+  transitions = 0;
+
+  constructor(maxListed: number) {
+    const top = () => new TopN<ChangeDigestLine>(maxListed, byLine);
+    this.sections = { newIncidents: top(), resolved: top(), reminders: top(), loops: top() };
+    this.problems = top();
+  }
+
+  /** `centralAccount`: the account the run is from (lines of other accounts name theirs in Slack too). */
+  add(file: ShardFile, mode: Mode, dryRun: boolean, centralAccount: string): void {
+    const { accountId, region } = file.shard;
+    if (file.unrecorded.length > 0) {
+      const n = file.unrecorded.length;
+      const text = `${n} table${n === 1 ? '' : 's'} could not be recorded in the findings ledger: not in the alert lifecycle this run`;
+      this.problems.add({ region, tableName: accountId, plain: `Region ${region} of account ${accountId}: ${text}`, slack: `Region \`${region}\` of account \`${accountId}\`: ${text}` });
+    }
+    if (!file.lifecycle) {
+      const text = 'its shard recorded no alert lifecycle (PITR_GUARD_FINDINGS_TABLE not set for orgShard?): its tables are not in this digest';
+      this.problems.add({ region, tableName: accountId, plain: `Region ${region} of account ${accountId}: ${text}`, slack: `Region \`${region}\` of account \`${accountId}\`: ${text}` });
+      return;
+    }
+    const { transitions, openIncidents, repeatedlyDisabled } = file.lifecycle;
+    this.stillOpen += openIncidents;
+    this.repeatedlyDisabled += repeatedlyDisabled;
+    this.transitions += transitions.length;
+    if (transitions.length === 0) return;
+    const input = lifecycleDigestInput({
+      report: { accountId: centralAccount, regions: [region], generatedAt: file.generatedAt, findings: file.findings, regionErrors: [] },
+      transitions,
+      outcomes: file.outcomes,
+      stillOpen: openIncidents,
+      mode,
+      dryRun,
+    });
+    for (const section of ['newIncidents', 'resolved', 'reminders', 'loops'] as const) for (const l of input[section]) this.sections[section].add(l);
+  }
+}
+
 const byRegionName = (a: Finding, b: Finding) => a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
 const byDigestOrder = (a: RemediationOutcome, b: RemediationOutcome) => outcomeRank(a) - outcomeRank(b) || a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
 
@@ -126,11 +193,15 @@ export class RunTotals {
   readonly errorFindings: TopN<Finding>;
   readonly outcomes: TopN<RemediationOutcome>;
   readonly outcomeCounts = { enabled: 0, failed: 0, notChanged: 0 };
+  /** The change digest's lines and counts (alert lifecycle only). */
+  readonly changes: ChangeTotals | undefined;
 
   constructor(
     readonly plan: RunPlan,
     maxListed: number,
+    lifecycle = false,
   ) {
+    this.changes = lifecycle ? new ChangeTotals(maxListed) : undefined;
     for (const r of plan.regions) this.byRegion.set(r, empty());
     this.errorFindings = new TopN(maxListed, byRegionName);
     this.outcomes = new TopN(maxListed, byDigestOrder);
@@ -170,6 +241,7 @@ export class RunTotals {
       if (this.unrecorded.length < UNRECORDED_LISTED) this.unrecorded.push(u);
     }
     if (!this.generatedAt || file.generatedAt > this.generatedAt) this.generatedAt = file.generatedAt;
+    this.changes?.add(file, this.plan.policy.mode as Mode, this.plan.policy.dryRun, this.plan.accountId);
   }
 
   /** The report without its findings (those are in the spool), in ScanReport's shape. */
@@ -219,6 +291,17 @@ export function checkShardFile(value: unknown, expected: { accountId: string; re
   for (const [i, v] of (value.vanished as unknown[]).entries()) if (!isObject(v) || typeof v.tableName !== 'string' || typeof v.region !== 'string') return `vanished[${i}] is malformed`;
   for (const [i, o] of (value.outcomes as unknown[]).entries()) if (!isObject(o) || typeof o.result !== 'string' || !isObject(o.before)) return `outcomes[${i}] is not a RemediationOutcome`;
   for (const [i, u] of (value.unrecorded as unknown[]).entries()) if (typeof u !== 'string') return `unrecorded[${i}] is not a string`;
+  if (value.lifecycle !== undefined) {
+    const l = value.lifecycle;
+    if (!isObject(l) || !Array.isArray(l.transitions)) return 'lifecycle.transitions is not an array';
+    for (const key of ['openIncidents', 'repeatedlyDisabled'] as const) if (!Number.isInteger(l[key]) || (l[key] as number) < 0) return `lifecycle.${key} is not a count`;
+    for (const [i, t] of (l.transitions as unknown[]).entries()) {
+      if (!isObject(t) || !['NEW', 'REMINDER', 'RESOLVED', 'LOOP'].includes(t.kind as string) || typeof t.tableName !== 'string' || typeof t.incidentId !== 'string' || typeof t.openedAt !== 'string' || !Array.isArray(t.reasons)) {
+        return `lifecycle.transitions[${i}] is not a Transition`;
+      }
+      if (t.accountId !== expected.accountId || t.region !== expected.region) return `lifecycle.transitions[${i}] is a table of ${String(t.accountId)}/${String(t.region)}`;
+    }
+  }
   return value as unknown as ShardFile;
 }
 
@@ -261,7 +344,7 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
     if (missing.kind === 'error' && unreadableFiles.length > 0) missing.error.message += `; ${unreadableFiles.length} result file(s) could not be read`;
   }
 
-  const totals = new RunTotals(plan, deps.maxListed ?? 50);
+  const totals = new RunTotals(plan, deps.maxListed ?? 50, deps.lifecycle === true && plan.policy.mode !== 'report');
   const files = [...results.values()].flatMap((r) => (r.kind === 'file' ? [r] : []));
   files.sort((a, b) => a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region));
   for (const r of results.values()) if (r.kind === 'error') totals.shardError(r.error);
@@ -354,6 +437,16 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
 /** One digest per run, as the scheduled scan's (lib/act/scan-actions.ts), from the bounded totals. */
 async function sendDigest(totals: RunTotals, head: HtmlHead, deps: AggregateDeps, invocation: AggregateInvocation): Promise<DeliveryReport | undefined> {
   const { policy } = totals.plan;
+  if (deps.lifecycle && policy.mode === 'report') return undefined; // mode report: the lifecycle sends nothing
+  if (totals.changes) {
+    const input = changeDigestOf(totals.changes, head, totals.plan, deps);
+    if (!changeDigestHasNews(input)) {
+      deps.logger.info('nothing changed since the last scan: no digest', { event: 'digest-skipped', stillOpen: input.stillOpen });
+      return undefined;
+    }
+    const alert = renderChangeDigest(input);
+    return deliver(deps.notifiers, alert, { logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}), ...(invocation.remainingMs ? { remainingMs: invocation.remainingMs } : {}) });
+  }
   const includeErrors = policy.mode !== 'report';
   const errors = includeErrors ? head.summary.error + head.regionErrors.length + head.accountErrors.length + head.shardErrors.length : 0;
   if (totals.outcomes.total === 0 && errors === 0) return undefined;
@@ -374,6 +467,42 @@ async function sendDigest(totals: RunTotals, head: HtmlHead, deps: AggregateDeps
     ...(deps.maxListedSlack ? { maxListedSlack: deps.maxListedSlack } : {}),
   });
   return deliver(deps.notifiers, alert, { logger: deps.logger, ...(deps.metrics ? { metrics: deps.metrics } : {}), ...(invocation.remainingMs ? { remainingMs: invocation.remainingMs } : {}) });
+}
+
+/**
+ * The change digest of the run: the top lines of each section and their full counts; account
+ * errors and shard errors (the ledger cannot deduplicate them: listed in every digest sent, as the
+ * scheduled scan's "Not scanned"), through the same mapping and renderer as the scheduled scan.
+ */
+export function changeDigestOf(changes: ChangeTotals, head: Pick<HtmlHead, 'accountId' | 'regions' | 'generatedAt' | 'accounts' | 'accountErrors' | 'shardErrors'>, plan: Pick<RunPlan, 'policy'>, deps: Pick<AggregateDeps, 'maxListed' | 'maxListedSlack'>): ChangeDigestInput {
+  const mode = plan.policy.mode as Mode;
+  const base = lifecycleDigestInput({
+    report: { accountId: head.accountId, regions: head.regions, generatedAt: head.generatedAt, findings: [], regionErrors: [], accountErrors: head.accountErrors, shardErrors: head.shardErrors },
+    transitions: [],
+    outcomes: [],
+    stillOpen: changes.stillOpen,
+    mode,
+    dryRun: plan.policy.dryRun,
+    ...(deps.maxListed ? { maxListed: deps.maxListed } : {}),
+    ...(deps.maxListedSlack ? { maxListedSlack: deps.maxListedSlack } : {}),
+  });
+  const extra = changes.problems.values();
+  return {
+    ...base,
+    accounts: head.accounts.length,
+    newIncidents: changes.sections.newIncidents.values(),
+    resolved: changes.sections.resolved.values(),
+    reminders: changes.sections.reminders.values(),
+    loops: changes.sections.loops.values(),
+    problems: [...base.problems, ...extra],
+    totals: {
+      newIncidents: changes.sections.newIncidents.total,
+      resolved: changes.sections.resolved.total,
+      reminders: changes.sections.reminders.total,
+      loops: changes.sections.loops.total,
+      problems: base.problems.length + changes.problems.total,
+    },
+  };
 }
 
 /** No AWS command of its own: report-bucket.ts and the notifiers declare theirs. */

@@ -22,6 +22,7 @@
 import type { AccountError, AccountResult, RegionError, ScanSummary } from '../../aws/scan';
 import type { RemediationOutcome } from '../../act/outcome';
 import type { Finding } from '../../core/types';
+import type { Transition } from '../../core/lifecycle';
 
 /** plan's input, as the state machine passes it: `{ "event.$": "$", "executionName.$": "$$.Execution.Name" }`. */
 export interface PlanInput {
@@ -79,6 +80,21 @@ export interface ShardFile {
   outcomes: RemediationOutcome[];
   /** Tables the findings ledger could not record (ARN: error). */
   unrecorded: string[];
+  /**
+   * The alert lifecycle of this shard's tables (absent without a lifecycle ledger: no findings
+   * table, or mode report). Only the transitions this shard's conditional writes won (a duplicate
+   * or concurrent run of the same shard never holds the same transition), the closes of the tables
+   * it re-enabled included; bounded by the shard's tables. The aggregate sends them as one change digest.
+   */
+  lifecycle?: ShardLifecycle;
+}
+
+export interface ShardLifecycle {
+  transitions: Transition[];
+  /** Incidents of this shard's tables still open after the shard (the new and reminded ones included). */
+  openIncidents: number;
+  /** Tables loop protection is watching (REPEATEDLY_DISABLED). */
+  repeatedlyDisabled: number;
 }
 
 /** What shard returns (and ResultWriter records): a pointer, never the findings. */

@@ -9,7 +9,10 @@
  *   shared PacerPool), so shards of different (account, Region) pairs run fully in parallel.
  * - Findings go to the findings ledger (batches, unprocessed items retried; `since` set on each);
  *   the NON_COMPLIANT tables go through the one act path (`actOnFindings`), in the table's own
- *   account and Region. A shard sends no alert: the aggregate sends the run's one digest.
+ *   account and Region. A shard sends no alert: the aggregate sends the run's one digest. With
+ *   the alert lifecycle (a ledger with lifecycle settings), the transitions this shard's writes won
+ *   (and the closes of the tables it re-enabled: closeFixedIncidents, as the scheduled scan) go
+ *   into the ShardFile's `lifecycle`, with the count still open.
  * - The ShardFile is written to S3; the shard returns a pointer (ShardOutput), never the findings.
  * - Never a partial result: a Region whose tables cannot even be listed, or a session that cannot
  *   be had, fails the shard: ShardRetryableError when it may pass (throttling, 5xx, timeouts,
@@ -22,6 +25,7 @@ import { memberRoleCredentials } from '../../aws/org/member-credentials';
 import { putRunFile } from '../../aws/report-bucket';
 import { scan, type RegionError } from '../../aws/scan';
 import { actOnFindings } from '../../act/remediate';
+import { closeFixedIncidents } from '../../act/close-incidents';
 import type { Scope } from '../../core/config';
 import { awsErrorName, errorMessage, ShardFailedError, ShardRetryableError } from '../../core/errors';
 import { isTransientError } from '../../core/decide';
@@ -32,7 +36,7 @@ import type { Policy } from '../../core/types';
 import type { Logger } from '../../runtime/logger';
 import type { FindingsLedger } from '../../state/ledger';
 import { recordFindings } from '../scheduled-scan';
-import { shardFileKey, type ShardFile, type ShardItem, type ShardOutput } from './contract';
+import { shardFileKey, type ShardFile, type ShardItem, type ShardLifecycle, type ShardOutput } from './contract';
 import { RUN_ID } from './plan';
 
 /** Stop this long before Lambda's deadline: the shard fails retryably instead of being killed. */
@@ -148,10 +152,18 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
   const listing: RegionError | undefined = report.regionErrors[0];
   if (listing) throw failure(`${listing.operation} in ${item.region}`, listing);
 
-  const unrecorded = deps.ledger ? (await recordFindings(report, deps.ledger, item.runId, logger)).unrecorded : [];
+  const recorded = deps.ledger ? await recordFindings(report, deps.ledger, item.runId, logger) : undefined;
+  const unrecorded = recorded?.unrecorded ?? [];
   const nonCompliant = report.findings.filter((f) => f.status === 'NON_COMPLIANT');
   // The one act path, as the scheduled scan uses it: the policy's mode, made stricter by a table's mode tag.
   const outcomes = await actOnFindings(nonCompliant, { clients, policy: deps.policy, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) }, { waitForActiveMs: 20_000, ...deps.remediate, concurrency: 3 });
+
+  // As the scheduled scan: a table this shard re-enabled and verified is closed now, fixed by pitr-guard.
+  const nowIso = () => (deps.now ? deps.now() : new Date()).toISOString();
+  const closed = recorded?.lifecycle ? await closeFixedIncidents(recorded.lifecycle, outcomes, deps.ledger, nowIso, logger) : undefined;
+  const lifecycle: ShardLifecycle | undefined = closed
+    ? { transitions: closed.transitions, openIncidents: closed.open.size, repeatedlyDisabled: report.findings.filter((f) => f.reasons.includes('REPEATEDLY_DISABLED')).length }
+    : undefined;
 
   const file: ShardFile = {
     shard: { runId: item.runId, accountId: item.accountId, ...(item.name ? { name: item.name } : {}), region: item.region },
@@ -161,6 +173,7 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
     vanished: report.vanished.map((v) => ({ accountId: item.accountId, region: v.region, tableName: v.tableName })),
     outcomes,
     unrecorded,
+    ...(lifecycle ? { lifecycle } : {}),
   };
   const key = shardFileKey(item.runId, item.accountId, item.region);
   try {
@@ -170,7 +183,8 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
   }
   const results: Record<string, number> = {};
   for (const o of outcomes) results[o.result] = (results[o.result] ?? 0) + 1;
-  logger.info('shard scanned', { event: 'shard', key, ...report.summary, outcomes: results, unrecorded: unrecorded.length });
+  const told = lifecycle ? { transitions: lifecycle.transitions.length, openIncidents: lifecycle.openIncidents } : {};
+  logger.info('shard scanned', { event: 'shard', key, ...report.summary, outcomes: results, unrecorded: unrecorded.length, ...told });
   return { status: 'SCANNED', accountId: item.accountId, region: item.region, key, summary: report.summary };
 }
 
