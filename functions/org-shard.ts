@@ -23,8 +23,7 @@ export function buildDeps(context: Context): ShardDeps {
   if (!bucket) throw new ConfigError(ENV.reportBucket, '', 'must name the report bucket the Organization scan writes its shard files to');
   const accountId = accountFromContext(context);
   if (!accountId) throw new Error('orgShard: the function ARN names no account');
-  const findingsTable = findingsTableFromEnv();
-  const lifecycle = lifecycleFromEnv(); // validated in every mode; mode report opens no incidents
+  const [findingsTable, lifecycle] = [findingsTableFromEnv(), lifecycleFromEnv()]; // lifecycle validated in every mode; report opens no incidents
   const ledger = findingsTable ? { ledger: new FindingsLedger(ownClients.get(DynamoDBClient, homeRegion), findingsTable, policy.mode === 'report' ? {} : { lifecycle }) } : {};
   return { newClients: () => new Clients(), ownClients, policy, scope: scopeFromEnv(), logger, homeRegion, accountId, bucket, ...ledger };
 }

@@ -150,7 +150,8 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
   const policy = { ...deps.policy, regions: [item.region] };
   const report = await scan({ policy, homeRegion, accountId: item.accountId, ...(own ? {} : { clientAccount: item.accountId }) }, { clients, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) });
   const listing: RegionError | undefined = report.regionErrors[0];
-  if (listing) throw failure(`${listing.operation} in ${item.region}`, listing);
+  // The Region error's message may already start with "<operation> failed: <error name>: ": say it once.
+  if (listing) throw failure(`${listing.operation} in ${item.region}`, { ...listing, message: listing.message.replace(`${listing.operation} failed: ${listing.errorName}: `, '') });
 
   const recorded = deps.ledger ? await recordFindings(report, deps.ledger, item.runId, logger) : undefined;
   const unrecorded = recorded?.unrecorded ?? [];
