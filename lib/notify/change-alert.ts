@@ -5,7 +5,7 @@
 import { manualFixCommand, needsHand, RESULT_LABEL, type RemediationOutcome } from '../act/outcome';
 import { dayPeriod, days, oneLine, truncate } from '../core/text';
 import type { ChangeKind, TableChange } from '../core/types';
-import { FIELD_MAX, SUBJECT_MAX, consoleUrl, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
+import { FIELD_MAX, SUBJECT_MAX, actorFields, consoleUrl, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
 
 const HEADLINE: Record<ChangeKind, (t: string, c: TableChange) => string> = {
   PITR_DISABLED: (t) => `PITR disabled on ${t}`,
@@ -146,12 +146,7 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays, accountNam
     md(`*Account*\n${slackCode(account)}`),
     md(`*Region*\n${slackCode(change.region)}`),
     md(`*Table*\n<${url}|${t}>`),
-    md(`*Event time*\n${slackCode(a.eventTime ?? 'unknown')}`),
-    md(`*Who*\n${slackCode(a.arn)}`),
-    md(`*Source IP*\n${slackCode(a.sourceIp ?? 'unknown')}`),
-    md(`*User agent*\n${slackCode(a.userAgent ?? 'unknown')}`),
-    ...(a.sessionIssuer ? [md(`*Role*\n${slackCode(a.sessionIssuer)}`)] : []),
-    ...(a.invokedBy ? [md(`*Via*\n${slackCode(a.invokedBy)}`)] : []),
+    ...actorFields(a),
   ];
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(headline, 150), emoji: false } },

@@ -6,7 +6,7 @@
  */
 import { oneLine, truncate } from '../core/text';
 import type { TableChange } from '../core/types';
-import { FIELD_MAX, SUBJECT_MAX, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
+import { FIELD_MAX, SUBJECT_MAX, actorFields, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
 
 /** How long DynamoDB keeps the system backup of a deleted table (aws-facts-org §6.1: 35 days; BackupExpiryDateTime says for sure). */
 export const DELETED_TABLE_BACKUP_DAYS = 35;
@@ -109,12 +109,7 @@ export function renderDeletedTableAlert({ change, backup, accountName }: Deleted
     md(`*Account*\n${slackCode(account)}`),
     md(`*Region*\n${slackCode(r)}`),
     md(`*Table*\n${slackCode(t)}`),
-    md(`*Event time*\n${slackCode(a.eventTime ?? 'unknown')}`),
-    md(`*Who*\n${slackCode(a.arn)}`),
-    md(`*Source IP*\n${slackCode(a.sourceIp ?? 'unknown')}`),
-    md(`*User agent*\n${slackCode(a.userAgent ?? 'unknown')}`),
-    ...(a.sessionIssuer ? [md(`*Role*\n${slackCode(a.sessionIssuer)}`)] : []),
-    ...(a.invokedBy ? [md(`*Via*\n${slackCode(a.invokedBy)}`)] : []),
+    ...actorFields(a),
   ];
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(headline, 150), emoji: false } },

@@ -71,3 +71,15 @@ export function md(text: string): SlackText {
   return { type: 'mrkdwn', text };
 }
 
+
+/** The Slack fields that say who made the call (CloudTrail userIdentity), the same in every change alert. */
+export function actorFields(a: import('../core/types').Actor): SlackText[] {
+  return [
+    md(`*Event time*\n${slackCode(a.eventTime ?? 'unknown')}`),
+    md(`*Who*\n${slackCode(a.arn)}`),
+    md(`*Source IP*\n${slackCode(a.sourceIp ?? 'unknown')}`),
+    md(`*User agent*\n${slackCode(a.userAgent ?? 'unknown')}`),
+    ...(a.sessionIssuer ? [md(`*Role*\n${slackCode(a.sessionIssuer)}`)] : []),
+    ...(a.invokedBy ? [md(`*Via*\n${slackCode(a.invokedBy)}`)] : []),
+  ];
+}
