@@ -113,8 +113,9 @@ async function main(): Promise<void> {
     console.log(`wrote ${spec.files.size} ShardFiles (${findings} findings, ${ACCOUNTS} accounts × ${REGIONS.length} Regions, ${spec.failed.length} failed shards) to moto S3 in ${((Date.now() - synthStart) / 1000).toFixed(1)} s`);
     const input = aggregateInput(spec);
     spec.files.clear();
-    // BENCH_NODE_FLAGS: extra Node flags for the aggregate's process, e.g. --max-old-space-size=160; ';' separates variants.
-    for (const variant of (process.env.BENCH_NODE_FLAGS ?? '').split(';')) {
+    // BENCH_NODE_FLAGS: Node flags for the aggregate's process; ';' separates variants. Default: the
+    // deployed orgAggregate's NODE_OPTIONS (serverless.yml), then Node's defaults for comparison.
+    for (const variant of (process.env.BENCH_NODE_FLAGS ?? '--max-old-space-size=160;').split(';')) {
     const flags = variant.split(' ').filter(Boolean);
     const run = spawnSync(process.execPath, ['--expose-gc', ...flags, __filename, 'child', moto.endpoint, TopicArn as string], { env: { ...process.env, BENCH_INPUT: JSON.stringify(input) }, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
     if (run.status !== 0) throw new Error(`aggregate child failed: ${run.stderr}`);

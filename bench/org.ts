@@ -14,7 +14,7 @@
  * (dev/local/sfn-runner.ts) with the real plan, shard and aggregate handlers, MaxConcurrency ≥
  * shards, the report bucket in moto S3: its wall time includes plan and aggregate.
  * Options (env): BENCH_MEMBERS (default 3), BENCH_REGIONS (default us-east-1,eu-west-1),
- * BENCH_TABLES per account and Region (default 150), BENCH_DIAG=1 (when each shard's calls ran).
+ * BENCH_TABLES per account and Region (default 100), BENCH_DIAG=1 (when each shard's calls ran).
  */
 import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -39,7 +39,7 @@ import type { AggregateOutput } from '../lib/jobs/org-scan/contract';
 export const CENTRAL = '123456789012';
 const members = Number(process.env.BENCH_MEMBERS ?? 3);
 const regions = (process.env.BENCH_REGIONS ?? 'us-east-1,eu-west-1').split(',');
-const perShard = Number(process.env.BENCH_TABLES ?? 150);
+const perShard = Number(process.env.BENCH_TABLES ?? 100);
 const LIMITED = ['DescribeContinuousBackups', 'ListTagsOfResource'];
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 

@@ -138,6 +138,8 @@ describe('the Organization scan functions', () => {
   it('get the report bucket (the stack’s own) and the concurrency; scheduledScan gets the bucket too', () => {
     for (const fn of ['OrgPlanLambdaFunction', 'OrgShardLambdaFunction', 'OrgAggregateLambdaFunction', 'ScheduledScanLambdaFunction']) expect([fn, env(fn).PITR_GUARD_REPORT_BUCKET]).toEqual([fn, { Ref: 'ReportBucket' }]);
     expect(env('OrgPlanLambdaFunction').PITR_GUARD_MAX_CONCURRENCY).toBe('50');
+    // the aggregate's bounded heap, the setting bench:aggregate measures
+    expect(env('OrgAggregateLambdaFunction').NODE_OPTIONS).toBe('--max-old-space-size=160');
     expect(env('OrgShardLambdaFunction').PITR_GUARD_FINDINGS_TABLE).toEqual({ Ref: 'FindingsTable' });
     // a shard runs inside an EXPRESS child (5 minutes at most)
     expect(R.OrgShardLambdaFunction!.Properties.Timeout).toBe(270);
