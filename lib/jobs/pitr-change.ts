@@ -17,6 +17,12 @@
  * failure (AccessDenied, ValidationException, a table in a state PITR cannot be enabled in) alerts
  * once and completes. A table that does not exist is GONE: logged, no alert, no retry. A malformed
  * or out-of-scope event is logged once and dropped: retrying garbage cannot help.
+ *
+ * Over 300 lines: `run` and the paths it branches to (unreachable account, deleted table, the
+ * incident record and loop plan), the de-duplication wiring and the deps factory. The alert plan
+ * (pitr-change-alerts.ts), the account scope (aws/org/event-accounts.ts), the incident store
+ * (state/incidents.ts) and every rendering already live apart; moving record/loopPlan out next to
+ * the incident store is the next split.
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

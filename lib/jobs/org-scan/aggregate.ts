@@ -31,23 +31,19 @@
  */
 import type { Clients } from '../../aws/clients';
 import { getObjectJson, ReportBucketClient, uploadObject } from '../../aws/report-bucket';
-import type { AccountResult, ShardError } from '../../aws/scan';
-import { countFinding, hasProblems, sortFindings, type RegionSummary, type ScanSummary } from '../../core/summary';
-import type { RemediationOutcome } from '../../act/outcome';
+import { hasProblems } from '../../core/summary';
 import { errorMessage, awsErrorName } from '../../core/errors';
 import { truncate } from '../../core/text';
-import type { Finding } from '../../core/types';
 import { deliver, type DeliveryReport, type Notifier } from '../../notify';
-import { changeDigestHasNews, outcomeRank, renderChangeDigest, renderDigest, type ChangeDigestInput, type ChangeDigestLine } from '../../notify/digest';
+import { changeDigestHasNews, renderChangeDigest, renderDigest, type ChangeDigestInput } from '../../notify/digest';
 import { lifecycleDigestInput } from '../../notify/lifecycle-digest';
 import type { Mode } from '../../core/types';
-import type { ReportHead } from '../../report/csv';
 import type { HtmlHead } from '../../report/html';
 import type { Logger } from '../../runtime/logger';
 import { silentMetrics, type Metrics } from '../../runtime/metrics';
 import { reportPrefix, type AggregateOutput, type RunPlan, type ShardFile } from './contract';
 import { csvChunks, htmlChunks, jsonChunks, readable } from './report-streams';
-import { missingResults, mergeResult, parseAggregateInput, parseManifest, parsePlan, parseShards, recordResult, shardId, type ResultManifest, type ShardResult } from './results';
+import { missingResults, mergeResult, parseAggregateInput, parseManifest, parsePlan, parseShards, recordResult, type ResultManifest, type ShardResult } from './results';
 import { FindingSpool } from './spool';
 
 export interface AggregateDeps {
@@ -83,9 +79,6 @@ export interface AggregateResult extends AggregateOutput {
 /** ShardFiles fetched ahead of the one being added: S3 latency overlaps, memory stays at this many files. */
 export const READ_AHEAD = 16;
 
-/** Unrecorded tables (ledger failures) listed in summary.json; beyond, only counted. */
-export const UNRECORDED_LISTED = 1_000;
-
 export const reportKeys = (runId: string) => ({
   json: `${reportPrefix(runId)}report.json`,
   csv: `${reportPrefix(runId)}report.csv`,
@@ -93,217 +86,10 @@ export const reportKeys = (runId: string) => ({
   summary: `${reportPrefix(runId)}summary.json`,
 });
 
-const empty = (): ScanSummary => ({ total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 });
-
-/** The lowest `n` of everything added, by `compare`; memory stays at 2n. */
-export class TopN<T> {
-  private items: T[] = [];
-  total = 0;
-  constructor(
-    private readonly n: number,
-    private readonly compare: (a: T, b: T) => number,
-  ) {}
-
-  add(item: T): void {
-    this.total++;
-    this.items.push(item);
-    if (this.items.length >= 2 * this.n + 1) this.trim();
-  }
-
-  values(): T[] {
-    this.trim();
-    return [...this.items];
-  }
-
-  private trim(): void {
-    this.items.sort(this.compare);
-    this.items.length = Math.min(this.items.length, this.n);
-  }
-}
-
-const byLine = (a: ChangeDigestLine, b: ChangeDigestLine) => a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName) || a.plain.localeCompare(b.plain);
-
-type ChangeSection = 'newIncidents' | 'resolved' | 'reminders' | 'loops';
-
-/**
- * The run's change digest while the shards are read: the top lines of each section (the same
- * mapping as the scheduled scan: lifecycleDigestInput, one shard at a time) and the full counts.
- * Memory: at most 2 × maxListed lines per section, whatever the number of shards and transitions.
- */
-export class ChangeTotals {
-  readonly sections: Record<ChangeSection, TopN<ChangeDigestLine>>;
-  /** Shard-level lifecycle problems (no lifecycle in the file, ledger failures): listed in every digest. */
-  readonly problems: TopN<ChangeDigestLine>;
-  stillOpen = 0;
-  repeatedlyDisabled = 0;
-  transitions = 0;
-
-  constructor(maxListed: number) {
-    const top = () => new TopN<ChangeDigestLine>(maxListed, byLine);
-    this.sections = { newIncidents: top(), resolved: top(), reminders: top(), loops: top() };
-    this.problems = top();
-  }
-
-  /** `centralAccount`: the account the run is from (lines of other accounts name theirs in Slack too). */
-  add(file: ShardFile, mode: Mode, dryRun: boolean, centralAccount: string): void {
-    const { accountId, region } = file.shard;
-    if (file.unrecorded.length > 0) {
-      const n = file.unrecorded.length;
-      const text = `${n} table${n === 1 ? '' : 's'} could not be recorded in the findings ledger: not in the alert lifecycle this run`;
-      this.problems.add({ region, tableName: accountId, plain: `Region ${region} of account ${accountId}: ${text}`, slack: `Region \`${region}\` of account \`${accountId}\`: ${text}` });
-    }
-    if (!file.lifecycle) {
-      const text = 'its shard recorded no alert lifecycle (PITR_GUARD_FINDINGS_TABLE not set for orgShard?): its tables are not in this digest';
-      this.problems.add({ region, tableName: accountId, plain: `Region ${region} of account ${accountId}: ${text}`, slack: `Region \`${region}\` of account \`${accountId}\`: ${text}` });
-      return;
-    }
-    const { transitions, openIncidents, repeatedlyDisabled } = file.lifecycle;
-    this.stillOpen += openIncidents;
-    this.repeatedlyDisabled += repeatedlyDisabled;
-    this.transitions += transitions.length;
-    if (transitions.length === 0) return;
-    const input = lifecycleDigestInput({
-      report: { accountId: centralAccount, regions: [region], generatedAt: file.generatedAt, findings: file.findings, regionErrors: [] },
-      transitions,
-      outcomes: file.outcomes,
-      stillOpen: openIncidents,
-      mode,
-      dryRun,
-    });
-    for (const section of ['newIncidents', 'resolved', 'reminders', 'loops'] as const) for (const l of input[section]) this.sections[section].add(l);
-  }
-}
-
-const byRegionName = (a: Finding, b: Finding) => a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
-const byDigestOrder = (a: RemediationOutcome, b: RemediationOutcome) => outcomeRank(a) - outcomeRank(b) || a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
-
-/** Everything the aggregate keeps in memory while it reads the shards. */
-export class RunTotals {
-  readonly summary = empty();
-  private readonly byAccount = new Map<string, ScanSummary>();
-  private readonly byRegion = new Map<string, ScanSummary>();
-  private readonly byPair = new Map<string, RegionSummary>();
-  private readonly accountRegions = new Map<string, string[]>();
-  readonly shardErrors: ShardError[] = [];
-  readonly vanished: { accountId: string; region: string; tableName: string }[] = [];
-  readonly unrecorded: string[] = [];
-  unrecordedCount = 0;
-  restoreWindowNotFull = 0;
-  generatedAt: string | undefined;
-  readonly errorFindings: TopN<Finding>;
-  readonly outcomes: TopN<RemediationOutcome>;
-  readonly outcomeCounts = { enabled: 0, failed: 0, notChanged: 0 };
-  /** The change digest's lines and counts (alert lifecycle only). */
-  readonly changes: ChangeTotals | undefined;
-
-  constructor(
-    readonly plan: RunPlan,
-    maxListed: number,
-    lifecycle = false,
-  ) {
-    this.changes = lifecycle ? new ChangeTotals(maxListed) : undefined;
-    for (const r of plan.regions) this.byRegion.set(r, empty());
-    this.errorFindings = new TopN(maxListed, byRegionName);
-    this.outcomes = new TopN(maxListed, byDigestOrder);
-  }
-
-  shardError(e: ShardError): void {
-    this.shardErrors.push(e);
-  }
-
-  /** One shard's file (already checked), its findings sorted and spooled. */
-  async addShard(file: ShardFile, spool: FindingSpool): Promise<void> {
-    const { accountId, region } = file.shard;
-    const account = this.byAccount.get(accountId) ?? empty();
-    this.byAccount.set(accountId, account);
-    const regionTotal = this.byRegion.get(region) ?? empty();
-    this.byRegion.set(region, regionTotal);
-    const pair: RegionSummary = { accountId, region, summary: empty() };
-    this.byPair.set(shardId(file.shard), pair);
-    this.accountRegions.set(accountId, [...(this.accountRegions.get(accountId) ?? []), region]);
-    for (const f of sortFindings(file.findings)) {
-      for (const s of [this.summary, account, regionTotal, pair.summary]) countFinding(s, f.status);
-      if (f.reasons.includes('RESTORE_WINDOW_NOT_FULL')) this.restoreWindowNotFull++;
-      if (f.status === 'ERROR') this.errorFindings.add(f);
-      await spool.add(f);
-    }
-    for (const v of file.vanished) this.vanished.push({ accountId, region: v.region, tableName: v.tableName });
-    for (const o of file.outcomes) {
-      // As in the scheduled scan: tables whose mode asks for an alert; report-mode ones are only logged.
-      if (o.mode === 'report' || o.result === 'ALREADY_COMPLIANT' || o.result === 'GONE') continue;
-      if (o.result === 'ENABLED') this.outcomeCounts.enabled++;
-      else if (o.result === 'FAILED' || o.result === 'DEFERRED') this.outcomeCounts.failed++;
-      else if (o.result === 'SKIPPED_MODE' || o.result === 'SKIPPED_DRY_RUN') this.outcomeCounts.notChanged++;
-      this.outcomes.add(o);
-    }
-    for (const u of file.unrecorded) {
-      this.unrecordedCount++;
-      if (this.unrecorded.length < UNRECORDED_LISTED) this.unrecorded.push(u);
-    }
-    if (!this.generatedAt || file.generatedAt > this.generatedAt) this.generatedAt = file.generatedAt;
-    this.changes?.add(file, this.plan.policy.mode as Mode, this.plan.policy.dryRun, this.plan.accountId);
-  }
-
-  /** The report without its findings (those are in the spool), in ScanReport's shape. */
-  head(now: Date): HtmlHead {
-    const plan = this.plan;
-    const accounts: AccountResult[] = plan.accounts.map((a) => {
-      const named = a.name ? { name: a.name } : {};
-      if (a.status !== 'SCANNED') return { accountId: a.accountId, ...named, status: 'ERROR', ...(a.error ? { error: a.error } : {}) };
-      return { accountId: a.accountId, ...named, status: 'SCANNED', regions: [...(this.accountRegions.get(a.accountId) ?? [])].sort(), summary: this.byAccount.get(a.accountId) ?? empty() };
-    });
-    const totals = [...this.byRegion.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([region, summary]) => ({ region, summary }));
-    const pairs = [...this.byPair.values()].sort((a, b) => (a.accountId as string).localeCompare(b.accountId as string) || a.region.localeCompare(b.region));
-    const head: ReportHead = {
-      generatedAt: this.generatedAt ?? now.toISOString(),
-      accountId: plan.accountId,
-      accounts,
-      accountErrors: plan.accountErrors,
-      regions: plan.regions,
-      policy: { minRecoveryDays: plan.policy.minRecoveryDays, exemptTag: plan.policy.exemptTag },
-      summary: this.summary,
-      vanished: this.vanished,
-      regionErrors: [],
-      regionSummaries: [...totals, ...pairs],
-      shardErrors: [...this.shardErrors].sort((a, b) => a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region)),
-    };
-    return { ...head, restoreWindowNotFull: this.restoreWindowNotFull };
-  }
-}
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** A ShardFile as the shard wrote it, for that shard; otherwise why not (one line). */
-export function checkShardFile(value: unknown, expected: { accountId: string; region: string; runId: string }): ShardFile | string {
-  if (!isObject(value) || !isObject(value.shard)) return 'not a ShardFile object';
-  const { shard } = value;
-  if (shard.accountId !== expected.accountId || shard.region !== expected.region || shard.runId !== expected.runId) {
-    return `it is the file of ${String(shard.accountId)}/${String(shard.region)} in run ${String(shard.runId)}`;
-  }
-  if (typeof value.generatedAt !== 'string') return 'generatedAt is missing';
-  for (const key of ['findings', 'vanished', 'outcomes', 'unrecorded'] as const) if (!Array.isArray(value[key])) return `${key} is not an array`;
-  const findings = value.findings as unknown[];
-  for (let i = 0; i < findings.length; i++) {
-    const f = findings[i];
-    if (!isObject(f) || typeof f.status !== 'string' || typeof f.tableName !== 'string' || !Array.isArray(f.reasons) || !isObject(f.pitr)) return `findings[${i}] is not a Finding`;
-    if (f.accountId !== expected.accountId || f.region !== expected.region) return `findings[${i}] is a table of ${String(f.accountId)}/${String(f.region)}`;
-  }
-  for (const [i, v] of (value.vanished as unknown[]).entries()) if (!isObject(v) || typeof v.tableName !== 'string' || typeof v.region !== 'string') return `vanished[${i}] is malformed`;
-  for (const [i, o] of (value.outcomes as unknown[]).entries()) if (!isObject(o) || typeof o.result !== 'string' || !isObject(o.before)) return `outcomes[${i}] is not a RemediationOutcome`;
-  for (const [i, u] of (value.unrecorded as unknown[]).entries()) if (typeof u !== 'string') return `unrecorded[${i}] is not a string`;
-  if (value.lifecycle !== undefined) {
-    const l = value.lifecycle;
-    if (!isObject(l) || !Array.isArray(l.transitions)) return 'lifecycle.transitions is not an array';
-    for (const key of ['openIncidents', 'repeatedlyDisabled'] as const) if (!Number.isInteger(l[key]) || (l[key] as number) < 0) return `lifecycle.${key} is not a count`;
-    for (const [i, t] of (l.transitions as unknown[]).entries()) {
-      if (!isObject(t) || !['NEW', 'REMINDER', 'RESOLVED', 'LOOP'].includes(t.kind as string) || typeof t.tableName !== 'string' || typeof t.incidentId !== 'string' || typeof t.openedAt !== 'string' || !Array.isArray(t.reasons)) {
-        return `lifecycle.transitions[${i}] is not a Transition`;
-      }
-      if (t.accountId !== expected.accountId || t.region !== expected.region) return `lifecycle.transitions[${i}] is a table of ${String(t.accountId)}/${String(t.region)}`;
-    }
-  }
-  return value as unknown as ShardFile;
-}
+export { ChangeTotals, RunTotals, TopN, UNRECORDED_LISTED } from './totals';
+export { checkShardFile } from './shard-file';
+import { ChangeTotals, RunTotals } from './totals';
+import { checkShardFile } from './shard-file';
 
 export async function aggregate(event: unknown, deps: AggregateDeps, invocation: AggregateInvocation = {}): Promise<AggregateResult> {
   const started = Date.now();
