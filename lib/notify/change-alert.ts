@@ -5,7 +5,7 @@
 import { manualFixCommand, needsHand, RESULT_LABEL, type RemediationOutcome } from '../act/outcome';
 import { dayPeriod, days, oneLine, truncate } from '../core/text';
 import type { ChangeKind, TableChange } from '../core/types';
-import { FIELD_MAX, SUBJECT_MAX, actorFields, consoleUrl, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
+import { FIELD_MAX, actorFields, fitSubject, consoleUrl, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
 
 const HEADLINE: Record<ChangeKind, (t: string, c: TableChange) => string> = {
   PITR_DISABLED: (t) => `PITR disabled on ${t}`,
@@ -112,13 +112,7 @@ export function renderChangeAlert({ change, outcome, minRecoveryDays, accountNam
 
   // Subject: shorten the table name, then drop account and Region; never cut the outcome.
   const subjectFor = (name: string, at = ` (${where})`) => snsSubject(`[pitr-guard] ${HEADLINE[change.kind](name, change)}${at}: ${label}`);
-  const fits = (x: string) => x.length <= SUBJECT_MAX && x.endsWith(label);
-  let subject = subjectFor(t);
-  if (!fits(subject)) {
-    const spare = SUBJECT_MAX - (subjectFor('x').length - 1) - 3; // room left for the name
-    subject = subjectFor(spare > 3 ? `${t.slice(0, spare)}...` : '...');
-  }
-  if (!fits(subject)) subject = subjectFor(`${t.slice(0, 20)}...`, '');
+  const subject = fitSubject(subjectFor, t, label);
 
   const lines = [
     headline,

@@ -6,7 +6,7 @@
  */
 import { oneLine, truncate } from '../core/text';
 import type { TableChange } from '../core/types';
-import { FIELD_MAX, SUBJECT_MAX, actorFields, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
+import { FIELD_MAX, actorFields, fitSubject, md, plain, slackCode, slackEscape, snsSubject, type RenderedAlert, type SlackBlock, type SlackText } from './render-kit';
 
 /** How long DynamoDB keeps the system backup of a deleted table (aws-facts-org §6.1: 35 days; BackupExpiryDateTime says for sure). */
 export const DELETED_TABLE_BACKUP_DAYS = 35;
@@ -75,13 +75,7 @@ export function renderDeletedTableAlert({ change, backup, accountName }: Deleted
   const restoredNote = backup.state === 'FOUND' ? ' A restored table starts without PITR (pitr-guard enables it), tags, TTL, streams, auto scaling and alarms: set them again.' : '';
 
   const subjectFor = (name: string, at = ` (${change.accountId} ${r})`) => snsSubject(`[pitr-guard] Table ${name} deleted${at}: ${label}`);
-  const fits = (x: string) => x.length <= SUBJECT_MAX && x.endsWith(label);
-  let subject = subjectFor(t);
-  if (!fits(subject)) {
-    const spare = SUBJECT_MAX - (subjectFor('x').length - 1) - 3;
-    subject = subjectFor(spare > 3 ? `${t.slice(0, spare)}...` : '...');
-  }
-  if (!fits(subject)) subject = subjectFor(`${t.slice(0, 20)}...`, '');
+  const subject = fitSubject(subjectFor, t, label);
 
   const lines = [
     headline,

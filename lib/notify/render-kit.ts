@@ -83,3 +83,19 @@ export function actorFields(a: import('../core/types').Actor): SlackText[] {
     ...(a.invokedBy ? [md(`*Via*\n${slackCode(a.invokedBy)}`)] : []),
   ];
 }
+
+/**
+ * An SNS subject that keeps its ending (`label`, e.g. the result) whole: the table name is shortened
+ * first, then the location dropped. `subjectFor(name, at?)` renders the subject (omit `at` for the
+ * location part, '' to drop it).
+ */
+export function fitSubject(subjectFor: (name: string, at?: string) => string, name: string, label: string): string {
+  const fits = (x: string) => x.length <= SUBJECT_MAX && x.endsWith(label);
+  let subject = subjectFor(name);
+  if (!fits(subject)) {
+    const spare = SUBJECT_MAX - (subjectFor('x').length - 1) - 3; // room left for the name
+    subject = subjectFor(spare > 3 ? `${name.slice(0, spare)}...` : '...');
+  }
+  if (!fits(subject)) subject = subjectFor(`${name.slice(0, 20)}...`, '');
+  return subject;
+}
