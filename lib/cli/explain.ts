@@ -46,6 +46,7 @@ const REASON_TEXT: Record<ReasonCode, string> = {
   TABLE_ARCHIVED: 'the table is archived',
   READ_FAILED: 'the table could not be read, so its state is unknown',
   REPEATEDLY_DISABLED: 'PITR was switched off loopLimit times or more within the loop window: something (often infrastructure as code or a script) keeps reverting it',
+  RESTORED_WITHOUT_PITR: 'the table was restored from a backup or a point in time, and a restored table starts with PITR off',
 };
 
 /** A table name, or a table ARN (which also names the Region and the account). */

@@ -92,6 +92,7 @@ export const REASON_CODES = [
   'TABLE_ARCHIVED',
   'READ_FAILED',
   'REPEATEDLY_DISABLED',
+  'RESTORED_WITHOUT_PITR',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -140,6 +141,103 @@ export interface Finding {
    * (lib/state/ledger.ts); absent when no ledger is configured or the write failed.
    */
   since?: string;
+  /**
+   * The table's size and what PITR costs for it (issue 14). Every finding carries it once the cost
+   * module fills it in; null values when the size could not be read or the Region has no price.
+   */
+  cost?: FindingCost;
+  /** Set when DescribeTable returned a RestoreSummary: where the table was restored from (issue 14). */
+  restore?: RestoreSummaryInfo;
+  /** Set when the table is a replica of a global table: the whole replica set (issue 14). */
+  replicaSet?: ReplicaSetInfo;
+  /** The last successful restore drill, from the findings ledger (issue 14); absent when unknown. */
+  lastDrill?: DrillSummary;
+}
+
+export interface FindingCost {
+  /** DescribeTable TableSizeBytes (updated by DynamoDB about every six hours); null if unknown. */
+  tableSizeBytes: number | null;
+  /** Estimated monthly PITR storage cost in USD for this table (size × Region price); null if size or price unknown. */
+  pitrMonthlyUsd: number | null;
+}
+
+export interface RestoreSummaryInfo {
+  sourceTableArn: string | null;
+  sourceBackupArn: string | null;
+  /** ISO 8601. */
+  restoreDateTime: string | null;
+  restoreInProgress: boolean;
+  /** The source table's status in the same report, 'NOT_SCANNED' when it is not in the report, null for a backup source. */
+  sourceStatus: FindingStatus | 'NOT_SCANNED' | null;
+}
+
+export interface ReplicaSetInfo {
+  /** DescribeTable GlobalTableVersion (e.g. 2019.11.21), or null if absent. */
+  globalTableVersion: string | null;
+  /** A stable id for the set: the table name plus the sorted replica Regions (same account). */
+  setId: string;
+  /** True only when every replica is scanned and COMPLIANT (or EXEMPT). */
+  compliant: boolean;
+  replicas: ReplicaStatusInfo[];
+}
+
+export interface ReplicaStatusInfo {
+  region: string;
+  /** DescribeTable Replicas[].ReplicaStatus (ACTIVE, CREATING…), null if absent. */
+  replicaStatus: string | null;
+  /** The replica's own finding status in this report, or NOT_SCANNED when its Region is outside the scan. */
+  status: FindingStatus | 'NOT_SCANNED';
+}
+
+/** What reports show of a table's drills: the last successful one. */
+export interface DrillSummary {
+  drillId: string;
+  /** When the drill finished (ISO 8601). */
+  at: string;
+  /** Seconds from RestoreTableToPointInTime to the temporary table ACTIVE. */
+  restoreSeconds: number;
+  /** The restore point reached (ISO 8601), or null when DynamoDB did not say. */
+  restorePoint: string | null;
+}
+
+/**
+ * One restore drill (`pitr-guard drill`, lib/act/drill.ts), as printed with --format json and as
+ * stored in the findings ledger (attribute names in docs/ledger.md: `lastDrill`,
+ * `lastSuccessfulDrill` as JSON strings, `drills` a list of the last 20 as JSON strings).
+ */
+export interface DrillRecord {
+  drillId: string;
+  accountId: string;
+  region: string;
+  tableName: string;
+  tableArn: string;
+  temporaryTableName: string;
+  startedAt: string;
+  finishedAt: string;
+  outcome: 'PASSED' | 'FAILED';
+  /** 'LATEST' (UseLatestRestorableTime) or the ISO time asked for with --to. */
+  requested: string;
+  restorePoint: string | null;
+  restoreSeconds: number | null;
+  checks: { name: string; passed: boolean; detail: string }[];
+  /** Whether the temporary table was deleted (false only when its deletion failed; then `error` says so). */
+  cleanedUp: boolean;
+  error?: string;
+}
+
+/**
+ * One line of a table's history in the findings ledger (attribute `history`, a list of the last 100
+ * entries, appended by the scan's ledger writes, the reactor's incident writes and drills). The
+ * evidence command (pitr-guard evidence) prints it.
+ */
+export interface HistoryEntry {
+  /** ISO 8601. */
+  at: string;
+  event: 'STATUS_CHANGED' | 'INCIDENT_OPENED' | 'INCIDENT_CLOSED' | 'PITR_DISABLED' | 'REMEDIATED' | 'DRILL';
+  /** e.g. the new status, the principal who disabled PITR, the drill outcome. */
+  detail: string;
+  /** The principal ARN, where one is known. */
+  actor?: string;
 }
 
 // ---------------------------------------------------------------- a change to one table (CloudTrail)
