@@ -55,11 +55,12 @@ export function evaluate(facts: TableFacts, policy: EvaluationPolicy, now: Date)
   const suffix = note ? ` ${note}` : '';
 
   if (pitr.status !== 'ENABLED') {
+    const restored = facts.restoreSummary ? restoredSentence(facts) : '';
     return {
       ...base,
       status: 'NON_COMPLIANT',
-      reasons: ['PITR_DISABLED', ...warnings],
-      message: `${disabledSentence(pitr.status)}${suffix}`,
+      reasons: ['PITR_DISABLED', ...(restored ? (['RESTORED_WITHOUT_PITR'] as const) : []), ...warnings],
+      message: `${disabledSentence(pitr.status)}${restored}${suffix}`,
       exemption,
     };
   }
@@ -94,6 +95,14 @@ export function evaluate(facts: TableFacts, policy: EvaluationPolicy, now: Date)
     message: `PITR is enabled with a recovery period of ${days(period)}.${suffix}`,
     exemption,
   };
+}
+
+/** A restored table starts with PITR off (RestoreTableToPointInTime / RestoreTableFromBackup). */
+function restoredSentence(facts: TableFacts): string {
+  const r = facts.restoreSummary ?? {};
+  const source = r.sourceBackupArn ? `backup ${r.sourceBackupArn}` : r.sourceTableArn ? `table ${r.sourceTableArn}` : 'an unnamed source';
+  const when = r.restoreDateTime ? ` at ${r.restoreDateTime.toISOString()}` : '';
+  return ` The table was restored from ${source}${when}, and a restored table starts with PITR off.`;
 }
 
 function disabledSentence(status: string | null): string {

@@ -20,6 +20,13 @@ const cases: Case[] = [
   { name: 'PITR ENABLING (old enum value)', facts: facts({ pitr: { status: 'ENABLING' } }), status: 'NON_COMPLIANT', reasons: ['PITR_DISABLED'], message: /not enabled yet \(status ENABLING\)/ },
   { name: 'PITR unknown future value', facts: facts({ pitr: { status: 'PAUSED' } }), status: 'NON_COMPLIANT', reasons: ['PITR_DISABLED'], message: /status PAUSED/ },
   {
+    name: 'restored from a point in time, PITR off',
+    facts: facts({ pitr: { status: 'DISABLED' }, restoreSummary: { sourceTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders', restoreDateTime: new Date('2026-11-30T10:00:00Z'), restoreInProgress: false } }),
+    status: 'NON_COMPLIANT',
+    reasons: ['PITR_DISABLED', 'RESTORED_WITHOUT_PITR'],
+    message: /^PITR is disabled\. The table was restored from table arn:aws:dynamodb:eu-west-1:123456789012:table\/orders at 2026-11-30T10:00:00\.000Z, and a restored table starts with PITR off\.$/,
+  },
+  {
     name: 'period 7 < 35',
     facts: facts({ pitr: pitrEnabled(7) }),
     status: 'NON_COMPLIANT',
