@@ -79,6 +79,11 @@ export function linkFinding(f: Finding, lookup: FindingLookup): Finding {
   return out;
 }
 
+/** A stream of findings, each linked as it passes (the Organization aggregate's spool). */
+export async function* linkEach(findings: AsyncIterable<Finding>, lookup: FindingLookup): AsyncGenerator<Finding> {
+  for await (const f of findings) yield linkFinding(f, lookup);
+}
+
 const replicaKey = (accountId: string, region: string, tableName: string) => `${accountId}/${region}/${tableName}`;
 
 /** An index of a whole report's findings (in memory: for reports that are in memory anyway). */

@@ -9,6 +9,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/aws/clients';
 import { regionSummaries, sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
+import { costTotals } from '../../lib/core/cost';
 import { AlertDeliveryError, InvalidEventError } from '../../lib/core/errors';
 import type { Finding } from '../../lib/core/types';
 import { aggregate, checkShardFile, TopN, type AggregateDeps } from '../../lib/jobs/org-scan/aggregate';
@@ -128,6 +129,7 @@ function expectedReport(): ScanReport {
     regions: REGIONS,
     policy: { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' },
     summary: summarize(all),
+    cost: costTotals(all),
     findings: sortFindings(JSON.parse(JSON.stringify(all)) as Finding[]),
     vanished: [{ accountId: B, region: 'eu-west-1', tableName: 'tmp' }],
     regionErrors: [],
