@@ -187,6 +187,7 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
     dryRun: plan.policy.dryRun,
     problems,
     summary: head.summary,
+    cost: head.cost,
     accounts: head.accounts,
     regionSummaries: head.regionSummaries,
     accountErrors: head.accountErrors,
