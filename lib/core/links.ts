@@ -69,8 +69,10 @@ export function withLinks(finding: Finding, facts: TableFacts): Finding {
 export function linkFinding(f: Finding, lookup: FindingLookup): Finding {
   if (!f.restore && !f.replicaSet) return f;
   const out: Finding = { ...f };
-  if (f.restore?.sourceTableArn && !f.restore.sourceBackupArn) {
-    out.restore = { ...f.restore, sourceStatus: lookup.byArn(f.restore.sourceTableArn) ?? 'NOT_SCANNED' };
+  const src = f.restore?.sourceBackupArn ? undefined : f.restore?.sourceTableArn;
+  if (f.restore && src) {
+    // Restored under its source's own name (the source was deleted first): the ARN is the same, the table is not.
+    out.restore = { ...f.restore, sourceStatus: (src !== f.tableArn ? lookup.byArn(src) : undefined) ?? 'NOT_SCANNED' };
   }
   if (f.replicaSet) out.replicaSet = resolveReplicaSet(f.replicaSet, f, lookup.replica);
   const old = linkSentence(f);

@@ -85,6 +85,11 @@ describe('restored tables', () => {
     expect(fromBackup.message).toMatch(/backup: the source table's current status does not apply to it\.$/);
   });
 
+  it('a table restored under its deleted source name does not report its own status as the source status', () => {
+    const same = restored({ tableName: 'orders', tableArn: source });
+    expect(linkFindings([same])[0]?.restore?.sourceStatus).toBe('NOT_SCANNED');
+  });
+
   it('a compliant restored table still shows its source', () => {
     const f = linkFindings([restored({ pitr: { status: 'ENABLED', recoveryPeriodInDays: 35 } }), evaluate(facts({ pitr: { status: 'DISABLED' } }), policy, NOW)])[0] as Finding;
     expect(f.status).toBe('COMPLIANT');
