@@ -147,6 +147,7 @@ describe('scanAccounts with regions=all', () => {
       ['222222222222', 'ERROR', undefined],
     ]);
     expect(report.regions).toEqual(['eu-west-1', 'us-east-1']);
+    expect(report.cost).toEqual({ currentMonthlyUsd: 0, toEnableMonthlyUsd: 0, tablesWithoutPrice: 0, regionsWithoutPrice: [], priceTableDate: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
     expect(report.accountErrors).toEqual([
       expect.objectContaining({ accountId: '222222222222', operation: 'ListRegions', errorName: 'AccessDeniedException', fix: expect.stringContaining('give the member role pitr-guard-member what the member template grants') }),
     ]);

@@ -65,6 +65,33 @@ describe('replica sets', () => {
   });
 });
 
+describe('multi-account global tables', () => {
+  it('a multi-account report links replicas named by ReplicaArn in another account', () => {
+    const other = '210987654321';
+    const mk = (accountId: string, region: string, pitr: 'ENABLED' | 'DISABLED') =>
+      evaluate(
+        facts({
+          accountId,
+          region,
+          tableArn: `arn:aws:dynamodb:${region}:${accountId}:table/orders`,
+          pitr: pitr === 'ENABLED' ? { status: 'ENABLED', recoveryPeriodInDays: 35 } : { status: 'DISABLED' },
+          replicas: [
+            { regionName: 'eu-west-1', replicaArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders' },
+            { regionName: 'us-east-1', replicaArn: `arn:aws:dynamodb:us-east-1:${other}:table/orders` },
+          ],
+        }),
+        policy,
+        NOW,
+      );
+    const [a, b] = linkFindings([mk('123456789012', 'eu-west-1', 'ENABLED'), mk(other, 'us-east-1', 'DISABLED')]) as [Finding, Finding];
+    expect(a.replicaSet?.replicas.map((r) => [r.accountId, r.region, r.status])).toEqual([['123456789012', 'eu-west-1', 'COMPLIANT'], [other, 'us-east-1', 'NON_COMPLIANT']]);
+    expect(b.replicaSet?.replicas.map((r) => [r.accountId, r.region, r.status])).toEqual([['123456789012', 'eu-west-1', 'COMPLIANT'], [other, 'us-east-1', 'NON_COMPLIANT']]);
+    expect(a.message).toMatch(/other replicas: us-east-1 \(account 210987654321\) NON_COMPLIANT\): the set is NOT compliant\.$/);
+    // Each account computes its own set id (documented limit): the sets are not merged by id.
+    expect(a.replicaSet?.setId).not.toBe(b.replicaSet?.setId);
+  });
+});
+
 describe('restored tables', () => {
   const source = 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders';
   const restored = (over: Partial<TableFacts> = {}) =>
