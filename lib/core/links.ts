@@ -46,7 +46,7 @@ export function linkSentence(f: Pick<Finding, 'accountId' | 'region' | 'status' 
       const source = r.sourceBackupArn ? `backup ${r.sourceBackupArn}` : r.sourceTableArn ? `table ${r.sourceTableArn}` : 'an unnamed source';
       out += ` Restored from ${source}${r.restoreDateTime ? ` at ${r.restoreDateTime}` : ''}.`;
     }
-    if (r.sourceStatus === 'NOT_SCANNED') out += ' Its source table is not in this report (not scanned).';
+    if (r.sourceStatus === 'NOT_SCANNED') out += ' Its source table was not scanned with it (NOT_SCANNED).';
     else if (r.sourceStatus) out += ` Its source table is ${r.sourceStatus} in this report.`;
     else if (r.sourceBackupArn) out += " The source is a backup: the source table's current status does not apply to it.";
   }

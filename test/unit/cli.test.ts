@@ -383,7 +383,7 @@ describe('explain', () => {
     expect(c.out).toMatch(/PITR cost\s+no price for eu-west-1\n/);
     // The single-table path names the set and the source, neither of which it read.
     expect(c.out).toContain('Replica of global table 123456789012:off-carts@eu-west-1+us-east-1 (other replicas: us-east-1 not scanned): the set is NOT compliant.');
-    expect(c.out).toContain('Its source table is not in this report (not scanned).');
+    expect(c.out).toContain('Its source table was not scanned with it (NOT_SCANNED).');
     expect(c.out).toContain(
       'aws dynamodb update-continuous-backups --region eu-west-1 --table-name off-carts --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=35',
     );
