@@ -197,6 +197,8 @@ describe('the aggregate on moto S3', () => {
       dryRun: false,
       problems: true,
       summary: result.summary,
+      // the same cost totals as report.json (sums over every shard's findings)
+      cost: report.cost,
       accounts: report.accounts,
       regionSummaries: report.regionSummaries,
       accountErrors: report.accountErrors,
