@@ -5,7 +5,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clients } from './clients';
 import { awsErrorName, errorMessage } from '../core/errors';
+import { costTotals, type CostTotals } from '../core/cost';
 import { evaluate } from '../core/evaluate';
+import { linkFindings } from '../core/links';
 import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions, type InventoryProgress, type PacerPool } from './inventory';
 import { silentLogger, type Logger } from '../runtime/logger';
 import type { Finding, Policy } from '../core/types';
@@ -72,6 +74,11 @@ export interface ScanReport {
   regions: string[];
   policy: { minRecoveryDays: number; exemptTag: string };
   summary: ScanSummary;
+  /**
+   * What PITR costs (lib/core/cost.ts): today, and what enabling it on every non-compliant table
+   * would add; set by every scan path (reports built elsewhere may lack it: renderers then total the findings).
+   */
+  cost?: CostTotals;
   /** Worst first: NON_COMPLIANT, ERROR, EXEMPT, COMPLIANT, NOT_APPLICABLE; then Region and name. */
   findings: Finding[];
   /** Tables that were listed but deleted before they could be read. */
@@ -157,7 +164,8 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     for (const tableName of r.inv.vanished) vanished.push({ region: r.region, tableName });
   }
 
-  const summary = summarize(findings);
+  const linked = linkFindings(findings);
+  const summary = summarize(linked);
   return {
     generatedAt: evaluatedAt.toISOString(),
     accountId,
@@ -166,7 +174,8 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     regions,
     policy: { minRecoveryDays: policy.minRecoveryDays, exemptTag: policy.exemptTag },
     summary,
-    findings: sortFindings(findings),
+    cost: costTotals(linked),
+    findings: sortFindings(linked),
     vanished,
     regionErrors,
     regionSummaries: regionSummaries(findings, regions, false),

@@ -13,6 +13,7 @@ import { KNOWN_REGIONS } from '../core/regions';
 import { sanitise } from '../core/text';
 import { EXEMPT_UNTIL_TAG, type Finding, type ReasonCode, type TableFacts } from '../core/types';
 import { colourFor, statusColour, type Palette } from '../report/colour';
+import { costCell } from '../report/links-view';
 import { checkOneRegion, resolveCommon, resolveOneRegion, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { fixCommand } from './fix';
 import type { CliIo } from './io';
@@ -135,6 +136,8 @@ export function renderExplanation(e: Explanation, p: Palette): string {
   row('Earliest restorable', iso(pitr?.earliestRestorableDateTime));
   row('Latest restorable', iso(pitr?.latestRestorableDateTime));
   row('Restorable now', f.pitr.restorableDays === null ? '-' : `${f.pitr.restorableDays} days`);
+  row('Size', facts.tableSizeBytes === undefined ? 'not reported' : `${facts.tableSizeBytes} bytes${facts.lsiSizeBytes ? ` + ${facts.lsiSizeBytes} bytes of LSIs` : ''} (DynamoDB updates it about every six hours)`);
+  row('PITR cost', `${costCell(f)}${f.cost?.pitrMonthlyUsd != null ? '/month (estimate, docs/cost.md)' : ''}`);
   const tags = facts.tags ? Object.entries(facts.tags) : undefined;
   row('Tags', tags === undefined ? 'not read' : tags.length === 0 ? 'none' : tags.map(([k, v]) => `${k}=${v}`).join(', '));
   row('Replicas', facts.replicas?.length ? facts.replicas.map((r) => `${r.regionName} (${r.replicaStatus ?? 'status unknown'})`).join(', ') : 'none reported by DescribeTable');

@@ -9,6 +9,8 @@
  * it stands afterwards: each remediated table's finding is replaced by the one re-read after the
  * change, so the report and the exit code describe the account as it is now.
  */
+import { costTotals } from '../core/cost';
+import { linkFindings } from '../core/links';
 import type { Clients } from '../aws/clients';
 import type { InventoryOptions, PacerPool } from '../aws/inventory';
 import type { Logger } from '../runtime/logger';
@@ -91,6 +93,7 @@ export async function applyFixes(report: ScanReport, ctx: FixContext): Promise<S
 
   const after = new Map(outcomes.filter((o) => o.after).map((o) => [`${o.region}/${o.tableName}`, o.after as Finding]));
   if (after.size === 0) return report;
-  const findings = sortFindings(report.findings.map((f) => after.get(`${f.region}/${f.tableName}`) ?? f));
-  return { ...report, findings, summary: summarize(findings) };
+  // Re-linked: a source or replica that was just fixed has a new status.
+  const findings = sortFindings(linkFindings(report.findings.map((f) => after.get(`${f.region}/${f.tableName}`) ?? f)));
+  return { ...report, findings, summary: summarize(findings), cost: costTotals(findings) };
 }

@@ -3,6 +3,7 @@
  * No I/O, no clock of its own: the scheduled scan, the CloudTrail reactor, the Config rule and the
  * CLI all call it, so they can never disagree about a table.
  */
+import { withLinks } from './links';
 import { days } from './text';
 import { EXEMPT_UNTIL_TAG, MODE_TAG, type Exemption, type Finding, type PitrSummary, type Policy, type ReasonCode, type TableFacts } from './types';
 
@@ -17,7 +18,15 @@ const NOT_APPLICABLE_STATES: Record<string, ReasonCode> = {
   ARCHIVED: 'TABLE_ARCHIVED',
 };
 
+/**
+ * Every finding carries the table's cost (lib/core/cost.ts) and, where the facts have them, its
+ * restore source and replica set (lib/core/links.ts), whatever path produced it.
+ */
 export function evaluate(facts: TableFacts, policy: EvaluationPolicy, now: Date): Finding {
+  return withLinks(evaluateStatus(facts, policy, now), facts);
+}
+
+function evaluateStatus(facts: TableFacts, policy: EvaluationPolicy, now: Date): Finding {
   const pitr = pitrSummary(facts, now);
   const base = {
     accountId: facts.accountId,

@@ -42,6 +42,7 @@ export interface PitrState {
 export interface ReplicaFacts {
   regionName: string;
   replicaStatus?: string;
+  replicaArn?: string; // Replicas[].ReplicaArn when given: names the replica's account
 }
 
 export interface RestoreFacts {
@@ -72,6 +73,10 @@ export interface TableFacts {
   tags?: Record<string, string>;
   replicas?: ReplicaFacts[];
   restoreSummary?: RestoreFacts;
+  /** DescribeTable TableSizeBytes, and the sum of its LocalSecondaryIndexes[].IndexSizeBytes (PITR bills both; undefined without LSIs). */
+  tableSizeBytes?: number;
+  lsiSizeBytes?: number;
+  globalTableVersion?: string; // DescribeTable GlobalTableVersion (e.g. 2019.11.21)
   error?: ReadFailure;
 }
 
@@ -157,6 +162,7 @@ export interface Finding {
 export interface FindingCost {
   /** DescribeTable TableSizeBytes (updated by DynamoDB about every six hours); null if unknown. */
   tableSizeBytes: number | null;
+  lsiSizeBytes: number | null; // sum of LocalSecondaryIndexes[].IndexSizeBytes, billed with the table; 0 without LSIs
   /** Estimated monthly PITR storage cost in USD for this table (size × Region price); null if size or price unknown. */
   pitrMonthlyUsd: number | null;
 }
@@ -183,6 +189,7 @@ export interface ReplicaSetInfo {
 
 export interface ReplicaStatusInfo {
   region: string;
+  accountId: string; // from Replicas[].ReplicaArn when given, else the finding's own account
   /** DescribeTable Replicas[].ReplicaStatus (ACTIVE, CREATING…), null if absent. */
   replicaStatus: string | null;
   /** The replica's own finding status in this report, or NOT_SCANNED when its Region is outside the scan. */

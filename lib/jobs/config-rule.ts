@@ -15,6 +15,7 @@
 import { ConfigServiceClient, GetResourceConfigHistoryCommand, type ConfigurationItem } from '@aws-sdk/client-config-service';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AwsCallError, IncompleteReportError, InvalidEventError, awsErrorName } from '../core/errors';
+import { linkFindings } from '../core/links';
 import { evaluate, type EvaluationPolicy } from '../core/evaluate';
 import { DEFAULT_INVENTORY, callerAccountId, createPacers, inventoryRegion, readTable } from '../aws/inventory';
 import { silentLogger, type Logger } from '../runtime/logger';
@@ -256,7 +257,7 @@ async function periodic(
   // A listing failure throws AwsCallError: the run fails and sends nothing (Lambda retries it).
   const inventory = await inventoryRegion(deps.clients.get(DynamoDBClient, region), { accountId, region }, { logger, ...deps.inventory });
   const evaluatedAt = (deps.now ?? (() => new Date()))();
-  const findings = sortFindings(inventory.tables.map((facts) => evaluate(facts, policy, evaluatedAt)));
+  const findings = sortFindings(linkFindings(inventory.tables.map((facts) => evaluate(facts, policy, evaluatedAt))));
   logger.info('periodic evaluation read the Region', { region, tables: findings.length, vanished: inventory.vanished.length });
   return plan(findings, { orderingTimestamp: invocation.notificationCreationTime, exemptTag: policy.exemptTag, resourceId: (f) => f.tableName }, logger);
 }

@@ -19,6 +19,7 @@ import { days, oneLine } from '../core/text';
 import type { Finding, Mode } from '../core/types';
 import type { ChangeDigestInput, ChangeDigestLine } from './digest';
 import { slackCode, slackEscape } from './render-kit';
+import { otherReplicasText } from '../core/replica-sets';
 
 export interface LifecycleDigestSource {
   report: Pick<ScanReport, 'accountId' | 'regions' | 'generatedAt' | 'findings' | 'regionErrors'> & { accountErrors?: ScanReport['accountErrors']; shardErrors?: ScanReport['shardErrors'] };
@@ -38,8 +39,14 @@ const at = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
 function problemOf(t: Transition, finding: Finding | undefined): string {
   if (t.status === 'ERROR') return finding?.error ? `could not be read: ${finding.error.operation} failed with ${finding.error.errorName}` : 'could not be read';
-  if (t.reasons[0] === 'RECOVERY_PERIOD_TOO_SHORT') return `recovery period ${days(finding?.pitr.recoveryPeriodInDays ?? 0)}`;
-  return 'PITR not enabled';
+  if (t.reasons[0] === 'RECOVERY_PERIOD_TOO_SHORT') return `recovery period ${days(finding?.pitr.recoveryPeriodInDays ?? 0)}` + replicaNote(finding);
+  return 'PITR not enabled' + replicaNote(finding);
+}
+
+/** A replica of a global table names its set and the other replicas (lib/core/replica-sets.ts). */
+function replicaNote(f: Finding | undefined): string {
+  const set = f?.replicaSet;
+  return f && set ? `; replica of global table ${set.setId} (other replicas: ${otherReplicasText(set, f)})` : '';
 }
 
 function didOf(o: RemediationOutcome | undefined): string | undefined {

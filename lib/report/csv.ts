@@ -2,7 +2,8 @@
  * CSV report: a header row, then one row per finding (the report's order, worst first). Nothing the
  * scan could not evaluate is left out: each Region whose tables could not be listed gets a row with
  * status REGION_NOT_SCANNED first (Region and error columns filled, table columns empty), and each
- * table deleted while the scan ran gets a row with status DELETED_DURING_SCAN at the end.
+ * table deleted while the scan ran gets a row with status DELETED_DURING_SCAN at the end. Right after
+ * the findings, one COST_TOTALS row carries the report's cost totals (lib/core/cost.ts costLine).
  * Multi-account reports start with one ACCOUNT_SCANNED / ACCOUNT_NOT_SCANNED row per account and
  * one REGION_SCANNED row per (account, Region) read; each shard error of an Organization run on
  * Step Functions gets a SHARD_NOT_SCANNED row before the findings.
@@ -18,6 +19,8 @@ import { sanitise } from '../core/text';
 import type { RegionError, ScanReport, ShardError } from '../aws/scan';
 import type { Finding } from '../core/types';
 import { plural, regionErrorMessage } from './table';
+import { costLine } from '../core/cost';
+import { replicasCell, reportCost } from './links-view';
 
 type Cell = string | number | boolean | null;
 
@@ -43,7 +46,23 @@ export const CSV_COLUMNS: { header: string; value: (f: Finding) => Cell }[] = [
   { header: 'error_message', value: (f) => (f.error ? text(f.error.message) : null) },
   // When the table entered its status, from the findings ledger; empty without one.
   { header: 'status_since', value: (f) => f.since ?? null },
+  // Cost (lib/core/cost.ts): sizes in bytes, the estimate in USD per month; empty when unknown.
+  { header: 'table_size_bytes', value: (f) => f.cost?.tableSizeBytes ?? null },
+  { header: 'lsi_size_bytes', value: (f) => f.cost?.lsiSizeBytes ?? null },
+  { header: 'pitr_monthly_usd', value: (f) => f.cost?.pitrMonthlyUsd ?? null },
+  // Restored tables: the source and its status in this report (NOT_SCANNED; empty for a backup source).
+  { header: 'restore_source_table_arn', value: (f) => f.restore?.sourceTableArn ?? null },
+  { header: 'restore_source_backup_arn', value: (f) => f.restore?.sourceBackupArn ?? null },
+  { header: 'restore_date_time', value: (f) => f.restore?.restoreDateTime ?? null },
+  { header: 'restore_source_status', value: (f) => f.restore?.sourceStatus ?? null },
+  // Global tables: the replica set, whether it is compliant, and each replica's status (region=STATUS;…).
+  { header: 'replica_set_id', value: (f) => f.replicaSet?.setId ?? null },
+  { header: 'replica_set_compliant', value: (f) => (f.replicaSet ? f.replicaSet.compliant : null) },
+  { header: 'replica_set_replicas', value: (f) => (f.replicaSet ? replicasCell(f.replicaSet, f.accountId) : null) },
 ];
+
+/** The row right after the findings (before deleted tables) with the report's cost totals (pitr_monthly_usd: what PITR costs now). */
+export const COST_TOTALS = 'COST_TOTALS';
 
 /** Statuses of the rows for what the scan could not evaluate (not finding statuses). */
 export const REGION_NOT_SCANNED = 'REGION_NOT_SCANNED';
@@ -172,8 +191,10 @@ export function csvFindingRows(findings: readonly Finding[]): string {
   return lines(findings.map((f) => CSV_COLUMNS.map((c) => c.value(f))));
 }
 
-export function csvTail(report: ReportHead): string {
-  return lines(report.vanished.map((v) => vanishedRow(report, v)));
+export function csvTail(report: ReportHead & { findings?: readonly Finding[] }): string {
+  const cost = reportCost(report);
+  const costRow = partialRow({ account_id: report.accountId, status: COST_TOTALS, message: costLine(cost), pitr_monthly_usd: cost.currentMonthlyUsd });
+  return lines([costRow, ...report.vanished.map((v) => vanishedRow(report, v))]);
 }
 
 export function renderCsv(report: ScanReport): string {

@@ -14,29 +14,18 @@
  * local emulator, an --endpoint-url) says so in a banner and in its title.
  */
 import { createHash } from 'node:crypto';
-import { sanitise } from '../core/text';
+import { escapeHtml } from './html-escape';
+import { costTotals } from '../core/cost';
+import { htmlCostSection, htmlLinkDetails } from './links-view';
 import type { ScanReport } from '../aws/scan';
 import type { ReportHead } from './csv';
 import { regionErrorMessage, sinceText } from './table';
 import { fixCommand, isFixable, tableConsoleUrl } from './fix-hints';
-import { COLOUR, SCRIPT, STYLE } from './html-assets';
+import { SCRIPT, STYLE } from './html-assets';
+import { LABEL, SUMMARY_KEY, chart } from './html-chart';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../core/types';
 
-const LABEL: Record<FindingStatus, string> = {
-  NON_COMPLIANT: 'Non-compliant',
-  ERROR: 'Error',
-  EXEMPT: 'Exempt',
-  COMPLIANT: 'Compliant',
-  NOT_APPLICABLE: 'Not applicable',
-};
-
-const SUMMARY_KEY: Record<FindingStatus, keyof ScanReport['summary']> = {
-  NON_COMPLIANT: 'nonCompliant',
-  ERROR: 'error',
-  EXEMPT: 'exempt',
-  COMPLIANT: 'compliant',
-  NOT_APPLICABLE: 'notApplicable',
-};
+export { escapeHtml } from './html-escape';
 
 /** Rows per page of the findings table (worst first, so page 1 is what needs attention). */
 export const PAGE_SIZE = 25;
@@ -56,15 +45,6 @@ export function displayTime(iso: string): string {
 }
 
 
-/** HTML-escaped, after the one sanitiser (control and bidi/format characters, lib/core/text.ts). */
-export function escapeHtml(value: unknown): string {
-  return sanitise(String(value ?? ''))
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
 
 function statusKey(status: string): FindingStatus | 'UNKNOWN' {
   return (FINDING_STATUSES as readonly string[]).includes(status) ? (status as FindingStatus) : 'UNKNOWN';
@@ -76,54 +56,6 @@ function sha256(text: string): string {
 
 function card(cls: string, testId: string, count: number, label: string): string {
   return `<div class="card ${cls}" data-testid="card-${escapeHtml(testId)}" data-count="${count}"><div class="n">${count}</div><div class="l">${escapeHtml(label)}</div></div>`;
-}
-
-/** The chart's counts come from the report's per-Region summaries (all accounts), not its findings. */
-function chart(report: ReportHead): string {
-  const totals = report.regionSummaries.filter((r) => r.accountId === undefined);
-  const regions = [...new Set([...report.regions, ...totals.map((r) => r.region)])].sort();
-  if (regions.length === 0) return '<p>No Regions scanned.</p>';
-  const counts = new Map(regions.map((r) => [r, new Map<FindingStatus, number>()]));
-  for (const t of totals) {
-    const m = counts.get(t.region);
-    if (m) for (const st of FINDING_STATUSES) if (t.summary[SUMMARY_KEY[st]] > 0) m.set(st, t.summary[SUMMARY_KEY[st]]);
-  }
-  const max = Math.max(1, ...regions.map((r) => [...(counts.get(r)?.values() ?? [])].reduce((a, b) => a + b, 0)));
-  const labelW = 130;
-  const barW = 640;
-  const rowH = 30;
-  const top = 28;
-  const height = top + regions.length * rowH + 8;
-  const width = labelW + barW + 60;
-  const parts: string[] = [];
-  // legend
-  let lx = labelW;
-  for (const s of FINDING_STATUSES) {
-    parts.push(`<rect x="${lx}" y="4" width="12" height="12" rx="2" fill="${COLOUR[s]}"/><text x="${lx + 16}" y="14">${escapeHtml(LABEL[s])}</text>`);
-    lx += 28 + LABEL[s].length * 7;
-  }
-  regions.forEach((region, i) => {
-    const y = top + i * rowH;
-    const m = counts.get(region) ?? new Map<FindingStatus, number>();
-    const total = [...m.values()].reduce((a, b) => a + b, 0);
-    const notScanned = report.regionErrors.some((e) => e.region === region) || (m.size === 0 && report.shardErrors.some((e) => e.region === region));
-    parts.push(`<g data-region="${escapeHtml(region)}" data-total="${total}">`);
-    parts.push(`<text x="0" y="${y + 16}">${escapeHtml(region)}</text>`);
-    let x = labelW;
-    for (const s of FINDING_STATUSES) {
-      const n = m.get(s) ?? 0;
-      if (n === 0) continue;
-      const w = (n / max) * barW;
-      parts.push(
-        `<rect class="seg" data-status="${s}" data-count="${n}" x="${x.toFixed(1)}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${COLOUR[s]}"><title>${escapeHtml(`${region}: ${n} ${LABEL[s].toLowerCase()}`)}</title></rect>`,
-      );
-      if (w >= 22) parts.push(`<text class="seglabel" x="${(x + w / 2).toFixed(1)}" y="${y + 17}" text-anchor="middle">${n}</text>`);
-      x += w;
-    }
-    parts.push(`<text x="${(x + 6).toFixed(1)}" y="${y + 17}">${notScanned ? 'NOT SCANNED' : total}</text>`);
-    parts.push('</g>');
-  });
-  return `<svg role="img" aria-label="Table statuses per Region" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }
 
 function num(value: number | null): string {
@@ -142,6 +74,7 @@ export function htmlRow(f: Finding, index: number, minRecoveryDays: number): str
     const until = f.exemption.until ? ` until ${f.exemption.until}` : '';
     details.push(`<div class="msg">${escapeHtml(`Exemption not in force: ${JSON.stringify(f.exemption.reason)}${until}`)}</div>`);
   }
+  details.push(...htmlLinkDetails(f));
   if (isFixable(f)) details.push(`<details class="fix" data-testid="fix"><summary>Fix with the AWS CLI</summary><code>${escapeHtml(fixCommand(f, minRecoveryDays))}</code></details>`);
   const consoleLink = `<a href="${escapeHtml(tableConsoleUrl(f.region, f.tableName))}" target="_blank" rel="noopener noreferrer" title="Open in the DynamoDB console${escapeHtml(f.tableArn ? `: ${f.tableArn}` : '')}">${escapeHtml(f.tableName)}</a>`;
   return (
@@ -195,7 +128,7 @@ export type HtmlHead = ReportHead & { restoreWindowNotFull: number };
  * (joined by a line break), foot. renderHtml = head + rows + foot.
  */
 export function renderHtml(report: ScanReport, options: HtmlOptions = {}): string {
-  const head: HtmlHead = { ...report, restoreWindowNotFull: report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length };
+  const head: HtmlHead = { ...report, cost: report.cost ?? costTotals(report.findings), restoreWindowNotFull: report.findings.filter((f) => f.reasons.includes('RESTORE_WINDOW_NOT_FULL')).length };
   return htmlHead(head, options) + report.findings.map((f, i) => htmlRow(f, i, report.policy.minRecoveryDays)).join('\n') + htmlFoot(head);
 }
 
@@ -291,6 +224,7 @@ ${warning}
 <section aria-label="Summary"><div class="cards">${cards.join('')}</div></section>
 ${multi ? accountsSection(report) + accountRegionsSection(report) : ''}
 <section><h2>Status per Region</h2><div class="panel">${chart(report)}</div></section>
+${report.cost ? htmlCostSection(report.cost) : ''}
 <section>
 <h2>Findings</h2>
 ${notFull ? `<p class="msg">${notFull} compliant table(s) cannot yet restore the full ${escapeHtml(report.policy.minRecoveryDays)} days because PITR was enabled or re-enabled recently (<code>RESTORE_WINDOW_NOT_FULL</code>).</p>` : ''}

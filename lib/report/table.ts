@@ -7,6 +7,8 @@ import { sanitise } from '../core/text';
 import { plain, statusColour, visibleLength, type Palette } from './colour';
 import type { RegionError, ScanReport } from '../aws/scan';
 import type { Finding } from '../core/types';
+import { costLine, usd } from '../core/cost';
+import { replicaSetLines, reportCost, restoreText } from './links-view';
 
 export interface TableOptions {
   /** Colours for a terminal; default plain text. */
@@ -20,6 +22,8 @@ const BASE_COLUMNS: { title: string; value: (f: Finding) => string }[] = [
   { title: 'PITR', value: (f) => f.pitr.status ?? '-' },
   { title: 'PERIOD', value: (f) => (f.pitr.recoveryPeriodInDays === null ? '-' : `${f.pitr.recoveryPeriodInDays}d`) },
   { title: 'RESTORABLE', value: (f) => (f.pitr.restorableDays === null ? '-' : `${f.pitr.restorableDays}d`) },
+  // The table's estimated monthly PITR cost; '-' when the size or the Region's price is unknown (the cost line says which).
+  { title: 'PITR/MONTH', value: (f) => usd(f.cost?.pitrMonthlyUsd) },
   { title: 'REASONS', value: (f) => f.reasons.join(',') + exemptionNote(f) + (sinceText(f) ? ` (${sinceText(f)})` : '') },
 ];
 
@@ -98,6 +102,12 @@ export function renderTable(report: ScanReport, options: TableOptions = {}): str
         `${notFull} compliant table(s) cannot yet restore the full ${report.policy.minRecoveryDays} days: PITR was enabled or re-enabled recently (RESTORE_WINDOW_NOT_FULL).`,
       ),
     );
+  }
+  out.push(costLine(reportCost(report)));
+  for (const l of replicaSetLines(report.findings)) out.push(oneLine(l));
+  for (const f of report.findings) {
+    const restored = restoreText(f);
+    if (restored) out.push(oneLine(`Restored table ${f.region}/${f.tableName}: ${restored}`));
   }
   if (multi) {
     report.accounts.forEach((a, i) => {

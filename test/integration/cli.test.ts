@@ -105,7 +105,7 @@ describe('formats (all from the same scan) and exit code 1 on drift', () => {
     const r = await cli(['scan', ...REGIONS, '--format', 'json']);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.out) as ScanReport;
-    expect(Object.keys(report).sort()).toEqual(['accountErrors', 'accountId', 'accounts', 'findings', 'generatedAt', 'policy', 'regionErrors', 'regionSummaries', 'regions', 'shardErrors', 'summary', 'vanished']);
+    expect(Object.keys(report).sort()).toEqual(['accountErrors', 'accountId', 'accounts', 'cost', 'findings', 'generatedAt', 'policy', 'regionErrors', 'regionSummaries', 'regions', 'shardErrors', 'summary', 'vanished']);
     expect(report.shardErrors).toEqual([]);
     // one per Region, in Region order, adding up to the summary
     expect(report.regionSummaries.map((r) => r.region)).toEqual(['eu-west-1', 'us-east-1']);
@@ -116,7 +116,9 @@ describe('formats (all from the same scan) and exit code 1 on drift', () => {
     const byName = Object.fromEntries(report.findings.map((f) => [f.tableName, f]));
     expect(byName['prod-notifications']!.reasons).toEqual(['RECOVERY_PERIOD_TOO_SHORT']);
     expect(byName['prod-notifications']!.pitr.recoveryPeriodInDays).toBe(7); // moto with a current botocore returns the period
-    expect(byName['prod-orders-restored']!.reasons).toEqual(['PITR_DISABLED']);
+    expect(byName['prod-orders-restored']!.reasons).toEqual(['PITR_DISABLED', 'RESTORED_WITHOUT_PITR']);
+    expect(byName['prod-orders-restored']!.restore?.sourceStatus).toBe('COMPLIANT');
+    expect(report.findings.every((f) => f.cost !== undefined)).toBe(true);
     expect(byName['prod-sessions']!.status).toBe('EXEMPT');
   });
 
@@ -124,7 +126,7 @@ describe('formats (all from the same scan) and exit code 1 on drift', () => {
     const r = await cli(['scan', ...REGIONS, '--format', 'csv']);
     expect(r.code).toBe(1);
     const rows = r.out.trimEnd().split('\r\n');
-    expect(rows).toHaveLength(8);
+    expect(rows).toHaveLength(9); // header, 7 tables, COST_TOTALS
     expect(rows[0]).toMatch(/^account_id,region,table_name,table_arn,table_status,status,reasons,message,/);
     expect(rows.find((l) => l.includes(',prod-sessions,'))).toContain(',EXEMPT,EXEMPT,');
   });
@@ -306,10 +308,11 @@ describe('Regions whose tables could not be listed', () => {
       `pitr-guard: wrote the csv report (0 tables; 2 Region(s) NOT scanned: us-east-1, eu-west-1) to ${file}`,
     ]);
     const rows = readFileSync(file, 'utf8').trimEnd().split('\r\n');
-    // the last column, status_since, is empty: the CLI has no findings ledger
-    expect(rows.slice(1).sort()).toEqual([
-      '123456789012,eu-west-1,,,,REGION_NOT_SCANNED,,"Region eu-west-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,',
-      '123456789012,us-east-1,,,,REGION_NOT_SCANNED,,"Region us-east-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,',
+    // status_since and the cost, restore and replica-set columns are empty (no ledger, no table read); then the COST_TOTALS row
+    expect(rows.at(-1)).toMatch(/^123456789012,,,,,COST_TOTALS,,"PITR cost \(estimate, prices of \d{4}-\d{2}-\d{2}\): \$0\.00\/month now;/);
+    expect(rows.slice(1, -1).sort()).toEqual([
+      '123456789012,eu-west-1,,,,REGION_NOT_SCANNED,,"Region eu-west-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,,,,,,,,,,',
+      '123456789012,us-east-1,,,,REGION_NOT_SCANNED,,"Region us-east-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,,,,,,,,,,',
     ]);
     const never = await viaProxy(['scan', ...REGIONS, '--fail-on', 'never']);
     expect(never.code).toBe(0);

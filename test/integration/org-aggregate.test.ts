@@ -161,16 +161,17 @@ describe('the aggregate on moto S3', () => {
   it('report.csv: a header, one row per account, per (account, Region) read, per shard error, per finding, per deleted table', async () => {
     const rows = (await object(`reports/${RUN}/report.csv`)).trimEnd().split('\r\n');
     const status = (r: string) => r.split(',')[5];
-    expect(rows).toHaveLength(1 + 4 + 2 + 5 + 8 + 1);
+    expect(rows).toHaveLength(1 + 4 + 2 + 5 + 8 + 1 + 1);
     expect(rows[0]).toMatch(/^account_id,region,table_name,table_arn,table_status,status,/);
     expect(rows.slice(1).map(status)).toEqual([
       'ACCOUNT_SCANNED', 'ACCOUNT_SCANNED', 'ACCOUNT_NOT_SCANNED', 'ACCOUNT_SCANNED',
       'REGION_SCANNED', 'REGION_SCANNED',
       'SHARD_NOT_SCANNED', 'SHARD_NOT_SCANNED', 'SHARD_NOT_SCANNED', 'SHARD_NOT_SCANNED', 'SHARD_NOT_SCANNED',
       'NON_COMPLIANT', 'NON_COMPLIANT', 'NON_COMPLIANT', 'ERROR', 'EXEMPT', 'COMPLIANT', 'COMPLIANT', 'COMPLIANT',
+      'COST_TOTALS',
       'DELETED_DURING_SCAN',
     ]);
-    expect(rows[8]).toMatch(new RegExp(`^${B},eu-west-1,,,,SHARD_NOT_SCANNED,,"Region eu-west-1 of account ${B} was not scanned: its shard produced no result, so none of its tables was evaluated",+Lambda.Unknown,Task timed out after 900.00 seconds,$`));
+    expect(rows[8]).toMatch(new RegExp(`^${B},eu-west-1,,,,SHARD_NOT_SCANNED,,"Region eu-west-1 of account ${B} was not scanned: its shard produced no result, so none of its tables was evaluated",+Lambda.Unknown,Task timed out after 900.00 seconds,{11}$`)); // status_since and the cost, restore, replica-set columns empty
   });
 
   it('report.html: every table, every account, every shard error, marked incomplete', async () => {
@@ -196,6 +197,8 @@ describe('the aggregate on moto S3', () => {
       dryRun: false,
       problems: true,
       summary: result.summary,
+      // the same cost totals as report.json (sums over every shard's findings)
+      cost: report.cost,
       accounts: report.accounts,
       regionSummaries: report.regionSummaries,
       accountErrors: report.accountErrors,

@@ -268,6 +268,7 @@ describe('the Organization scan end to end (plan → shards → aggregate, real 
       dryRun: false,
       problems: true,
       summary: report.summary,
+      cost: report.cost,
       accounts: report.accounts,
       regionSummaries: report.regionSummaries,
       accountErrors: report.accountErrors,
@@ -278,6 +279,9 @@ describe('the Organization scan end to end (plan → shards → aggregate, real 
       reportKeys: keys,
     });
     expect((summary.shardErrors as unknown[]).length).toBe(1);
+    // every finding of every shard carries cost, and the run's totals are in both files
+    expect(report.cost).toMatchObject({ priceTableDate: expect.any(String) });
+    expect(report.findings.every((f) => f.cost !== undefined)).toBe(true);
     const listed = await direct.get(S3Client, 'us-east-1').send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `reports/${runId}/` }));
     expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(Object.values(keys).sort());
   });

@@ -152,7 +152,7 @@ describe('scan formats and exit codes', () => {
     expect(await run(['scan', '--format', 'html', '--output', 'r.html'], c)).toBe(1);
     expect(c.out).toBe('');
     expect(c.files['r.csv']!.split('\r\n')[0]).toMatch(/^account_id,region,table_name,/);
-    expect(c.files['r.csv']!.trimEnd().split('\r\n')).toHaveLength(3);
+    expect(c.files['r.csv']!.trimEnd().split('\r\n')).toHaveLength(4); // header, 2 tables, COST_TOTALS
     expect(c.files['r.html']).toContain('data-testid="card-nonCompliant" data-count="1"');
     expect(c.err).toContain('wrote the html report (2 tables) to r.html');
   });
@@ -365,6 +365,7 @@ describe('explain', () => {
         TableArn: `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/off-carts`,
         TableStatus: 'ACTIVE',
         TableId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+        TableSizeBytes: 2048,
         Replicas: [{ RegionName: 'us-east-1', ReplicaStatus: 'ACTIVE' }],
         RestoreSummary: { SourceTableArn: `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/carts`, RestoreDateTime: new Date('2026-11-20T10:00:00Z'), RestoreInProgress: false },
       },
@@ -377,6 +378,12 @@ describe('explain', () => {
     expect(c.out).toContain(`restored from arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/carts at 2026-11-20T10:00:00.000Z`);
     expect(c.out).toMatch(/Status\s+NON_COMPLIANT/);
     expect(c.out).toContain('PITR_DISABLED');
+    expect(c.out).toMatch(/Size\s+2048 bytes/);
+    // eu-west-1 has no sourced price: said so, never guessed.
+    expect(c.out).toMatch(/PITR cost\s+no price for eu-west-1\n/);
+    // The single-table path names the set and the source, neither of which it read.
+    expect(c.out).toContain('Replica of global table 123456789012:off-carts@eu-west-1+us-east-1 (other replicas: us-east-1 not scanned): the set is NOT compliant.');
+    expect(c.out).toContain('Its source table was not scanned with it (NOT_SCANNED).');
     expect(c.out).toContain(
       'aws dynamodb update-continuous-backups --region eu-west-1 --table-name off-carts --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true,RecoveryPeriodInDays=35',
     );
@@ -386,8 +393,10 @@ describe('explain', () => {
     serveAccount({ 'eu-west-1': ['exempt-cache'] });
     const c = io();
     expect(await run(['explain', `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/exempt-cache`, '--format', 'json', '--min-recovery-days', '14'], c)).toBe(0);
-    const e = JSON.parse(c.out) as { finding: { status: string }; fixCommand: string; policy: { minRecoveryDays: number } };
+    const e = JSON.parse(c.out) as { finding: { status: string; cost?: unknown }; fixCommand: string; policy: { minRecoveryDays: number } };
     expect(e.finding.status).toBe('EXEMPT');
+    // The mock reports no TableSizeBytes: the cost is there, with nulls.
+    expect(e.finding.cost).toEqual({ tableSizeBytes: null, lsiSizeBytes: null, pitrMonthlyUsd: null });
     expect(e.policy.minRecoveryDays).toBe(14);
     expect(e.fixCommand).toContain('RecoveryPeriodInDays=14');
   });
@@ -459,7 +468,7 @@ describe('Regions that could not be listed (a partial report is still a report)'
     const c = io();
     await run(['scan', '--regions', 'us-east-1,eu-west-1', '--format', 'csv', '--output', 'r.csv'], c);
     const lines = c.files['r.csv']!.trimEnd().split('\r\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4); // header, the unscanned Region, 1 table, COST_TOTALS
     expect(lines[1]).toMatch(/^123456789012,eu-west-1,,,,REGION_NOT_SCANNED,/);
   });
 });

@@ -24,7 +24,7 @@ const cases: Case[] = [
     facts: facts({ pitr: { status: 'DISABLED' }, restoreSummary: { sourceTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders', restoreDateTime: new Date('2026-11-30T10:00:00Z'), restoreInProgress: false } }),
     status: 'NON_COMPLIANT',
     reasons: ['PITR_DISABLED', 'RESTORED_WITHOUT_PITR'],
-    message: /^PITR is disabled\. The table was restored from table arn:aws:dynamodb:eu-west-1:123456789012:table\/orders at 2026-11-30T10:00:00\.000Z, and a restored table starts with PITR off\.$/,
+    message: /^PITR is disabled\. The table was restored from table arn:aws:dynamodb:eu-west-1:123456789012:table\/orders at 2026-11-30T10:00:00\.000Z, and a restored table starts with PITR off\. Its source table was not scanned with it \(NOT_SCANNED\)\.$/,
   },
   {
     name: 'period 7 < 35',

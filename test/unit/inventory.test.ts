@@ -117,6 +117,32 @@ describe('readTable', () => {
     });
   });
 
+  it('reads size, LSI sizes, global table version and replica ARNs from the one DescribeTable', async () => {
+    serveTables(['orders']);
+    ddbMock.on(DescribeTableCommand).resolves({
+      Table: {
+        TableName: 'orders',
+        TableArn: arn('orders'),
+        TableStatus: 'ACTIVE',
+        TableSizeBytes: 5_000,
+        LocalSecondaryIndexes: [{ IndexName: 'a', IndexSizeBytes: 700 }, { IndexName: 'b', IndexSizeBytes: 300 }, { IndexName: 'c' }],
+        GlobalTableVersion: '2019.11.21',
+        Replicas: [
+          { RegionName: 'eu-west-1', ReplicaStatus: 'ACTIVE', ReplicaArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders' },
+          { RegionName: 'us-west-2' },
+        ],
+      },
+    });
+    const facts = await readTable(ddb, ref, createPacers(1000), fast);
+    expect(facts).toMatchObject({
+      tableSizeBytes: 5_000,
+      lsiSizeBytes: 1_000,
+      globalTableVersion: '2019.11.21',
+      replicas: [{ regionName: 'eu-west-1', replicaStatus: 'ACTIVE', replicaArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders' }, { regionName: 'us-west-2' }],
+    });
+    expect(ddbMock).toHaveReceivedCommandTimes(DescribeTableCommand, 1);
+  });
+
   it('skips PITR and tags for tables being deleted or archived', async () => {
     serveTables(['orders']);
     ddbMock.on(DescribeTableCommand).resolves({ Table: { TableName: 'orders', TableArn: arn('orders'), TableStatus: 'DELETING' } });

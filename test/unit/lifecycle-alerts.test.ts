@@ -8,6 +8,8 @@ import { fixedByText, lifecycleDigestInput } from '../../lib/notify/lifecycle-di
 import type { Transition } from '../../lib/core/lifecycle';
 import type { RemediationOutcome } from '../../lib/act/outcome';
 import type { TableChange } from '../../lib/core/types';
+import { evaluate } from '../../lib/core/evaluate';
+import { linkFindings } from '../../lib/core/links';
 
 const AT = '2026-11-21T12:00:00.000Z';
 const arn = (t: string) => `arn:aws:dynamodb:us-east-1:123456789012:table/${t}`;
@@ -191,5 +193,17 @@ describe('the escalation (loop protection)', () => {
     const slackText = JSON.stringify(alert.slack);
     expect(slackText).not.toContain('<!channel>');
     expect(slackText).not.toMatch(/[^\u200b]@here/);
+  });
+});
+
+describe('the change digest line of a global-table replica', () => {
+  it('names its replica set and the other replicas', () => {
+    const replicas = [{ regionName: 'us-east-1' }, { regionName: 'eu-west-1' }];
+    const policy = { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
+    const finding = linkFindings([
+      evaluate({ accountId: '123456789012', region: 'us-east-1', tableName: 'orders', tableArn: arn('orders'), tableStatus: 'ACTIVE', tags: {}, pitr: { status: 'DISABLED' }, replicas }, policy, new Date(AT)),
+    ])[0]!;
+    const input = lifecycleDigestInput({ report: { ...report, findings: [finding] }, transitions: [t('NEW', 'orders')], outcomes: [], stillOpen: 1, mode: 'alert', dryRun: false });
+    expect(renderChangeDigest(input).text).toContain('- orders (us-east-1, 123456789012): PITR not enabled; replica of global table 123456789012:orders@eu-west-1+us-east-1 (other replicas: eu-west-1 not scanned)');
   });
 });

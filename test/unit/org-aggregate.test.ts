@@ -9,8 +9,11 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/aws/clients';
 import { regionSummaries, sortFindings, summarize, type ScanReport } from '../../lib/aws/scan';
+import { costTotals } from '../../lib/core/cost';
 import { AlertDeliveryError, InvalidEventError } from '../../lib/core/errors';
-import type { Finding } from '../../lib/core/types';
+import { evaluate } from '../../lib/core/evaluate';
+import { linkFindings } from '../../lib/core/links';
+import type { Finding, TableFacts } from '../../lib/core/types';
 import { aggregate, checkShardFile, TopN, type AggregateDeps } from '../../lib/jobs/org-scan/aggregate';
 import { planKey, shardFileKey, shardsKey, type AggregateInput, type RunPlan, type ShardItem } from '../../lib/jobs/org-scan/contract';
 import { causeMessage, parseAggregateInput, parseManifest, recordResult } from '../../lib/jobs/org-scan/results';
@@ -128,6 +131,7 @@ function expectedReport(): ScanReport {
     regions: REGIONS,
     policy: { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' },
     summary: summarize(all),
+    cost: costTotals(all),
     findings: sortFindings(JSON.parse(JSON.stringify(all)) as Finding[]),
     vanished: [{ accountId: B, region: 'eu-west-1', tableName: 'tmp' }],
     regionErrors: [],
@@ -137,6 +141,46 @@ function expectedReport(): ScanReport {
 }
 
 describe('aggregate: S3 commands and the streamed reports', () => {
+  it('links restore sources and global-table replicas across shards (a source read before or after its copy), and totals cost', async () => {
+    const policy = { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
+    const at = new Date('2026-12-01T10:00:00.000Z');
+    const arnOf = (region: string, name: string) => `arn:aws:dynamodb:${region}:${A}:table/${name}`;
+    const replicas = [{ regionName: 'eu-west-1' }, { regionName: 'us-east-1' }, { regionName: 'ap-south-1' }];
+    const on = { status: 'ENABLED', recoveryPeriodInDays: 35, earliestRestorableDateTime: new Date('2026-10-01T00:00:00Z') };
+    const ev = (region: string, tableName: string, extra: Partial<TableFacts>) =>
+      evaluate({ accountId: A, region, tableName, tableArn: arnOf(region, tableName), tableStatus: 'ACTIVE', tags: {}, pitr: on, tableSizeBytes: 1024 ** 3, ...extra }, policy, at);
+    const eu = [
+      ev('eu-west-1', 'orders', { replicas }),
+      ev('eu-west-1', 'copy-late', { pitr: { status: 'DISABLED' }, restoreSummary: { sourceTableArn: arnOf('us-east-1', 'src-late') } }),
+      ev('eu-west-1', 'src-early', {}),
+    ];
+    const us = [
+      ev('us-east-1', 'orders', { replicas, pitr: { status: 'DISABLED' } }),
+      ev('us-east-1', 'src-late', { pitr: { status: 'DISABLED' } }),
+      ev('us-east-1', 'copy-early', { pitr: { status: 'DISABLED' }, restoreSummary: { sourceTableArn: arnOf('eu-west-1', 'src-early') } }),
+    ];
+    const shards = [item(A, 'eu-west-1'), item(A, 'us-east-1')];
+    const files = new Map([
+      [`${A}/eu-west-1`, shardFile(RUN, A, 'eu-west-1', eu)],
+      [`${A}/us-east-1`, shardFile(RUN, A, 'us-east-1', us)],
+    ]);
+    const succeeded = shards.map((s) => childRecord(s, { output: shardOutput(files.get(`${s.accountId}/${s.region}`)!) }));
+    await aggregate(store({ plan: plan(), shards, files, succeeded, failed: [], pending: [] }), deps(notifier()));
+    const report = JSON.parse(put(`reports/${RUN}/report.json`)) as ScanReport;
+    const find = (region: string, name: string) => report.findings.find((x) => x.region === region && x.tableName === name)!;
+    expect(find('eu-west-1', 'copy-late').restore?.sourceStatus).toBe('NON_COMPLIANT');
+    expect(find('us-east-1', 'copy-early').restore?.sourceStatus).toBe('COMPLIANT');
+    expect(find('us-east-1', 'copy-early').message).toMatch(/Its source table is COMPLIANT in this report\.$/);
+    const euOrders = find('eu-west-1', 'orders');
+    expect(euOrders.replicaSet?.compliant).toBe(false);
+    expect(euOrders.replicaSet?.replicas.map((r) => [r.region, r.status])).toEqual([['ap-south-1', 'NOT_SCANNED'], ['eu-west-1', 'COMPLIANT'], ['us-east-1', 'NON_COMPLIANT']]);
+    expect(euOrders.message).toMatch(/other replicas: ap-south-1 not scanned, us-east-1 NON_COMPLIANT\): the set is NOT compliant\.$/);
+    // The same links as an in-memory report would have.
+    expect(report.findings).toEqual(sortFindings(linkFindings([...eu, ...us]).map((x) => JSON.parse(JSON.stringify(x)) as Finding)));
+    expect(report.cost).toEqual(costTotals([...eu, ...us]));
+    expect(put(`reports/${RUN}/report.csv`)).toMatch(/replica_set_replicas/);
+  });
+
   it('reads plan, shard list, manifest, result files, then each ShardFile in (account, Region) order; writes the four report objects', async () => {
     const sent = notifier();
     await aggregate(store(fullRun()), deps(sent));

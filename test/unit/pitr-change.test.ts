@@ -98,6 +98,16 @@ describe('pitrChange run', () => {
     expect(store.records.get('0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f')).toMatchObject({ status: 'COMPLETED', result: 'ENABLED' });
   });
 
+  it('a disable on one replica of a global table: the alert names its set and the other replicas (not read by the reactor: not scanned)', async () => {
+    table('ACTIVE', disabled);
+    ddb.on(DescribeTableCommand).resolves({ Table: { TableName: 'orders', TableArn: ARN, TableStatus: 'ACTIVE', GlobalTableVersion: '2019.11.21', Replicas: [{ RegionName: 'us-east-1' }, { RegionName: 'eu-west-1' }] } });
+    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled);
+    const out = await run(loadEvent('cloudtrail-pitr-disabled.json'), deps());
+    expect(out.result).toBe('ENABLED');
+    expect(out.alert?.lines.join('\n')).toContain('Replica of global table 123456789012:orders@eu-west-1+us-east-1 (other replicas: eu-west-1 not scanned): the set is NOT compliant.');
+  });
+
   it('a duplicate delivery of the same event neither acts nor alerts again', async () => {
     table('ACTIVE', disabled);
     ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled);

@@ -11,6 +11,7 @@ import { regionSummaries, sortFindings, summarize, type ScanReport } from '../..
 import type { TableFacts } from '../../lib/core/types';
 import { awsError } from '../helpers/aws-errors';
 import { NOW, daysAgo, facts, pitrEnabled } from '../helpers/builders';
+import { parseCsv } from '../helpers/csv';
 
 const POLICY = { minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
 
@@ -59,7 +60,7 @@ describe('table', () => {
   const lines = text.split('\n');
 
   it('has a header, one row per finding worst first, and the summary line', () => {
-    expect(lines[0]).toMatch(/^STATUS\s+REGION\s+TABLE\s+PITR\s+PERIOD\s+RESTORABLE\s+REASONS$/);
+    expect(lines[0]).toMatch(/^STATUS\s+REGION\s+TABLE\s+PITR\s+PERIOD\s+RESTORABLE\s+PITR\/MONTH\s+REASONS$/);
     const statuses = lines.slice(1, 1 + sample.findings.length).map((l) => l.split(/\s+/)[0]);
     expect(statuses).toEqual(sample.findings.map((f) => f.status));
     expect(statuses[0]).toBe('NON_COMPLIANT');
@@ -105,35 +106,6 @@ describe('table', () => {
   });
 });
 
-/** A small RFC 4180 reader, to check the writer's quoting from the outside. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += c;
-  }
-  if (cell !== '' || row.length) rows.push([...row, cell]);
-  return rows;
-}
 
 describe('csv', () => {
   const text = renderCsv(sample);
@@ -141,7 +113,8 @@ describe('csv', () => {
 
   it('has a header row and one row per finding, CRLF line ends', () => {
     expect(rows[0]).toEqual(CSV_COLUMNS.map((c) => c.header));
-    expect(rows).toHaveLength(sample.findings.length + 1);
+    // header, one row per finding, the COST_TOTALS row
+    expect(rows).toHaveLength(sample.findings.length + 2);
     expect(text.endsWith('\r\n')).toBe(true);
     expect(text.split('\r\n')[0]).toBe(CSV_COLUMNS.map((c) => c.header).join(','));
     rows.forEach((r) => expect(r).toHaveLength(CSV_COLUMNS.length));
@@ -251,7 +224,7 @@ describe('what the scan could not evaluate, in every format', () => {
     const text = renderCsv(partial);
     const rows = parseCsv(text);
     const col = (name: string) => CSV_COLUMNS.findIndex((c) => c.header === name);
-    expect(rows).toHaveLength(1 + 1 + partial.findings.length + 1);
+    expect(rows).toHaveLength(1 + 1 + partial.findings.length + 1 + 1);
     rows.forEach((r) => expect(r).toHaveLength(CSV_COLUMNS.length));
     const region = rows[1]!;
     expect(region[col('status')]).toBe(REGION_NOT_SCANNED);

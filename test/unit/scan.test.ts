@@ -71,6 +71,20 @@ describe('scan', () => {
     expect(stsMock).toHaveReceivedCommandTimes(GetCallerIdentityCommand, 1);
   });
 
+  it('every finding carries cost; the report totals it (us-east-1 has no sourced price: counted, not guessed)', async () => {
+    serveAccount({ 'us-east-1': ['on-a', 'off-b'] });
+    ddbMock.on(DescribeTableCommand).callsFake(async (input: { TableName: string }) => ({
+      Table: { TableName: input.TableName, TableArn: `arn:aws:dynamodb:us-east-1:123456789012:table/${input.TableName}`, TableStatus: 'ACTIVE', TableSizeBytes: 1024 ** 3 },
+    }));
+    const report = await scan({ policy: { ...policy, regions: ['us-east-1'] }, homeRegion: 'us-east-1' }, { clients: new Clients(), inventory: fast, now: () => NOW });
+    expect(report.findings.map((f) => f.cost)).toEqual([
+      { tableSizeBytes: 1024 ** 3, lsiSizeBytes: 0, pitrMonthlyUsd: null },
+      { tableSizeBytes: 1024 ** 3, lsiSizeBytes: 0, pitrMonthlyUsd: null },
+    ]);
+    expect(report.cost).toMatchObject({ currentMonthlyUsd: 0, toEnableMonthlyUsd: 0, tablesWithoutPrice: 2, regionsWithoutPrice: ['us-east-1'] });
+    expect(ddbMock).toHaveReceivedCommandTimes(DescribeTableCommand, 2);
+  });
+
   it('uses a known account ID instead of asking STS', async () => {
     serveAccount({});
     const report = await scan({ policy, homeRegion: 'us-east-1', accountId: '210987654321' }, { clients: new Clients(), inventory: fast });

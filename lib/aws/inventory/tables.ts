@@ -230,8 +230,16 @@ export function describeFacts(table: TableDescription): Partial<TableFacts> {
     tableStatus: table.TableStatus,
     creationDateTime: table.CreationDateTime,
   };
+  if (table.TableSizeBytes !== undefined) out.tableSizeBytes = table.TableSizeBytes;
+  // PITR bills table size plus LSI size (GSIs are not part of it): the LSI sizes come with the description.
+  if (table.LocalSecondaryIndexes?.length) out.lsiSizeBytes = table.LocalSecondaryIndexes.reduce((sum, i) => sum + (i.IndexSizeBytes ?? 0), 0);
+  if (table.GlobalTableVersion) out.globalTableVersion = table.GlobalTableVersion;
   if (table.Replicas?.length) {
-    out.replicas = table.Replicas.map((r) => ({ regionName: r.RegionName ?? 'unknown', replicaStatus: r.ReplicaStatus }));
+    out.replicas = table.Replicas.map((r) => ({
+      regionName: r.RegionName ?? 'unknown',
+      ...(r.ReplicaStatus ? { replicaStatus: r.ReplicaStatus } : {}),
+      ...(r.ReplicaArn ? { replicaArn: r.ReplicaArn } : {}),
+    }));
   }
   if (table.RestoreSummary) {
     const r = table.RestoreSummary;

@@ -8,6 +8,8 @@
  */
 import type { AccountSelection, Scope } from '../../core/config';
 import { ConfigError, awsErrorName, errorMessage } from '../../core/errors';
+import { costTotals } from '../../core/cost';
+import { linkFindings } from '../../core/links';
 import { callerAccountId } from '../inventory';
 import { mapLimit } from '../pace';
 import { regionSummaries, scan, sortFindings, summarize, type AccountError, type AccountResult, type ScanDeps, type ScanReport, type ScanRequest } from '../scan';
@@ -146,7 +148,9 @@ export async function scanAccounts(request: AccountsScanRequest, deps: AccountsS
     regions: [...regions].sort(),
     policy: { minRecoveryDays: request.policy.minRecoveryDays, exemptTag: request.policy.exemptTag },
     summary: summarize(merged.findings),
-    findings: sortFindings(merged.findings),
+    cost: costTotals(merged.findings),
+    // Linked again across accounts: a restore source or replica in another account of the scope.
+    findings: sortFindings(linkFindings(merged.findings)),
     vanished: merged.vanished,
     regionErrors: merged.regionErrors,
     regionSummaries: regionSummaries(merged.findings, [...regions].sort(), true, accounts.flatMap((a) => (a.status === 'SCANNED' ? (a.regions ?? []).map((region) => ({ accountId: a.accountId, region })) : []))),

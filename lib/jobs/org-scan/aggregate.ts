@@ -37,6 +37,7 @@ import { truncate } from '../../core/text';
 import { deliver, type DeliveryReport, type Notifier } from '../../notify';
 import { changeDigestHasNews, renderChangeDigest, renderDigest, type ChangeDigestInput } from '../../notify/digest';
 import { lifecycleDigestInput } from '../../notify/lifecycle-digest';
+import { linkEach } from '../../core/links';
 import type { Mode } from '../../core/types';
 import type { HtmlHead } from '../../report/html';
 import type { Logger } from '../../runtime/logger';
@@ -162,7 +163,10 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
     }
     await spool.close();
     head = totals.head(now());
-    const findings = () => spool.findings();
+    // Restore sources named before their table was read: one more pass over the spool resolves them.
+    if (totals.links.unresolved > 0) for await (const f of spool.findings()) totals.links.resolve(f);
+    if (totals.links.size > 0) logger.info('links across shards', { event: 'links', indexed: totals.links.size, unresolvedSources: totals.links.unresolved });
+    const findings = () => linkEach(spool.findings(), totals.links);
     // One upload at a time: each holds up to PART_SIZE × QUEUE_SIZE bytes while it runs.
     await uploadObject(s3, bucket, keys.json, readable(jsonChunks(head, findings)), { contentType: 'application/json' });
     await uploadObject(s3, bucket, keys.csv, readable(csvChunks(head, findings)), { contentType: 'text/csv; charset=utf-8' });
@@ -183,6 +187,7 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
     dryRun: plan.policy.dryRun,
     problems,
     summary: head.summary,
+    cost: head.cost,
     accounts: head.accounts,
     regionSummaries: head.regionSummaries,
     accountErrors: head.accountErrors,

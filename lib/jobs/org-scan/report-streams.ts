@@ -24,6 +24,7 @@ function ordered(head: ReportHead): ScanReport {
     regions: head.regions,
     policy: head.policy,
     summary: head.summary,
+    ...(head.cost ? { cost: head.cost } : {}),
     findings: [],
     vanished: head.vanished,
     regionErrors: head.regionErrors,

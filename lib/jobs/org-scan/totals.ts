@@ -4,6 +4,8 @@
  * Region (RunTotals), the digest's top lines (TopN) and the change digest's sections (ChangeTotals).
  */
 import type { AccountResult, ShardError } from '../../aws/scan';
+import { CostSum } from '../../core/cost';
+import { LinkIndex } from '../../core/links';
 import { countFinding, sortFindings, type RegionSummary, type ScanSummary } from '../../core/summary';
 import type { RemediationOutcome } from '../../act/outcome';
 import type { Finding } from '../../core/types';
@@ -121,6 +123,10 @@ export class RunTotals {
   readonly outcomeCounts = { enabled: 0, failed: 0, notChanged: 0 };
   /** The change digest's lines and counts (alert lifecycle only). */
   readonly changes: ChangeTotals | undefined;
+  /** Cost totals: sums only. */
+  readonly cost = new CostSum();
+  /** Restore sources and global-table replicas across shards (bounded: see LinkIndex). */
+  readonly links = new LinkIndex();
 
   constructor(
     readonly plan: RunPlan,
@@ -151,6 +157,8 @@ export class RunTotals {
       for (const s of [this.summary, account, regionTotal, pair.summary]) countFinding(s, f.status);
       if (f.reasons.includes('RESTORE_WINDOW_NOT_FULL')) this.restoreWindowNotFull++;
       if (f.status === 'ERROR') this.errorFindings.add(f);
+      this.cost.add(f);
+      this.links.add(f);
       await spool.add(f);
     }
     for (const v of file.vanished) this.vanished.push({ accountId, region: v.region, tableName: v.tableName });
@@ -188,6 +196,7 @@ export class RunTotals {
       regions: plan.regions,
       policy: { minRecoveryDays: plan.policy.minRecoveryDays, exemptTag: plan.policy.exemptTag },
       summary: this.summary,
+      cost: this.cost.totals(),
       vanished: this.vanished,
       regionErrors: [],
       regionSummaries: [...totals, ...pairs],
