@@ -111,9 +111,9 @@ const STATUS_WORDS: Record<Finding['status'], string> = {
 };
 
 /** What changes the record's meaning: Security Hub re-imports only when this differs (or to refresh it). */
-export function fingerprintOf(f: Finding): string {
+export function fingerprintOf(f: Finding, minRecoveryDays: number): string {
   const p = f.pitr;
-  return [f.status, f.reasons.join(','), p.status ?? '', p.recoveryPeriodInDays ?? '', f.exemption?.reason ?? '', f.exemption?.until ?? '', f.tableStatus ?? ''].join('|');
+  return [minRecoveryDays, f.status, f.reasons.join(','), p.status ?? '', p.recoveryPeriodInDays ?? '', f.exemption?.reason ?? '', f.exemption?.until ?? '', f.tableStatus ?? ''].join('|');
 }
 
 function productFields(f: Finding, context: AsffContext): Record<string, string> {
@@ -136,7 +136,7 @@ function productFields(f: Finding, context: AsffContext): Record<string, string>
     ['RestoredFrom', f.restore ? (f.restore.sourceBackupArn ?? f.restore.sourceTableArn) : undefined],
     ['ReplicaSetCompliant', f.replicaSet ? String(f.replicaSet.compliant) : undefined],
     ['LastDrillAt', f.lastDrill?.at],
-    ['Fingerprint', fingerprintOf(f)],
+    ['Fingerprint', fingerprintOf(f, context.minRecoveryDays)],
   ];
   const out: Record<string, string> = {};
   for (const [key, value] of fields) {
