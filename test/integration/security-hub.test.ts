@@ -1,7 +1,8 @@
 /**
  * Security Hub on moto (moto implements BatchImportFindings and GetFindings): a scan with Security
  * Hub on leaves exactly one finding per table with the right Compliance.Status; fixing a table and
- * scanning again turns it PASSED; deleting a table archives its finding; the same through the CLI.
+ * scanning again turns it PASSED; deleting a table archives its finding; the same through the CLI;
+ * an Organization shard imports into its member account's Security Hub (member-role credentials).
  *
  * What moto does not do, and how it is covered:
  * - GetFindings ignores Filters (returns every finding of the account and Region): the code filters
@@ -19,8 +20,13 @@ import {
   UpdateContinuousBackupsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { BatchImportFindingsCommand, EnableSecurityHubCommand, GetFindingsCommand, SecurityHubClient, type AwsSecurityFinding } from '@aws-sdk/client-securityhub';
+import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { Clients } from '../../lib/aws/clients';
+import { memberRoleCredentials } from '../../lib/aws/org/member-credentials';
+import { run as runShard } from '../../lib/jobs/org-scan/shard';
+import { silentLogger } from '../../lib/runtime/logger';
 import { scan } from '../../lib/aws/scan';
 import { publishReport } from '../../lib/aws/security-hub';
 import type { CliIo } from '../../lib/cli/io';
@@ -212,5 +218,48 @@ describe('through the CLI', () => {
     const records = JSON.parse(c.out) as AwsSecurityFinding[];
     expect(records.map((r) => r.Resources?.[0]?.Id).sort()).toEqual([arn('us-east-1', 'orders'), arn('us-east-1', 'refused'), arn('us-east-1', 'sessions')]);
     for (const r of records) expect(model.validate(r)).toEqual([]);
+  });
+});
+
+describe('an Organization shard imports in its member account', () => {
+  const BUCKET = 'pitr-guard-reports-sechub';
+  let member: string;
+
+  beforeAll(async () => {
+    const org = direct.get(OrganizationsClient, 'us-east-1');
+    await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
+    member = (await org.send(new CreateAccountCommand({ AccountName: 'prod', Email: 'prod@example.com' }))).CreateAccountStatus?.AccountId as string;
+    direct.setAccountCredentials(member, memberRoleCredentials(direct, { accountId: member, roleName: 'pitr-guard-member', homeRegion: 'us-east-1', runId: 'seed' }));
+    await direct.get(SecurityHubClient, 'us-east-1', member).send(new EnableSecurityHubCommand({ EnableDefaultStandards: false }));
+    await direct.get(DynamoDBClient, 'us-east-1', member).send(
+      new CreateTableCommand({ TableName: 'payments', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }),
+    );
+    await direct.get(S3Client, 'us-east-1').send(new CreateBucketCommand({ Bucket: BUCKET }));
+  });
+
+  it('with the member role’s credentials: the finding is the member account’s, with its product ARN, and the shard file records the delivery', async () => {
+    const centralBefore = [...(await held('us-east-1')).keys()];
+    const endpoint = proxy.endpoint;
+    const output = await runShard(
+      { runId: '20261121T100000Z-sechub', bucket: BUCKET, accountId: member, region: 'us-east-1', startedAt: '2026-11-21T10:00:00.000Z' },
+      {
+        newClients: () => new Clients({ endpoint }),
+        ownClients: new Clients({ endpoint }),
+        policy: { mode: 'report', minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt', regions: ['us-east-1'], dryRun: false },
+        scope: { accounts: 'org', excludeAccounts: [], memberRole: 'pitr-guard-member' },
+        logger: silentLogger,
+        homeRegion: 'us-east-1',
+        accountId: ACCOUNT,
+        bucket: BUCKET,
+        securityHub: true,
+      },
+    );
+    const memberHub = await direct.get(SecurityHubClient, 'us-east-1', member).send(new GetFindingsCommand({ MaxResults: 100 }));
+    const expectedId = `arn:aws:dynamodb:us-east-1:${member}:table/payments/pitr-guard/dynamodb-pitr`;
+    expect((memberHub.Findings ?? []).map((f) => [f.Id, f.AwsAccountId, f.ProductArn, f.Compliance?.Status])).toEqual([[expectedId, member, `arn:aws:securityhub:us-east-1:${member}:product/${member}/default`, 'FAILED']]);
+    // Nothing landed in the central account's Security Hub.
+    expect([...(await held('us-east-1')).keys()]).toEqual(centralBefore);
+    const file = JSON.parse(await (await direct.get(S3Client, 'us-east-1').send(new GetObjectCommand({ Bucket: BUCKET, Key: output.key }))).Body!.transformToString()) as { securityHub: { imported: number; failed: number } };
+    expect(file.securityHub).toEqual(expect.objectContaining({ imported: 1, failed: 0 }));
   });
 });
