@@ -227,8 +227,9 @@ export async function importFindings(client: SecurityHubClient, records: readonl
         // FailedCount without FailedFindings: nothing says which, so the whole batch counts as failed.
         if ((out.FailedCount ?? 0) > failed.length) failed = pending.map((r) => ({ id: r.Id as string, errorName: 'FailedCount', message: `FailedCount ${out.FailedCount} without FailedFindings` }));
       } catch (error) {
+        // `retrying` already backed off on throttling and 5xx: a call that still fails ends this batch.
         failed = pending.map((r) => ({ id: r.Id as string, errorName: awsErrorName(error), message: errorMessage(error) }));
-        if (!isRetryable(error)) attempt = attempts;
+        attempt = attempts;
       }
       if (failed.length === 0) break;
       if (attempt >= attempts) {
