@@ -1,4 +1,5 @@
 /** ASFF records (lib/report/asff.ts), validated against the Security Hub API model (botocore's). */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { evaluate } from '../../lib/core/evaluate';
 import { ASFF_SCHEMA_VERSION, GENERATOR_ID, cut, findingId, renderAsff, toAsff, verdictOf } from '../../lib/report/asff';
@@ -178,5 +179,15 @@ describe('renderAsff (scan --format asff)', () => {
     const out = JSON.parse(renderAsff({ generatedAt: NOW.toISOString(), findings, policy: POLICY })) as unknown[];
     expect(out).toHaveLength(findings.length);
     for (const r of out) expect(model.validate(r)).toEqual([]);
+  });
+});
+
+describe('docs/security-hub.md', () => {
+  it('shows the record toAsff builds for its sample (a table with PITR off)', () => {
+    const doc = readFileSync(path.resolve(__dirname, '../../docs/security-hub.md'), 'utf8');
+    const sample = JSON.parse(/```json\n([\s\S]*?)\n```/.exec(doc)?.[1] ?? 'null') as unknown;
+    const now = new Date('2026-11-21T12:00:00.000Z');
+    const f = evaluate(facts({ tableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders', tableId: undefined, pitr: { status: 'DISABLED' } }), POLICY, now);
+    expect(sample).toEqual(toAsff({ ...f, since: '2026-11-20T08:00:00.000Z' }, { generatedAt: now.toISOString(), minRecoveryDays: 35, exemptTag: POLICY.exemptTag }));
   });
 });
