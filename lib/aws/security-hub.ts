@@ -107,6 +107,11 @@ export function failureLines(delivery: Pick<SecurityHubSummary, 'failures'>): st
   return delivery.failures.map((f) => `Security Hub ${f.operation} in account ${f.accountId} ${f.region}${f.id ? ` for ${f.id}` : ''} failed: ${f.errorName}: ${f.message}`);
 }
 
+/**
+ * Syncs the given (account, Region) targets. Also the entry point for a single table (the reactor,
+ * later): one target with `archive: false` applies the change check and the UpdatedAt rule and
+ * archives nothing.
+ */
 export async function publishToSecurityHub(targets: readonly SecurityHubTarget[], run: SecurityHubRun, deps: SecurityHubDeps): Promise<SecurityHubSummary> {
   const summary: SecurityHubSummary = { imported: 0, unchanged: 0, archived: 0, failed: 0, failures: [] };
   for (const target of targets) {
@@ -207,9 +212,7 @@ export function batches(records: readonly AwsSecurityFinding[]): AwsSecurityFind
 
 /**
  * BatchImportFindings of `records` (all of one account and Region) with the client of that
- * account and Region. Returns the records that still failed after the retries; exported for the
- * reactor (it can import the one table it acted on; until it does, its changes reach Security
- * Hub at the next scan).
+ * account and Region. Returns the records that still failed after the retries.
  */
 export async function importFindings(client: SecurityHubClient, records: readonly AwsSecurityFinding[], deps: Pick<SecurityHubDeps, 'sleep' | 'attempts' | 'baseDelayMs'> = {}): Promise<{ failures: { id: string; errorName: string; message: string }[] }> {
   const pace = new RateLimiter(IMPORTS_PER_SECOND, undefined, deps.sleep ?? realSleep);
