@@ -216,6 +216,15 @@ describe('publishReport', () => {
   });
 });
 
+describe('one table (the reactor’s entry point)', () => {
+  it('with archive off imports the one table and archives nothing, even with other stored findings', async () => {
+    hub.on(GetFindingsCommand).resolves({ Findings: [stored(table('other'), '2026-11-20T00:00:00.000Z')] });
+    const out = await publishToSecurityHub([{ accountId: ACCOUNT, region: 'eu-west-1', findings: [table('orders', { pitr: { status: 'DISABLED' } })], archive: false }], RUN, { clients: new Clients(), ...fast });
+    expect(out).toEqual(expect.objectContaining({ imported: 1, archived: 0, failed: 0 }));
+    expect(hub.commandCalls(BatchImportFindingsCommand).flatMap((c) => c.args[0].input.Findings ?? []).map((f) => f.Id)).toEqual([findingId(table('orders'))]);
+  });
+});
+
 describe('archivedRecord', () => {
   it('is the stored record, ARCHIVED, NOT_AVAILABLE, with a newer UpdatedAt and only pitr-guard’s own ProductFields', () => {
     const s = stored(table('gone'), '2026-11-21T12:00:00.000Z', { ProductFields: { 'aws/securityhub/FindingId': 'x', 'pitr-guard/Status': 'COMPLIANT' }, Workflow: { Status: 'NEW' } });
