@@ -8,7 +8,7 @@ import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../lib/aws/clients';
 import { ConfigError } from '../lib/core/errors';
-import { ENV, findingsTableFromEnv, functionRegionFromEnv, lifecycleFromEnv, policyFromEnv, reportBucketFromEnv, scopeFromEnv } from '../lib/core/config';
+import { ENV, findingsTableFromEnv, functionRegionFromEnv, lifecycleFromEnv, policyFromEnv, reportBucketFromEnv, scopeFromEnv, securityHubFromEnv } from '../lib/core/config';
 import { FindingsLedger } from '../lib/state/ledger';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
@@ -25,7 +25,7 @@ export function buildDeps(context: Context): ShardDeps {
   if (!accountId) throw new Error('orgShard: the function ARN names no account');
   const [findingsTable, lifecycle] = [findingsTableFromEnv(), lifecycleFromEnv()]; // lifecycle validated in every mode; report opens no incidents
   const ledger = findingsTable ? { ledger: new FindingsLedger(ownClients.get(DynamoDBClient, homeRegion), findingsTable, policy.mode === 'report' ? {} : { lifecycle }) } : {};
-  return { newClients: () => new Clients(), ownClients, policy, scope: scopeFromEnv(), logger, homeRegion, accountId, bucket, ...ledger };
+  return { newClients: () => new Clients(), ownClients, policy, scope: scopeFromEnv(), logger, homeRegion, accountId, bucket, securityHub: securityHubFromEnv(), ...ledger };
 }
 
 const fallbackLogger = createLogger({ base: { function: 'orgShard' } });

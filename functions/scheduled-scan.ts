@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../lib/aws/clients';
 import { PacerPool } from '../lib/aws/inventory';
-import { findingsTableFromEnv, functionRegionFromEnv, lifecycleFromEnv, policyFromEnv, reportBucketFromEnv, scopeFromEnv } from '../lib/core/config';
+import { findingsTableFromEnv, functionRegionFromEnv, lifecycleFromEnv, policyFromEnv, reportBucketFromEnv, scopeFromEnv, securityHubFromEnv } from '../lib/core/config';
 import { FindingsLedger } from '../lib/state/ledger';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
@@ -29,7 +29,7 @@ export function buildDeps(context: Context): ScheduledScanDeps {
   const ledger = findingsTable ? { ledger: new FindingsLedger(clients.get(DynamoDBClient, homeRegion), findingsTable, policy.mode === 'report' ? {} : { lifecycle }) } : {};
   const bucket = reportBucketFromEnv(); // an S3 report only when a bucket is configured
   const report = bucket ? { reportBucket: { clients, region: homeRegion, bucket } } : {};
-  return { pacers, policy, scope: scopeFromEnv(), clients, logger, homeRegion, accountId: accountFromContext(context), afterScan: [scanActionsHook({ notifiers })], ...ledger, ...report };
+  return { pacers, policy, scope: scopeFromEnv(), clients, logger, homeRegion, accountId: accountFromContext(context), afterScan: [scanActionsHook({ notifiers })], securityHub: securityHubFromEnv(), ...ledger, ...report };
 }
 
 const fallbackLogger = createLogger({ base: { function: 'scheduledScan' } });

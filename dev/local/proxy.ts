@@ -66,9 +66,17 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-function operationOf(headers: IncomingHttpHeaders, body: string): string {
+/** REST-JSON operations, by method and path (Security Hub has no X-Amz-Target). */
+const REST_OPERATIONS: Record<string, string> = {
+  'POST /findings/import': 'BatchImportFindings',
+  'POST /findings': 'GetFindings',
+};
+
+function operationOf(headers: IncomingHttpHeaders, body: string, method = '', url = ''): string {
   const target = headers['x-amz-target'];
   if (typeof target === 'string') return target.split('.').pop() ?? target;
+  const rest = REST_OPERATIONS[`${method} ${url.split('?')[0]}`];
+  if (rest) return rest;
   const action = new URLSearchParams(body).get('Action');
   return action ?? 'Unknown';
 }
@@ -116,7 +124,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
     req.on('end', () => {
       const raw = Buffer.concat(chunks);
       const text = raw.toString('utf8');
-      const op = operationOf(req.headers, text);
+      const op = operationOf(req.headers, text, req.method, req.url);
       calls[op] = (calls[op] ?? 0) + 1;
       const scope = /Credential=([^/]+)\/\d{8}\/([^/]+)\//.exec(String(req.headers.authorization ?? ''));
       const [accessKey, region] = [scope?.[1] ?? 'unknown', scope?.[2] ?? 'unknown'];

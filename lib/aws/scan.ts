@@ -89,6 +89,31 @@ export interface ScanReport {
   regionSummaries: RegionSummary[];
   /** Step Functions runs only: shards (account, Region) that produced no findings (also counted as problems). */
   shardErrors: ShardError[];
+  /** Only when the run imports into Security Hub (docs/security-hub.md): what was delivered, and what was not. */
+  securityHub?: SecurityHubDelivery;
+}
+
+/** The Security Hub delivery of a report (lib/aws/security-hub.ts). */
+export interface SecurityHubDelivery {
+  /** Records imported (new or changed, or refreshed before Security Hub's 90-day expiry). */
+  imported: number;
+  /** Records left as Security Hub holds them (unchanged). */
+  unchanged: number;
+  /** Findings of tables no longer listed, re-imported ARCHIVED. */
+  archived: number;
+  /** Records that could not be delivered (after retries), all in `failures`. */
+  failed: number;
+  failures: SecurityHubFailure[];
+}
+
+export interface SecurityHubFailure {
+  accountId: string;
+  region: string;
+  operation: 'GetFindings' | 'BatchImportFindings';
+  /** The finding Id, when one record failed; absent when the whole (account, Region) did. */
+  id?: string;
+  errorName: string;
+  message: string;
 }
 
 export interface ScanDeps {

@@ -59,7 +59,8 @@ Run "pitr-guard <command> --help" for a command's options.`,
     .option('--exclude-accounts <list>', `comma list of account IDs never scanned (default: $${ENV.excludeAccounts})`)
     .option('--member-role <name>', `role assumed in every other account (default: $${ENV.memberRole}, else pitr-guard-member)`)
     .option('--external-id <id>', `sts:ExternalId sent when assuming the member role (default: $${ENV.externalId})`)
-    .option('--concurrency <n>', 'accounts scanned at once, 1-100 (default 8)');
+    .option('--concurrency <n>', 'accounts scanned at once, 1-100 (default 8)')
+    .option('--security-hub', `import the findings into Security Hub, in each table's own account and Region (default: $${ENV.securityHub}, else off)`);
   addCommonOptions(scanCommand)
     .option('--fix', 'enable PITR on every NON_COMPLIANT table (lists them and asks first on a terminal)')
     .option('--yes', 'with --fix: do not ask for confirmation (needed when not on a terminal)')
@@ -89,7 +90,9 @@ Examples:
   pitr-guard scan --min-recovery-days 14 --profile audit
   pitr-guard scan --accounts org --member-role pitr-guard-member --regions all --format json
   pitr-guard scan --fix --dry-run          # list what --fix would change
-  pitr-guard scan --fix --yes              # in CI: re-enable PITR without asking`,
+  pitr-guard scan --fix --yes              # in CI: re-enable PITR without asking
+  pitr-guard scan --regions all --security-hub   # one Security Hub finding per table (docs/security-hub.md)
+  pitr-guard scan --format asff > findings.asff.json   # what BatchImportFindings would receive`,
     )
     .action(async (flags: ScanFlags) => setExit(await runScan(flags, io, deps)));
 

@@ -5,20 +5,22 @@
  */
 import { UsageError } from '../core/errors';
 import { PacerPool, type InventoryOptions } from '../aws/inventory';
+import { renderAsff } from '../report/asff';
 import { renderCsv } from '../report/csv';
 import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
 import { regionErrorLine, renderTable } from '../report/table';
 import { scan, type ScanReport } from '../aws/scan';
 import { isMultiAccount, scanAccounts } from '../aws/org/scan-accounts';
-import { ENV, parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type Scope } from '../core/config';
+import { ENV, parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, securityHubFromEnv, type Scope } from '../core/config';
+import { failureLines, publishReport } from '../aws/security-hub';
 import { colourFor } from '../report/colour';
 import { envValue, parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
 import { applyFixes, type Remediate } from './fix';
 import type { CliIo } from './io';
 import { createProgressBar } from './progress';
 
-export const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+export const FORMATS = ['table', 'json', 'csv', 'html', 'asff'] as const;
 export type Format = (typeof FORMATS)[number];
 export const FAIL_ON = ['non-compliant', 'error', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
@@ -38,6 +40,7 @@ export interface ScanFlags extends CommonFlags {
   memberRole?: string;
   externalId?: string;
   concurrency?: string;
+  securityHub?: boolean;
 }
 
 export interface ScanCommandDeps {
@@ -91,6 +94,8 @@ export function render(report: ScanReport, format: Format, colour: boolean, env:
       return renderCsv(report);
     case 'html':
       return renderHtml(report, source ? { source } : {});
+    case 'asff':
+      return renderAsff(report);
     default:
       return renderTable(report, { palette: colourFor(colour, env) });
   }
@@ -157,6 +162,7 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
   const concurrency = parseConcurrency(flags.concurrency);
   if (concurrency !== undefined && !isMultiAccount(scope.accounts)) throw new UsageError('--concurrency only applies to --accounts org or a list of accounts');
   const requested = parseRegionsOption(flags.regions, io);
+  const securityHub = flags.securityHub === true || securityHubFromEnv(io.env);
   const common = await resolveCommon(flags, io, validated, deps.sdkRegion);
   const regions = requested ?? resolveRegions(undefined, io, common.defaultRegion);
   const homeRegion = common.defaultRegion ?? (regions === 'all' ? 'us-east-1' : (regions[0] as string));
@@ -202,8 +208,13 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
     });
   }
 
+  // Security Hub gets the report as it is now (after --fix): imported in each table's own account and Region.
+  const delivered = securityHub ? await publishReport(report, { clients: common.clients, logger: common.logger }) : undefined;
+  if (delivered) io.stderr(`pitr-guard: Security Hub: ${delivered.imported} imported, ${delivered.unchanged} unchanged, ${delivered.archived} archived, ${delivered.failed} failed\n`);
+
   // A partial report is still a report (exit code per --fail-on), but never a quiet one.
   for (const line of notScannedLines(report)) io.stderr(`pitr-guard: ${line}\n`);
+  for (const line of delivered ? failureLines(delivered) : []) io.stderr(`pitr-guard: ${line}\n`);
 
   const toFile = flags.output !== undefined;
   const text = render(report, flags.format, !toFile && io.isTTY?.stdout === true, io.env, dataSource(flags.endpointUrl, io.env));
@@ -218,5 +229,6 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
   } else {
     io.stdout(text);
   }
-  return exitCodeFor(report, flags.failOn);
+  // Findings Security Hub did not take are a blind spot there: exit 1 unless --fail-on never.
+  return delivered && delivered.failed > 0 && flags.failOn !== 'never' ? EXIT.PROBLEMS : exitCodeFor(report, flags.failOn);
 }

@@ -37,6 +37,7 @@ export const ENV = {
   remindHours: 'PITR_GUARD_REMIND_HOURS',
   loopLimit: 'PITR_GUARD_LOOP_LIMIT',
   loopWindowMinutes: 'PITR_GUARD_LOOP_WINDOW_MINUTES',
+  securityHub: 'PITR_GUARD_SECURITY_HUB',
 } as const;
 
 export const DEFAULTS = {
@@ -269,6 +270,7 @@ const ENV_CHECKS = {
   remindHours: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.remindHours, 0, 8760, 'hours between reminders, from 0 (never remind) to 8760'),
   loopLimit: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.loopLimit, 0, 100, 'disables within the window that escalate, from 1 to 100, or 0 (loop protection off)'),
   loopWindowMinutes: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.loopWindowMinutes, 1, 10080, 'minutes, from 1 to 10080 (7 days)'),
+  securityHub: (v, name) => parseBoolean(v, name, false),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
 /**
@@ -311,6 +313,11 @@ export function scopeFromEnv(): Scope {
 /** PITR_GUARD_FINDINGS_TABLE: the findings ledger (lib/state/ledger.ts), or undefined (no ledger). */
 export function findingsTableFromEnv(source: Source = process.env): string | undefined {
   return parseTableName(read(source, ENV.findingsTable), ENV.findingsTable);
+}
+
+/** PITR_GUARD_SECURITY_HUB: import findings into Security Hub (true | false, default false; docs/security-hub.md). */
+export function securityHubFromEnv(source: Source = process.env): boolean {
+  return ENV_CHECKS.securityHub(read(source, ENV.securityHub) as string, ENV.securityHub);
 }
 
 /** A whole number in [min, max]; unset = the default. */

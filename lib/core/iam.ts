@@ -17,6 +17,8 @@
  * - `memberRole`: the member role (param memberRole) in any account: arn:aws:iam::*:role/<memberRole>.
  * - `runFiles`: the Organization scan's run files in the report bucket (param reportBucket): `<bucket>/runs/*`.
  * - `reportFiles`: the reports in the report bucket: `<bucket>/reports/*`.
+ * - `securityHubProduct`: the account's default Security Hub product, any Region: arn:…:securityhub:*:<account>:product/<account>/default.
+ * - `securityHubHub`: the account's Security Hub hub, any Region: arn:…:securityhub:*:<account>:hub/default.
  * - `noGrantNeeded`: the action is always allowed (sts:GetCallerIdentity); listed, never granted.
  */
 export type ResourceScope =
@@ -30,6 +32,8 @@ export type ResourceScope =
   | 'memberRole'
   | 'runFiles'
   | 'reportFiles'
+  | 'securityHubProduct'
+  | 'securityHubHub'
   | 'noGrantNeeded';
 
 export interface Permission {
@@ -49,6 +53,8 @@ export interface Permission {
   remediation?: true;
   /** Only for scanning other accounts: left out of every role when the serverless param accounts is self. */
   multiAccount?: true;
+  /** Only for Security Hub: granted only when the serverless param securityHub is true (member template: SecurityHub=true). */
+  securityHub?: true;
   /**
    * Granted without an SDK command of its own in the module (kms:Decrypt behind a decrypting
    * GetParameter): the command-coverage test accepts it only when this says why.

@@ -2,7 +2,9 @@
  * The scheduled scan's job (Lambda handler: functions/scheduled-scan.ts): scan every configured
  * Region, record the findings in the ledger (when PITR_GUARD_FINDINGS_TABLE is set: each finding
  * then carries `since`), log the findings and the summary, then run the after-scan hooks (alert
- * digest, remediation). Tables the ledger could not record fail the run after the hooks ran.
+ * digest, remediation). With PITR_GUARD_SECURITY_HUB=true the findings are imported into Security
+ * Hub after the ledger write. Tables the ledger could not record, and findings Security Hub did
+ * not take, fail the run after the hooks ran.
  */
 import { randomUUID } from 'node:crypto';
 import { IncompleteReportError, InvalidEventError } from '../core/errors';
@@ -14,6 +16,7 @@ import { putReportFile, type BucketLocation } from '../aws/report-bucket';
 import { reportPrefix } from './org-scan/contract';
 import { hasProblems, scan, type ScanDeps, type ScanReport, type ScanSummary } from '../aws/scan';
 import { scanAccounts } from '../aws/org/scan-accounts';
+import { failureLines, publishReport } from '../aws/security-hub';
 import type { Scope } from '../core/config';
 import type { Policy } from '../core/types';
 
@@ -46,6 +49,8 @@ export interface ScheduledScanDeps extends ScanDeps {
   ledger?: FindingsLedger;
   /** The report bucket (PITR_GUARD_REPORT_BUCKET): the report is written to reports/<runId>/report.json; absent = no S3 report. */
   reportBucket?: BucketLocation;
+  /** PITR_GUARD_SECURITY_HUB=true: import the findings into Security Hub (lib/aws/security-hub.ts), after the ledger (CreatedAt from `since`). */
+  securityHub?: boolean;
 }
 
 export interface ScheduledScanResult {
@@ -87,6 +92,7 @@ export async function run(event: unknown, deps: ScheduledScanDeps, invocation: S
   const runId = runIdOf(event);
   const recorded = deps.ledger ? await recordFindings(report, deps.ledger, runId, deps.logger) : undefined;
   const unrecorded = recorded?.unrecorded ?? [];
+  const delivered = deps.securityHub ? await publishReport(report, { clients: deps.clients, logger: deps.logger }) : undefined;
   logScanReport(report, deps.logger, { durationMs: Date.now() - started, mode: deps.policy.mode, dryRun: deps.policy.dryRun });
   const notWritten = deps.reportBucket ? await writeReport(report, deps.reportBucket, runId, deps.logger) : undefined;
   const hookInvocation = recorded?.lifecycle ? { ...invocation, lifecycle: recorded.lifecycle } : invocation;
@@ -95,6 +101,10 @@ export async function run(event: unknown, deps: ScheduledScanDeps, invocation: S
   if (unrecorded.length > 0) {
     // Alerts went out first; the run still fails, so Lambda retries it and then keeps it in the failed-events queue.
     throw new IncompleteReportError(`the findings ledger could not record ${unrecorded.length} table(s)`, unrecorded);
+  }
+  if (delivered && delivered.failed > 0) {
+    // As the ledger: the run fails after alerting, so Lambda retries it (a new UpdatedAt) and then keeps it in the failed-events queue.
+    throw new IncompleteReportError(`Security Hub did not take ${delivered.failed} finding(s)`, failureLines(delivered));
   }
   return {
     accountId: report.accountId,

@@ -12,6 +12,7 @@ export const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   'client-sns': 'sns',
   'client-organizations': 'organizations',
   'client-s3': 's3',
+  'client-securityhub': 'securityhub',
   'client-sqs': 'sqs',
   'client-ssm': 'ssm',
   'client-sts': 'sts',

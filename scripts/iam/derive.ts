@@ -29,6 +29,8 @@ export interface DeriveOptions {
   readOnly: boolean;
   /** Param accounts is self: the statements marked multiAccount (AssumeRole, ListAccounts) are left out. */
   singleAccount?: boolean;
+  /** Param securityHub is true: the statements marked securityHub are granted (left out otherwise). */
+  securityHub?: boolean;
   /** The value of param alertTopicArn (a CloudFormation value). */
   alertTopicArn: unknown;
   /** The value of param memberRole (default pitr-guard-member): the role assumed in other accounts. */
@@ -140,7 +142,7 @@ export function declarationsOf(root: string, modules: readonly string[]): Map<st
 }
 
 /** A function's statements: its log group, the declarations of what it reaches, its on-failure queue. */
-export function deriveFunction(root: string, fn: FunctionSpec, readOnly: boolean, singleAccount = false): DerivedFunction {
+export function deriveFunction(root: string, fn: FunctionSpec, readOnly: boolean, singleAccount = false, securityHub = false): DerivedFunction {
   const { modules, text } = bundleOf(root, fn.handler);
   const declared = declarationsOf(root, modules);
   const statements: DerivedStatement[] = [
@@ -152,6 +154,7 @@ export function deriveFunction(root: string, fn: FunctionSpec, readOnly: boolean
       if (p.resource === 'noGrantNeeded') continue;
       if (readOnly && p.remediation) continue;
       if (singleAccount && p.multiAccount) continue;
+      if (!securityHub && p.securityHub) continue;
       if (p.calledBy && !p.calledBy.some((name) => keeps(text, name))) continue;
       checkActions(module, p);
       const known = bySid.get(p.sid);
@@ -260,6 +263,10 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
       return { ...base, Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/runs/*', { Bucket: o.reportBucket ?? { Ref: 'ReportBucket' } }] } };
     case 'reportFiles':
       return { ...base, Resource: { 'Fn::Sub': ['arn:${AWS::Partition}:s3:::${Bucket}/reports/*', { Bucket: o.reportBucket ?? { Ref: 'ReportBucket' } }] } };
+    case 'securityHubProduct':
+      return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default' } };
+    case 'securityHubHub':
+      return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default' } };
     case 'noGrantNeeded':
       throw new Error(`statement ${s.sid}: noGrantNeeded is never rendered`);
   }
@@ -269,7 +276,7 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
 export function roleResources(o: DeriveOptions): Record<string, unknown> {
   const roles: Record<string, unknown> = {};
   for (const fn of o.functions) {
-    const d = deriveFunction(o.root, fn, o.readOnly, o.singleAccount === true);
+    const d = deriveFunction(o.root, fn, o.readOnly, o.singleAccount === true, o.securityHub === true);
     roles[d.roleName] = {
       Type: 'AWS::IAM::Role',
       ...(d.condition ? { Condition: d.condition } : {}),
@@ -314,6 +321,13 @@ export function checkForwardingParams(accounts: unknown, organizationId: unknown
 }
 
 /** Checks the serverless params that shape IAM; throws one clear line on a bad combination. */
+/** Param securityHub: true or false (anything else stops the deployment). */
+export function parseSecurityHub(value: unknown): boolean {
+  const text = String(value ?? 'false').trim().toLowerCase();
+  if (text !== 'true' && text !== 'false') throw new Error(`serverless param securityHub=${JSON.stringify(value)}: must be true or false`);
+  return text === 'true';
+}
+
 export function parseReadOnly(value: unknown, mode: unknown): boolean {
   const text = String(value ?? 'false').trim().toLowerCase();
   if (text !== 'true' && text !== 'false') throw new Error(`serverless param readOnly=${JSON.stringify(value)}: must be true or false`);

@@ -33,6 +33,8 @@ const RESOURCE_TEXT: Record<DerivedStatement['resource'], (fn: string) => string
   memberRole: () => '`arn:aws:iam::*:role/<memberRole>` (param `memberRole`, default `pitr-guard-member`)',
   runFiles: () => '`<reportBucket>/runs/*` (the Organization scan’s run files; param `reportBucket`, by default the stack’s `ReportBucket`)',
   reportFiles: () => '`<reportBucket>/reports/*` (the reports; param `reportBucket`, by default the stack’s `ReportBucket`)',
+  securityHubProduct: () => '`arn:aws:securityhub:*:<account>:product/<account>/default` (the account’s default product); granted only with param `securityHub=true`',
+  securityHubHub: () => '`arn:aws:securityhub:*:<account>:hub/default`; granted only with param `securityHub=true`',
   noGrantNeeded: () => 'none needed',
 };
 
@@ -67,12 +69,16 @@ export function renderIamDoc(root: string): string {
     'other accounts (`sts:AssumeRole` on the member role, `organizations:ListAccounts`) are left out as',
     'well; the tables below list them as the code declares them.',
     '',
+    'The Security Hub statements (`securityhub:BatchImportFindings`, `securityhub:GetFindings`) are',
+    'granted only with the serverless param `securityHub=true` (docs/security-hub.md); the tables below',
+    'list them as the code declares them.',
+    '',
   ];
   for (const fn of functionsOf(root)) {
-    const d = deriveFunction(root, fn, false);
-    const remediation = deriveFunction(root, fn, true);
+    const d = deriveFunction(root, fn, false, false, true);
+    const remediation = deriveFunction(root, fn, true, false, true);
     const dropped = d.statements.filter((s) => !remediation.statements.some((r) => r.sid === s.sid)).map((s) => s.sid);
-    const single = deriveFunction(root, fn, false, true);
+    const single = deriveFunction(root, fn, false, true, true);
     const multi = d.statements.filter((s) => !single.statements.some((r) => r.sid === s.sid)).map((s) => s.sid);
     lines.push(`## \`${fn.name}\` (role \`${d.roleName}\`${fn.condition ? `, only under condition \`${fn.condition}\`` : ''})`, '');
     lines.push('| statement | actions | resources | why | declared in |', '| --- | --- | --- | --- | --- |');
@@ -96,7 +102,8 @@ export function renderIamDoc(root: string): string {
     'The `pitr-guard` command runs with your credentials. It needs the `scheduledScan` read actions',
     '(`dynamodb:ListTables`, `dynamodb:DescribeTable`, `dynamodb:DescribeContinuousBackups`,',
     '`dynamodb:ListTagsOfResource`, and `account:ListRegions` for `--regions all`), plus',
-    '`dynamodb:UpdateContinuousBackups` for `scan --fix`, and `sts:GetCallerIdentity`, which needs no grant.',
+    '`dynamodb:UpdateContinuousBackups` for `scan --fix`, `securityhub:BatchImportFindings` and',
+    '`securityhub:GetFindings` for `scan --security-hub`, and `sts:GetCallerIdentity`, which needs no grant.',
     '',
   );
   return lines.join('\n');

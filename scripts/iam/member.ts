@@ -22,6 +22,8 @@ export const CENTRAL_ONLY_SERVICES: ReadonlySet<string> = new Set(['organization
 const SCAN_ENTRY = { name: 'memberScan', handler: 'lib/aws/scan.scan' };
 /** The reactor's read in a member account after a DeleteTable event (ListBackups, BackupType SYSTEM). */
 const DELETED_TABLE_ENTRY = { name: 'memberDeletedTable', handler: 'lib/aws/inventory/backups.findSystemBackup' };
+/** What Security Hub adds (lib/aws/security-hub.ts): imports in the member account itself. */
+const SECURITY_HUB_ENTRY = { name: 'memberSecurityHub', handler: 'lib/aws/security-hub.publishReport' };
 /** What remediation adds (lib/act): the statements readOnly removes from the scheduled scan's role. */
 const ACT_ENTRY = { name: 'memberRemediate', handler: 'functions/scheduled-scan.handler' };
 
@@ -30,6 +32,8 @@ export interface MemberStatements {
   read: DerivedStatement[];
   /** The statements granted only with AllowRemediation=true. */
   remediation: DerivedStatement[];
+  /** The statements granted only with SecurityHub=true. */
+  securityHub: DerivedStatement[];
 }
 
 function memberSide(statements: readonly DerivedStatement[]): DerivedStatement[] {
@@ -44,7 +48,10 @@ export function memberStatements(root: string): MemberStatements {
   const full = deriveFunction(root, ACT_ENTRY, false).statements;
   const readOnly = new Set(deriveFunction(root, ACT_ENTRY, true).statements.map((s) => s.sid));
   const remediation = memberSide(full.filter((s) => !readOnly.has(s.sid)));
-  return { read, remediation };
+  const withHub = deriveFunction(root, SECURITY_HUB_ENTRY, true, false, true).statements;
+  const withoutHub = new Set(deriveFunction(root, SECURITY_HUB_ENTRY, true, false, false).statements.map((s) => s.sid));
+  const securityHub = memberSide(withHub.filter((s) => !withoutHub.has(s.sid)));
+  return { read, remediation, securityHub };
 }
 
 /** member/template.yaml, parsed, with intrinsic functions in their long (JSON) form. */

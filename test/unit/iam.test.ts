@@ -65,7 +65,7 @@ describe('roles follow what each handler bundles', () => {
   const fns = functionsOf(root);
 
   it.each(fns.map((f) => [f.name, f] as const))('%s: the role grants every command its bundle sends, and nothing else but logs, its queue and kms', (_name, fn) => {
-    const d = deriveFunction(root, fn, false);
+    const d = deriveFunction(root, fn, false, false, true);
     const granted = d.statements.flatMap((s) => s.actions);
     const sent = actionsInBundle(bundleOf(root, fn.handler).text, fn.handler).filter((a) => a !== 'sts:GetCallerIdentity');
     expect(sent.filter((a) => !granted.includes(a))).toEqual([]);
@@ -81,6 +81,20 @@ describe('roles follow what each handler bundles', () => {
     expect(actions).not.toContain('dynamodb:ListTables');
     expect(actions).not.toContain('account:ListRegions');
     expect(actions).toContain('dynamodb:UpdateContinuousBackups');
+  });
+
+  it('grants the Security Hub actions only with param securityHub=true, to the functions that scan, on the account’s own product and hub', () => {
+    const off = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
+    expect(JSON.stringify(off)).not.toContain('securityhub:');
+    const on = deriveFunction(root, fns.find((f) => f.name === 'scheduledScan')!, false, false, true).statements.filter((s) => s.actions.some((a) => a.startsWith('securityhub:')));
+    expect(on.map((s) => [s.sid, s.actions, s.resource])).toEqual([
+      ['SecurityHubImport', ['securityhub:BatchImportFindings'], 'securityHubProduct'],
+      ['SecurityHubRead', ['securityhub:GetFindings'], 'securityHubHub'],
+    ]);
+    const roles = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: false, securityHub: true, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
+    const holders = Object.entries(roles).filter(([, r]) => JSON.stringify(r).includes('securityhub:')).map(([name]) => name);
+    expect(holders.sort()).toEqual(['OrgShardRole', 'ScheduledScanRole']);
+    expect(JSON.stringify(roles.ScheduledScanRole)).toContain('arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default');
   });
 
   it('with readOnly, no role holds dynamodb:UpdateContinuousBackups', () => {

@@ -26,7 +26,11 @@ const statements = props.Policies[0]!.PolicyDocument.Statement;
 type Stmt = { Sid: string; Effect: string; Action: string | string[]; Resource: unknown };
 const TABLES = { 'Fn::Sub': 'arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*' };
 const asList = (a: string | string[]) => (Array.isArray(a) ? [...a] : [a]).sort();
-const scope = (resource: string) => (resource === 'tables' ? TABLES : resource === '*' ? '*' : `unexpected scope ${resource}`);
+const HUB_SCOPES: Record<string, unknown> = {
+  securityHubProduct: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default' },
+  securityHubHub: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default' },
+};
+const scope = (resource: string) => (resource === 'tables' ? TABLES : resource === '*' ? '*' : (HUB_SCOPES[resource] ?? `unexpected scope ${resource}`));
 
 const unconditional = statements.filter((s): s is Stmt => !(s as Record<string, unknown>)['Fn::If']);
 const conditional = statements.filter((s) => (s as Record<string, unknown>)['Fn::If']) as { 'Fn::If': [string, Stmt, unknown] }[];
@@ -49,8 +53,9 @@ describe('member role read actions', () => {
   });
 
   it('grants UpdateContinuousBackups only under the Remediates condition (AllowRemediation=true)', () => {
-    expect(conditional).toHaveLength(1);
-    const [condition, granted, otherwise] = conditional[0]!['Fn::If'];
+    const remediates = conditional.filter((c) => c['Fn::If'][0] === 'Remediates');
+    expect(remediates).toHaveLength(1);
+    const [condition, granted, otherwise] = remediates[0]!['Fn::If'];
     expect(condition).toBe('Remediates');
     expect(template.Conditions.Remediates).toEqual({ 'Fn::Equals': [{ Ref: 'AllowRemediation' }, 'true'] });
     expect(template.Parameters.AllowRemediation).toEqual(expect.objectContaining({ Default: 'false', AllowedValues: ['true', 'false'] }));
@@ -59,6 +64,18 @@ describe('member role read actions', () => {
     expect([granted]).toEqual(expected);
     // Nowhere else.
     expect(unconditional.flatMap((s) => asList(s.Action))).not.toContain('dynamodb:UpdateContinuousBackups');
+  });
+
+  it('grants the Security Hub import only under ImportsToSecurityHub (SecurityHub=true), exactly the declared statements on the account’s own product and hub', () => {
+    expect(derived.securityHub.flatMap((s) => s.actions).sort()).toEqual(['securityhub:BatchImportFindings', 'securityhub:GetFindings']);
+    expect(template.Conditions.ImportsToSecurityHub).toEqual({ 'Fn::Equals': [{ Ref: 'SecurityHub' }, 'true'] });
+    expect(template.Parameters.SecurityHub).toEqual(expect.objectContaining({ Default: 'false', AllowedValues: ['true', 'false'] }));
+    const hub = conditional.filter((c) => c['Fn::If'][0] === 'ImportsToSecurityHub');
+    expect(hub.map((c) => c['Fn::If'][2])).toEqual(hub.map(() => ({ Ref: 'AWS::NoValue' })));
+    const expected = derived.securityHub.map((s) => ({ Sid: s.sid, Effect: 'Allow', Action: s.actions.length === 1 ? s.actions[0] : s.actions, Resource: scope(s.resource) }));
+    expect(hub.map((c) => c['Fn::If'][1]).sort((a, b) => a.Sid.localeCompare(b.Sid))).toEqual(expected.sort((a, b) => a.Sid.localeCompare(b.Sid)));
+    expect(conditional).toHaveLength(1 + hub.length);
+    expect(unconditional.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('securityhub:'))).toEqual([]);
   });
 
   it('has no wildcard action and nothing but Allow', () => {

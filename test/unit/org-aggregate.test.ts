@@ -366,6 +366,21 @@ describe('aggregate: the digest', () => {
     expect(out.problems).toBe(true);
     expect(JSON.parse(put(`reports/${RUN}/summary.json`))).toMatchObject({ problems: true, unrecorded: ['arn:aws:dynamodb:eu-west-1:111111111111:table/ok: ThrottlingException'], unrecordedCount: 1 });
   });
+
+  it('ShardFile.securityHub failures (findings Security Hub did not take) mark the run as having problems and are listed in summary.json', async () => {
+    const run = { plan: plan('report', [{ accountId: A, status: 'SCANNED' }]), shards: [item(A, 'eu-west-1')], files: new Map(), succeeded: [] as Record<string, unknown>[], failed: [], pending: [] };
+    const failure = { accountId: A, region: 'eu-west-1', operation: 'BatchImportFindings' as const, id: 'arn:aws:dynamodb:eu-west-1:111111111111:table/ok/pitr-guard/dynamodb-pitr', errorName: 'InvalidAccess', message: 'not subscribed' };
+    const file = shardFile(RUN, A, 'eu-west-1', [f(A, 'eu-west-1', 'ok', 'COMPLIANT')], { securityHub: { imported: 0, unchanged: 0, archived: 0, failed: 1, failures: [failure] } });
+    run.files.set(`${A}/eu-west-1`, file);
+    run.succeeded.push(childRecord(run.shards[0]!, { output: shardOutput(file) }));
+    const out = await aggregate(store(run), deps(notifier()));
+    expect(out.problems).toBe(true);
+    expect(JSON.parse(put(`reports/${RUN}/summary.json`))).toMatchObject({
+      problems: true,
+      securityHubFailed: 1,
+      securityHubFailures: [`${A}/eu-west-1 BatchImportFindings arn:aws:dynamodb:eu-west-1:111111111111:table/ok/pitr-guard/dynamodb-pitr: InvalidAccess: not subscribed`],
+    });
+  });
 });
 
 describe('aggregate: strict input', () => {

@@ -177,7 +177,8 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
 
   for (const e of head.shardErrors) logger.error('shard not scanned', { event: 'shard-error', accountId: e.accountId, region: e.region, errorName: e.errorName, errorMessage: e.message });
   for (const u of totals.unrecorded) logger.error('could not record the table in the findings ledger', { event: 'ledger-failed', table: u });
-  const problems = hasProblems(head) || totals.unrecordedCount > 0;
+  for (const f of totals.securityHubFailures) logger.error('Security Hub import failed', { event: 'security-hub-failed', failure: f });
+  const problems = hasProblems(head) || totals.unrecordedCount > 0 || totals.securityHubFailed > 0;
   const summary = {
     runId,
     startedAt: plan.startedAt,
@@ -195,6 +196,7 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
     vanished: head.vanished.length,
     unrecorded: totals.unrecorded,
     unrecordedCount: totals.unrecordedCount,
+    ...(totals.securityHubFailed > 0 ? { securityHubFailed: totals.securityHubFailed, securityHubFailures: totals.securityHubFailures } : {}),
     reportKeys: keys,
   };
   await uploadObject(s3, bucket, keys.summary, JSON.stringify(summary, null, 2) + '\n', { contentType: 'application/json' });

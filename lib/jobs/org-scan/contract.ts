@@ -19,7 +19,7 @@
  *              writes reports/<runId>/report.json|report.csv|report.html|summary.json; sends the digest
  *              out: AggregateOutput (small)
  */
-import type { AccountError, AccountResult, RegionError, ScanSummary } from '../../aws/scan';
+import type { AccountError, AccountResult, RegionError, ScanSummary, SecurityHubDelivery } from '../../aws/scan';
 import type { RemediationOutcome } from '../../act/outcome';
 import type { Finding } from '../../core/types';
 import type { Transition } from '../../core/lifecycle';
@@ -87,6 +87,8 @@ export interface ShardFile {
    * it re-enabled included; bounded by the shard's tables. The aggregate sends them as one change digest.
    */
   lifecycle?: ShardLifecycle;
+  /** Only with PITR_GUARD_SECURITY_HUB=true: the shard's Security Hub delivery (lib/aws/security-hub.ts). */
+  securityHub?: SecurityHubDelivery;
 }
 
 export interface ShardLifecycle {

@@ -32,5 +32,9 @@ export function checkShardFile(value: unknown, expected: { accountId: string; re
       if (t.accountId !== expected.accountId || t.region !== expected.region) return `lifecycle.transitions[${i}] is a table of ${String(t.accountId)}/${String(t.region)}`;
     }
   }
+  if (value.securityHub !== undefined) {
+    const h = value.securityHub;
+    if (!isObject(h) || !Number.isInteger(h.failed) || (h.failed as number) < 0 || !Array.isArray(h.failures)) return 'securityHub is not a Security Hub delivery';
+  }
   return value as unknown as ShardFile;
 }

@@ -13,6 +13,9 @@
  *   the alert lifecycle (a ledger with lifecycle settings), the transitions this shard's writes won
  *   (and the closes of the tables it re-enabled: closeFixedIncidents, as the scheduled scan) go
  *   into the ShardFile's `lifecycle`, with the count still open.
+ * - With PITR_GUARD_SECURITY_HUB=true the findings are imported into Security Hub in the shard's
+ *   account (member role) and Region; what was not delivered goes into the ShardFile's `securityHub`
+ *   and the aggregate fails the run's report on it (problems).
  * - The ShardFile is written to S3; the shard returns a pointer (ShardOutput), never the findings.
  * - Never a partial result: a Region whose tables cannot even be listed, or a session that cannot
  *   be had, fails the shard: ShardRetryableError when it may pass (throttling, 5xx, timeouts,
@@ -24,6 +27,7 @@ import { PacerPool, type InventoryOptions } from '../../aws/inventory';
 import { memberRoleCredentials } from '../../aws/org/member-credentials';
 import { putRunFile } from '../../aws/report-bucket';
 import { scan, type RegionError } from '../../aws/scan';
+import { publishReport } from '../../aws/security-hub';
 import { actOnFindings } from '../../act/remediate';
 import { closeFixedIncidents } from '../../act/close-incidents';
 import type { Scope } from '../../core/config';
@@ -62,6 +66,8 @@ export interface ShardDeps {
   inventory?: Partial<InventoryOptions>;
   /** Remediation timing (tests shorten it). */
   remediate?: { waitForActiveMs?: number; pollMs?: number; maxPollMs?: number };
+  /** PITR_GUARD_SECURITY_HUB=true: import the shard's findings into Security Hub in its account (member role) and Region. */
+  securityHub?: boolean;
 }
 
 export interface ShardInvocation {
@@ -155,6 +161,8 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
 
   const recorded = deps.ledger ? await recordFindings(report, deps.ledger, item.runId, logger) : undefined;
   const unrecorded = recorded?.unrecorded ?? [];
+  // In the shard's own account and Region: Security Hub takes a custom finding only from its account.
+  if (deps.securityHub) await publishReport(report, { clients, logger, clientAccount: () => (own ? undefined : item.accountId) });
   const nonCompliant = report.findings.filter((f) => f.status === 'NON_COMPLIANT');
   // The one act path, as the scheduled scan uses it: the policy's mode, made stricter by a table's mode tag.
   const outcomes = await actOnFindings(nonCompliant, { clients, policy: deps.policy, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) }, { waitForActiveMs: 20_000, ...deps.remediate, concurrency: 3 });
@@ -175,6 +183,7 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
     outcomes,
     unrecorded,
     ...(lifecycle ? { lifecycle } : {}),
+    ...(report.securityHub ? { securityHub: report.securityHub } : {}),
   };
   const key = shardFileKey(item.runId, item.accountId, item.region);
   try {

@@ -116,6 +116,9 @@ export class RunTotals {
   readonly vanished: { accountId: string; region: string; tableName: string }[] = [];
   readonly unrecorded: string[] = [];
   unrecordedCount = 0;
+  /** Findings Security Hub did not take (shards with PITR_GUARD_SECURITY_HUB=true), and the first lines naming them. */
+  securityHubFailed = 0;
+  readonly securityHubFailures: string[] = [];
   restoreWindowNotFull = 0;
   generatedAt: string | undefined;
   readonly errorFindings: TopN<Finding>;
@@ -173,6 +176,10 @@ export class RunTotals {
     for (const u of file.unrecorded) {
       this.unrecordedCount++;
       if (this.unrecorded.length < UNRECORDED_LISTED) this.unrecorded.push(u);
+    }
+    this.securityHubFailed += file.securityHub?.failed ?? 0;
+    for (const f of file.securityHub?.failures ?? []) {
+      if (this.securityHubFailures.length < UNRECORDED_LISTED) this.securityHubFailures.push(`${f.accountId}/${f.region} ${f.operation}${f.id ? ` ${f.id}` : ''}: ${f.errorName}: ${f.message}`);
     }
     if (!this.generatedAt || file.generatedAt > this.generatedAt) this.generatedAt = file.generatedAt;
     this.changes?.add(file, this.plan.policy.mode as Mode, this.plan.policy.dryRun, this.plan.accountId);
