@@ -115,9 +115,9 @@ describe('toAsff', () => {
   it('describes the table: type, ARN, Region, tags pitr-guard read, size, restore summary and replicas when known', () => {
     const f: Finding = {
       ...(EVERY_KIND.restored as Finding),
-      cost: { tableSizeBytes: 1234, pitrMonthlyUsd: 0.01 },
+      cost: { tableSizeBytes: 1234, lsiSizeBytes: 0, pitrMonthlyUsd: 0.01 },
       restore: { sourceTableArn: 'arn:aws:dynamodb:eu-west-1:123456789012:table/src', sourceBackupArn: null, restoreDateTime: daysAgo(1).toISOString(), restoreInProgress: false, sourceStatus: 'COMPLIANT' },
-      replicaSet: { globalTableVersion: '2019.11.21', setId: 'orders:eu-west-1,us-east-1', compliant: false, replicas: [{ region: 'eu-west-1', replicaStatus: 'ACTIVE', status: 'NON_COMPLIANT' }, { region: 'us-east-1', replicaStatus: 'ACTIVE', status: 'COMPLIANT' }] },
+      replicaSet: { globalTableVersion: '2019.11.21', setId: 'orders:eu-west-1,us-east-1', compliant: false, replicas: [{ region: 'eu-west-1', accountId: '123456789012', replicaStatus: 'ACTIVE', status: 'NON_COMPLIANT' }, { region: 'us-east-1', accountId: '123456789012', replicaStatus: 'ACTIVE', status: 'COMPLIANT' }] },
     };
     const a = toAsff(f, CONTEXT);
     expect(model.validate(a)).toEqual([]);
