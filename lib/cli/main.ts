@@ -12,6 +12,7 @@ import { PitrGuardError, errorMessage } from '../core/errors';
 import { actOnFindings } from '../act/remediate';
 import { runDemoCommand } from './demo-command';
 import { runExplain, type ExplainFlags } from './explain';
+import { runGuardrailScp, type GuardrailFlags } from './guardrail';
 import { processIo, type CliIo } from './io';
 import { EXIT, FAIL_ON, FORMATS, runScan, type ScanCommandDeps, type ScanFlags } from './scan-command';
 import { dropNodeVersionSupportWarning } from './warnings';
@@ -44,6 +45,7 @@ Examples:
   pitr-guard scan --regions us-east-1,eu-west-1
   pitr-guard explain orders --region eu-west-1
   pitr-guard demo
+  pitr-guard guardrail scp --allow-role arn:aws:iam::123456789012:role/break-glass
 
 Run "pitr-guard <command> --help" for a command's options.`,
     );
@@ -136,14 +138,50 @@ Examples:
     )
     .action(async (flags: { output: string; verbose?: boolean }) => setExit(await runDemoCommand(flags, io)));
 
+  const guardrail = program
+    .command('guardrail')
+    .summary('print a service control policy that stops PITR being disabled (pitr-guard guardrail scp)')
+    .description('Print guardrails that prevent PITR being switched off, instead of repairing it afterwards.');
+  guardrail
+    .command('scp')
+    .summary('an SCP denying dynamodb:UpdateContinuousBackups to all but pitr-guard and break-glass roles')
+    .description(
+      "Print a service control policy (JSON on stdout) that denies dynamodb:UpdateContinuousBackups to every principal except pitr-guard's remediating roles and the roles given with --allow-role.",
+    )
+    .option('--allow-role <arn>', 'an IAM role ARN that may still change PITR (break-glass, IaC deploy role); repeat for more', (v: string, list: string[] = []) => [...list, v])
+    .option('--stage <stage>', 'the stage pitr-guard is deployed with (its roles are pitr-guard-<stage>-...)', 'dev')
+    .option('--member-role <name>', `the member role name in every other account (default: $${ENV.memberRole}, else pitr-guard-member)`)
+    .option('--central-account <id>', "the account of pitr-guard's central stack (default: its roles are matched by name in any account)")
+    .addHelpText(
+      'after',
+      `
+No IAM condition key tells enabling PITR from disabling it, so the policy denies the action outright
+to everyone else, IaC that sets PITR included (allow its deploy role). The management account is not
+bound by SCPs. Attach it with aws organizations create-policy --type SERVICE_CONTROL_POLICY and
+attach-policy (docs/guardrail.md).
+
+Exit codes: 0 printed, 2 a bad value (e.g. --allow-role that is not an IAM role ARN, or the policy
+over the 5,120-character SCP limit).
+
+Examples:
+  pitr-guard guardrail scp --stage prod --allow-role arn:aws:iam::123456789012:role/break-glass > scp.json
+  pitr-guard guardrail scp --stage prod --central-account 111122223333 --allow-role arn:aws:iam::*:role/cdk-deploy-*`,
+    )
+    .action((flags: GuardrailFlags) => setExit(runGuardrailScp(flags, io)));
+
   // A mistyped option or command: commander's error (and its "Did you mean …?") as one line that
   // says where the options are listed.
   const oneLineError = (hint: string) => (message: string, write: (text: string) => void) =>
     write(`pitr-guard: ${message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (${hint})\n`);
   program.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError('run "pitr-guard --help" for the commands') });
-  for (const command of program.commands) {
-    command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError(`run "pitr-guard ${command.name()} --help" for its options`) });
-  }
+  const configure = (commands: readonly Command[], parent: string) => {
+    for (const command of commands) {
+      const name = `${parent}${command.name()}`;
+      command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError(`run "pitr-guard ${name} --help" for its options`) });
+      configure(command.commands, `${name} `);
+    }
+  };
+  configure(program.commands, '');
   return program;
 }
 
