@@ -1,5 +1,5 @@
 /**
- * The `pitr-guard` command line: `scan`, `explain`, `demo`. Exit codes: 0 nothing non-compliant or
+ * The `pitr-guard` command line: `scan`, `explain`, `demo`, `drill`, `guardrail scp`. Exit codes: 0 nothing non-compliant or
  * in error, 1 something is, or a Region could not be listed (see --fail-on; the partial report is
  * still printed and stderr names each Region not scanned), 2 usage, configuration, credential or
  * access error before there is a report (one line on stderr, no stack trace). stdout carries only
@@ -11,6 +11,7 @@ import { ENV } from '../core/config';
 import { PitrGuardError, errorMessage } from '../core/errors';
 import { actOnFindings } from '../act/remediate';
 import { runDemoCommand } from './demo-command';
+import { runDrillCommand, type DrillFlags } from './drill';
 import { runExplain, type ExplainFlags } from './explain';
 import { runGuardrailScp, type GuardrailFlags } from './guardrail';
 import { processIo, type CliIo } from './io';
@@ -45,6 +46,7 @@ Examples:
   pitr-guard scan --regions us-east-1,eu-west-1
   pitr-guard explain orders --region eu-west-1
   pitr-guard demo
+  pitr-guard drill orders --region eu-west-1 --yes
   pitr-guard guardrail scp --allow-role arn:aws:iam::123456789012:role/break-glass
 
 Run "pitr-guard <command> --help" for a command's options.`,
@@ -137,6 +139,37 @@ Examples:
   pitr-guard demo --output /tmp/report.html`,
     )
     .action(async (flags: { output: string; verbose?: boolean }) => setExit(await runDemoCommand(flags, io)));
+
+  const drillCommand = program
+    .command('drill')
+    .summary('restore a table to a temporary copy, check it, delete it: proof that PITR restores work')
+    .description('Restore drill: RestoreTableToPointInTime into a new tagged temporary table, wait for ACTIVE, check it against the source, delete it, and print the drill record.')
+    .argument('<table>', 'table name or table ARN')
+    .option('--region <region>', "the Region of the table (default: the ARN's Region, else your default Region)")
+    .option('--to <time>', 'restore to this ISO 8601 time (within the restorable window), e.g. 2026-12-01T08:30:00Z')
+    .option('--latest', 'restore to the latest restorable time (the default)')
+    .option('--yes', 'do the drill (without it: print the plan and its cost, change nothing)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--ledger-table <name>', `store the drill record in this findings ledger (default: $${ENV.findingsTable}, else none)`)
+    .option('--timeout-minutes <n>', 'longest wait for the restored table to become ACTIVE and be checked, 1-1440 (default 60)');
+  addCommonOptions(drillCommand)
+    .addHelpText(
+      'after',
+      `
+The source table is only read (DescribeTable, DescribeContinuousBackups) and restored from: never
+written. The temporary table <table>-pitr-drill-<yyyymmddhhmmss> is tagged exempt and deleted at the
+end, also after a failed check, an error or Ctrl-C (a second Ctrl-C prints the delete command).
+
+Exit codes: 0 the drill PASSED (or, without --yes, the plan was printed), 1 it FAILED (a check, the
+restore or the cleanup failed, or the record could not be stored), 2 usage, configuration or access
+error, no such table, or PITR not enabled: no drill was started.
+
+Examples:
+  pitr-guard drill orders --region eu-west-1                 # the plan and its cost only
+  pitr-guard drill orders --region eu-west-1 --yes --format json
+  pitr-guard drill arn:aws:dynamodb:eu-west-1:123456789012:table/orders --to 2026-12-01T08:30:00Z --yes`,
+    )
+    .action(async (table: string, flags: DrillFlags) => setExit(await runDrillCommand(table, flags, io, { sdkRegion: deps.sdkRegion })));
 
   const guardrail = program
     .command('guardrail')

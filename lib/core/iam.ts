@@ -17,6 +17,8 @@
  * - `memberRole`: the member role (param memberRole) in any account: arn:aws:iam::*:role/<memberRole>.
  * - `runFiles`: the Organization scan's run files in the report bucket (param reportBucket): `<bucket>/runs/*`.
  * - `reportFiles`: the reports in the report bucket: `<bucket>/reports/*`.
+ * - `drillSources`: the tables named in the serverless param drillTables (the scheduled restore drill's sources).
+ * - `drillTables`: those tables' drill copies only: `table/<name>-pitr-drill-*` (lib/core/drill.ts names them).
  * - `noGrantNeeded`: the action is always allowed (sts:GetCallerIdentity); listed, never granted.
  */
 export type ResourceScope =
@@ -30,6 +32,8 @@ export type ResourceScope =
   | 'memberRole'
   | 'runFiles'
   | 'reportFiles'
+  | 'drillSources'
+  | 'drillTables'
   | 'noGrantNeeded';
 
 export interface Permission {

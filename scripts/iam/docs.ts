@@ -33,6 +33,8 @@ const RESOURCE_TEXT: Record<DerivedStatement['resource'], (fn: string) => string
   memberRole: () => '`arn:aws:iam::*:role/<memberRole>` (param `memberRole`, default `pitr-guard-member`)',
   runFiles: () => '`<reportBucket>/runs/*` (the Organization scan’s run files; param `reportBucket`, by default the stack’s `ReportBucket`)',
   reportFiles: () => '`<reportBucket>/reports/*` (the reports; param `reportBucket`, by default the stack’s `ReportBucket`)',
+  drillSources: () => 'the tables named in param `drillTables` (`arn:aws:dynamodb:<region>:<account>:table/<name>`)',
+  drillTables: () => 'their drill copies only: `arn:aws:dynamodb:<region>:<account>:table/<name>-pitr-drill-*`',
   noGrantNeeded: () => 'none needed',
 };
 
