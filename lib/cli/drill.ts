@@ -141,10 +141,11 @@ export function renderPlan(p: DrillPlan, ledger: string | undefined): string {
 }
 
 export function renderRecord(r: DrillRecord, ledger: string | undefined): string {
-  const head = `Drill ${r.drillId} ${r.outcome}: ${r.tableName} (${r.region}) ${r.restoreSeconds === null ? 'not restored' : `restored in ${r.restoreSeconds} s to ${r.restorePoint ?? 'an unreported point'}`}\n`;
+  const head = `Drill ${r.drillId} ${r.outcome}: ${r.tableName} (${r.region}) ${r.restoreSeconds === null ? 'not restored' : `restored in ${r.restoreSeconds} s to ${r.restorePoint ?? 'an unreported point'}`}`;
   const checks = r.checks.map((c) => `  ${c.passed ? 'ok  ' : 'FAIL'} ${c.name.padEnd(26)}${sanitise(c.detail)}\n`).join('');
   return (
     sanitise(head) +
+    '\n' +
     checks +
     (r.error ? row('Error', r.error) : '') +
     row('Temporary table', `${r.temporaryTableName}: ${r.cleanedUp ? 'deleted' : 'NOT deleted'}`) +
