@@ -99,6 +99,8 @@ export function renderIamDoc(root: string): string {
     '(`dynamodb:ListTables`, `dynamodb:DescribeTable`, `dynamodb:DescribeContinuousBackups`,',
     '`dynamodb:ListTagsOfResource`, and `account:ListRegions` for `--regions all`), plus',
     '`dynamodb:UpdateContinuousBackups` for `scan --fix`, and `sts:GetCallerIdentity`, which needs no grant.',
+    '`drill --yes` needs `dynamodb:RestoreTableToPointInTime` on the source table and read and write',
+    'actions on its temporary tables `<table>-pitr-drill-*` (the list: [restore drills](drills.md#iam)).',
     '',
   );
   return lines.join('\n');

@@ -144,6 +144,20 @@ describe('pitr-guard guardrail scp', () => {
     expect(r.stderr).toMatch(/^pitr-guard: the policy is \d+ characters, over the SCP limit of 5120: allow fewer roles \(a wildcard/);
   });
 
+  it('the commands README.md and docs/guardrail.md show print the policy they describe', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Preventing the disable'), readme.indexOf('## Architecture'));
+    const command = /`pitr-guard (guardrail scp [^`>]+?)\s*> scp\.json`/.exec(section)?.[1];
+    expect(command).toBe('guardrail scp --stage prod --allow-role arn:aws:iam::123456789012:role/break-glass');
+    const r = await cli(command!.split(' '));
+    expect(r.code).toBe(0);
+    const doc = readFileSync(path.join(root, 'docs/guardrail.md'), 'utf8');
+    const shown = /```json\n([\s\S]+?)```/.exec(doc)?.[1];
+    expect(JSON.parse(shown!)).toEqual(JSON.parse(r.stdout));
+    expect(section.split('\n').filter((l) => l.trim() && !l.startsWith('#')).length).toBeLessThanOrEqual(12);
+  });
+
   it('parseRoleArn accepts the GovCloud and China partitions', () => {
     expect(parseRoleArn('arn:aws-us-gov:iam::123456789012:role/x')).toBe('arn:aws-us-gov:iam::123456789012:role/x');
     expect(parseRoleArn('arn:aws-cn:iam::123456789012:role/x')).toBe('arn:aws-cn:iam::123456789012:role/x');
