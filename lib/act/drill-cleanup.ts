@@ -21,6 +21,8 @@ export interface CleanupDeps {
 export interface CleanupResult {
   cleanedUp: boolean;
   detail: string;
+  /** This call deleted the table (not: it was already gone, or was left alone). */
+  deleted?: true;
 }
 
 const IN_USE = new Set(['ResourceInUseException', 'TableInUseException']);
@@ -76,10 +78,10 @@ export async function deleteTemporaryTable(tableName: string, region: string, de
     const out = await deps.ddb.send(new DescribeTableCommand({ TableName: tableName }));
     const status = out.Table?.TableStatus;
     return status === 'DELETING'
-      ? { cleanedUp: true, detail: `${tableName} is DELETING` }
+      ? { cleanedUp: true, deleted: true, detail: `${tableName} is DELETING` }
       : { cleanedUp: false, detail: `DeleteTable on ${tableName} was accepted but the table is ${status ?? 'in an unknown state'}: ${manual}` };
   } catch (error) {
-    if (awsErrorName(error) === 'ResourceNotFoundException') return { cleanedUp: true, detail: `${tableName} deleted` };
+    if (awsErrorName(error) === 'ResourceNotFoundException') return { cleanedUp: true, deleted: true, detail: `${tableName} deleted` };
     return { cleanedUp: false, detail: `could not verify the delete of ${tableName} (${awsErrorName(error)}): ${manual}` };
   }
 }
@@ -100,5 +102,5 @@ async function isOurs(ddb: DynamoDBClient, tableName: string, owner: NonNullable
 }
 
 export const permissions: readonly import('../core/iam').Permission[] = [
-  { sid: 'DrillCleanup', actions: ['dynamodb:DeleteTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTable'], resource: 'drillTables', why: "deletes the drill's temporary table (switching off deletion protection on it if needed) and verifies the delete" },
+  { sid: 'DrillTemporaryTable', actions: ['dynamodb:DeleteTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTable'], resource: 'drillTables', why: "deletes the drill's temporary table (switching off deletion protection on it if needed) and verifies the delete" },
 ];

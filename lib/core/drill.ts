@@ -4,7 +4,9 @@
  * checks of the restored table against the source, and the outcome. No AWS here; lib/act/drill.ts
  * makes the calls.
  */
-import { UsageError } from './errors';
+import { ConfigError, UsageError } from './errors';
+import { isTableName, parseTableArn, TABLE_NAME_RULE } from './ids';
+import { KNOWN_REGIONS } from './regions';
 import type { DrillRecord, DrillSummary, HistoryEntry } from './types';
 
 /** `<table>-pitr-drill-<yyyymmddhhmmss>`; the source name is shortened so the result fits 255 characters. */
@@ -161,4 +163,46 @@ export function drillHistoryEntry(r: DrillRecord): HistoryEntry {
 /** The AWS CLI command that deletes the temporary table (printed when pitr-guard cannot). */
 export function deleteCommand(tableName: string, region: string): string {
   return `aws dynamodb delete-table --table-name ${tableName} --region ${region}`;
+}
+
+/** One table of the scheduled drill (serverless param drillTables): `region:table` or a table ARN. */
+export interface DrillTarget {
+  region: string;
+  tableName: string;
+  /** From an ARN: the drill refuses a table of another account. */
+  accountId?: string;
+}
+
+export const DRILL_TABLES_MAX = 10;
+
+/**
+ * Param drillTables / PITR_GUARD_DRILL_TABLES: a comma list of `region:table` or table ARNs of this
+ * account; empty = no scheduled drill. At most 10 (they run one after another in one invocation).
+ */
+export function parseDrillTables(value: string | undefined, variable: string): DrillTarget[] {
+  const items = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = (item: string, why: string) => new ConfigError(variable, value ?? '', `${JSON.stringify(item)} ${why}; give region:table or a table ARN, comma-separated`);
+  if (items.length > DRILL_TABLES_MAX) throw new ConfigError(variable, value ?? '', `at most ${DRILL_TABLES_MAX} tables (drills run one after another in one invocation)`);
+  const out: DrillTarget[] = [];
+  for (const item of items) {
+    const arn = parseTableArn(item);
+    if (arn) {
+      out.push({ region: arn.region, tableName: arn.tableName, accountId: arn.accountId });
+      continue;
+    }
+    const m = /^([a-z0-9-]+):([^:]+)$/.exec(item);
+    if (!m) throw bad(item, 'is neither region:table nor a table ARN');
+    if (!KNOWN_REGIONS.includes(m[1]!)) throw bad(item, `names ${JSON.stringify(m[1])}, not a known Region code`);
+    if (!isTableName(m[2]!)) throw bad(item, `has a table name that is not ${TABLE_NAME_RULE}`);
+    out.push({ region: m[1]!, tableName: m[2]! });
+  }
+  const keys = out.map((t) => `${t.region}:${t.tableName}`);
+  const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (dup) throw new ConfigError(variable, value ?? '', `${dup} is listed twice`);
+  return out;
+}
+
+/** The name prefix of a source's drill tables (IAM: table/<prefix>*). */
+export function drillTablePrefix(source: string): string {
+  return drillTableName(source, new Date(0)).slice(0, -14);
 }

@@ -27,7 +27,7 @@ let roles;
 
 async function derive({ resolveVariable, resolveConfigurationProperty }) {
   const d = load('scripts/iam/derive.ts');
-  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, accounts, organizationId, reportBucket, functions] = await Promise.all([
+  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, accounts, organizationId, reportBucket, drillTables, functions] = await Promise.all([
     resolveConfigurationProperty(['service']),
     resolveVariable('sls:stage'),
     resolveVariable('param:readOnly'),
@@ -37,6 +37,7 @@ async function derive({ resolveVariable, resolveConfigurationProperty }) {
     resolveVariable('param:accounts'),
     resolveVariable('param:organizationId'),
     resolveVariable('param:reportBucket'),
+    resolveVariable('param:drillTables'),
     resolveConfigurationProperty(['functions']),
   ]);
   d.checkForwardingParams(accounts, organizationId);
@@ -46,7 +47,7 @@ async function derive({ resolveVariable, resolveConfigurationProperty }) {
     ...(f.destinations && f.destinations.onFailure ? { onFailureArn: f.destinations.onFailure.arn } : {}),
     ...(f.condition ? { condition: f.condition } : {}),
   }));
-  return d.roleResources({ root, service, stage, readOnly: d.parseReadOnly(readOnlyParam, mode), singleAccount: d.isSingleAccount(accounts), alertTopicArn, memberRole, reportBucket: d.reportBucketValue(reportBucket), functions: specs });
+  return d.roleResources({ root, service, stage, readOnly: d.parseReadOnly(readOnlyParam, mode), singleAccount: d.isSingleAccount(accounts), alertTopicArn, memberRole, reportBucket: d.reportBucketValue(reportBucket), drillTables: d.parseDrillTablesParam(drillTables), functions: specs });
 }
 
 module.exports = (ctx) => {
