@@ -43,6 +43,8 @@ export const CSV_COLUMNS: { header: string; value: (f: Finding) => Cell }[] = [
   { header: 'error_message', value: (f) => (f.error ? text(f.error.message) : null) },
   // When the table entered its status, from the findings ledger; empty without one.
   { header: 'status_since', value: (f) => f.since ?? null },
+  // The last successful restore drill (pitr-guard drill), from the findings ledger; empty when none is known.
+  { header: 'last_drill', value: (f) => f.lastDrill?.at ?? null },
 ];
 
 /** Statuses of the rows for what the scan could not evaluate (not finding statuses). */

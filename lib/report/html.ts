@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { sanitise } from '../core/text';
 import type { ScanReport } from '../aws/scan';
 import type { ReportHead } from './csv';
-import { regionErrorMessage, sinceText } from './table';
+import { drillText, regionErrorMessage, sinceText } from './table';
 import { fixCommand, isFixable, tableConsoleUrl } from './fix-hints';
 import { COLOUR, SCRIPT, STYLE } from './html-assets';
 import { FINDING_STATUSES, type Finding, type FindingStatus } from '../core/types';
@@ -137,6 +137,8 @@ export function htmlRow(f: Finding, index: number, minRecoveryDays: number): str
   const details: string[] = [`<div class="msg">${escapeHtml(f.message)}</div>`];
   const since = sinceText(f);
   if (since) details.push(`<div class="msg since" data-testid="since">${escapeHtml(since.charAt(0).toUpperCase() + since.slice(1))}</div>`);
+  const drill = drillText(f);
+  if (drill) details.push(`<div class="msg drill" data-testid="last-drill">${escapeHtml(`Last successful restore drill: ${drill}`)}</div>`);
   if (f.error) details.push(`<div class="msg">${escapeHtml(`${f.error.operation}: ${f.error.errorName}`)}</div>`);
   if (f.exemption && !f.exemption.active) {
     const until = f.exemption.until ? ` until ${f.exemption.until}` : '';

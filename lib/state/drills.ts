@@ -10,9 +10,11 @@
 import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AwsCallError } from '../core/errors';
 import { drillHistoryEntry } from '../core/drill';
-import type { DrillRecord, DrillSummary } from '../core/types';
+import type { DrillRecord } from '../core/types';
 import { retrying, type Sleep } from '../aws/pace';
 import { LEDGER_KEY } from './ledger-item';
+
+export { lastSuccessfulDrill } from './ledger-item';
 
 export const DRILLS_KEPT = 20;
 
@@ -62,18 +64,6 @@ export async function recordDrill(ddb: DynamoDBClient, ledgerTable: string, reco
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return; // another drill appended meanwhile: it trims
     throw new AwsCallError('UpdateItem', error, `${ledgerTable} (trimming the drills of ${record.tableArn})`);
-  }
-}
-
-/** `lastSuccessfulDrill` of a ledger item (a JSON string), as reports show it; undefined when absent or malformed. */
-export function lastSuccessfulDrill(value: string | undefined): DrillSummary | undefined {
-  if (!value) return undefined;
-  try {
-    const r = JSON.parse(value) as Partial<DrillRecord>;
-    if (typeof r.drillId !== 'string' || typeof r.finishedAt !== 'string') return undefined;
-    return { drillId: r.drillId, at: r.finishedAt, restoreSeconds: typeof r.restoreSeconds === 'number' ? r.restoreSeconds : 0, restorePoint: typeof r.restorePoint === 'string' ? r.restorePoint : null };
-  } catch {
-    return undefined;
   }
 }
 

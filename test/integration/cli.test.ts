@@ -306,10 +306,10 @@ describe('Regions whose tables could not be listed', () => {
       `pitr-guard: wrote the csv report (0 tables; 2 Region(s) NOT scanned: us-east-1, eu-west-1) to ${file}`,
     ]);
     const rows = readFileSync(file, 'utf8').trimEnd().split('\r\n');
-    // the last column, status_since, is empty: the CLI has no findings ledger
+    // the last columns, status_since and last_drill, are empty: the CLI has no findings ledger
     expect(rows.slice(1).sort()).toEqual([
-      '123456789012,eu-west-1,,,,REGION_NOT_SCANNED,,"Region eu-west-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,',
-      '123456789012,us-east-1,,,,REGION_NOT_SCANNED,,"Region us-east-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,',
+      '123456789012,eu-west-1,,,,REGION_NOT_SCANNED,,"Region eu-west-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,',
+      '123456789012,us-east-1,,,,REGION_NOT_SCANNED,,"Region us-east-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,',
     ]);
     const never = await viaProxy(['scan', ...REGIONS, '--fail-on', 'never']);
     expect(never.code).toBe(0);

@@ -58,7 +58,7 @@ describe('every format', () => {
 
   it('csv: the status_since column (ISO), empty without a ledger', () => {
     const col = CSV_COLUMNS.findIndex((c) => c.header === 'status_since');
-    expect(col).toBe(CSV_COLUMNS.length - 1);
+    expect(col).toBe(CSV_COLUMNS.length - 2); // then last_drill (test/unit/report-drill.test.ts)
     const rows = renderCsv(dated).trimEnd().split('\r\n').map((r) => r.split(','));
     expect(rows.slice(1).map((r) => [r[2], r[col]])).toEqual([
       ['prod-payments', SINCE],
