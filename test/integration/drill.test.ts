@@ -22,6 +22,10 @@ import { main } from '../../lib/cli/main';
 import type { DrillRecord, HistoryEntry } from '../../lib/core/types';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { startFaultProxy, type FaultProxy } from '../../dev/local/proxy';
+import { parseDrillTables } from '../../lib/core/drill';
+import { DrillFailedError, runScheduledDrills } from '../../lib/jobs/drill';
+import type { Notifier } from '../../lib/notify';
+import type { RenderedAlert } from '../../lib/notify/format';
 
 const root = path.join(__dirname, '../..');
 const REGION = 'us-east-1';
@@ -223,6 +227,39 @@ describe('pitr-guard drill on moto', () => {
       expect(record.checks.filter((c) => !c.passed).map((c) => c.name)).toEqual(['key-schema']);
       expect(record.cleanedUp).toBe(true);
       expect(await tables()).toEqual(before);
+    });
+  });
+
+  describe('the scheduled drill (lib/jobs/drill.ts) on moto', () => {
+    const sent: RenderedAlert[] = [];
+    const notifier = { channel: 'sns', send: async (a: RenderedAlert) => void sent.push(a) } as unknown as Notifier;
+    const deps = (tables: string) => ({
+      clients: new Clients({ endpoint: moto.endpoint }),
+      targets: parseDrillTables(tables, 'PITR_GUARD_DRILL_TABLES'),
+      accountId: '123456789012',
+      exemptTag: 'pitr-guard:exempt',
+      homeRegion: REGION,
+      ledgerTable: LEDGER,
+      notifiers: [notifier],
+    });
+
+    it('drills the configured table, records it, alerts nothing, and leaves no temporary table', async () => {
+      const before = await tables();
+      const result = await runScheduledDrills(deps(`${REGION}:orders`), { remainingMs: () => 880_000 });
+      expect(result.drills.map((d) => [d.tableName, d.outcome, d.cleanedUp])).toEqual([['orders', 'PASSED', true]]);
+      expect(await tables()).toEqual(before);
+      expect(JSON.parse((await ledgerItem('orders'))?.lastDrill?.S ?? '{}').drillId).toBe(result.drills[0]!.drillId);
+      expect(sent).toEqual([]);
+    });
+
+    it('a table without PITR: alerted once, the invocation fails, nothing created', async () => {
+      const before = await tables();
+      await expect(runScheduledDrills(deps(`${REGION}:carts,${REGION}:orders`), { remainingMs: () => 880_000 })).rejects.toThrow(DrillFailedError);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.subject).toBe('[pitr-guard] Restore drill FAILED: carts (us-east-1) in 123456789012');
+      expect(await tables()).toEqual(before);
+      // The other table was still drilled.
+      expect(JSON.parse((await ledgerItem('orders'))?.lastDrill?.S ?? '{}').outcome).toBe('PASSED');
     });
   });
 });
