@@ -57,12 +57,16 @@ package "accounts=list" "$multi" "$@" --param="accounts=111111111111,22222222222
 org="${TMPDIR:-/tmp}/pitr-guard-package-org"
 rm -rf "$org"
 package "accounts=org" "$org" "$@" --param="accounts=org" --param="organizationId=o-abcd1234ef"
+# And the scheduled restore drill (param drillTables set): its function, role and schedule exist.
+drill="${TMPDIR:-/tmp}/pitr-guard-package-drill"
+rm -rf "$drill"
+package "drillTables=set" "$drill" "$@" --param="drillTables=eu-west-1:orders,us-east-1:payments"
 rm -rf "$out"
 package "default" "$out" "$@"
-# One cfn-lint run for the five templates and the member template a StackSet deploys (its start-up dominates).
-if ! "$root/.venv/bin/cfn-lint" --format parseable "$out/cloudformation-template-update-stack.json" "$no_rule/cloudformation-template-update-stack.json" "$read_only/cloudformation-template-update-stack.json" "$multi/cloudformation-template-update-stack.json" "$org/cloudformation-template-update-stack.json" "$root/member/template.yaml"; then
+# One cfn-lint run for the six templates and the member template a StackSet deploys (its start-up dominates).
+if ! "$root/.venv/bin/cfn-lint" --format parseable "$out/cloudformation-template-update-stack.json" "$no_rule/cloudformation-template-update-stack.json" "$read_only/cloudformation-template-update-stack.json" "$multi/cloudformation-template-update-stack.json" "$org/cloudformation-template-update-stack.json" "$drill/cloudformation-template-update-stack.json" "$root/member/template.yaml"; then
   echo "cfn-lint: findings above" >&2
   exit 1
 fi
-echo "cfn-lint (default, configRule=false, readOnly=true, accounts=list, accounts=org, member/template.yaml): no findings"
-PITR_GUARD_PACKAGE_DIR="$out" PITR_GUARD_PACKAGE_DIR_NO_CONFIG_RULE="$no_rule" PITR_GUARD_PACKAGE_DIR_READ_ONLY="$read_only" PITR_GUARD_PACKAGE_DIR_MULTI_ACCOUNT="$multi" PITR_GUARD_PACKAGE_DIR_ORG="$org" npx --no-install jest --selectProjects package
+echo "cfn-lint (default, configRule=false, readOnly=true, accounts=list, accounts=org, drillTables=set, member/template.yaml): no findings"
+PITR_GUARD_PACKAGE_DIR="$out" PITR_GUARD_PACKAGE_DIR_NO_CONFIG_RULE="$no_rule" PITR_GUARD_PACKAGE_DIR_READ_ONLY="$read_only" PITR_GUARD_PACKAGE_DIR_MULTI_ACCOUNT="$multi" PITR_GUARD_PACKAGE_DIR_ORG="$org" PITR_GUARD_PACKAGE_DIR_DRILL="$drill" npx --no-install jest --selectProjects package

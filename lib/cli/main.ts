@@ -1,5 +1,5 @@
 /**
- * The `pitr-guard` command line: `scan`, `explain`, `demo`. Exit codes: 0 nothing non-compliant or
+ * The `pitr-guard` command line: `scan`, `explain`, `demo`, `drill`, `guardrail scp`. Exit codes: 0 nothing non-compliant or
  * in error, 1 something is, or a Region could not be listed (see --fail-on; the partial report is
  * still printed and stderr names each Region not scanned), 2 usage, configuration, credential or
  * access error before there is a report (one line on stderr, no stack trace). stdout carries only
@@ -11,7 +11,9 @@ import { ENV } from '../core/config';
 import { PitrGuardError, errorMessage } from '../core/errors';
 import { actOnFindings } from '../act/remediate';
 import { runDemoCommand } from './demo-command';
+import { runDrillCommand, type DrillFlags } from './drill';
 import { runExplain, type ExplainFlags } from './explain';
+import { runGuardrailScp, type GuardrailFlags } from './guardrail';
 import { processIo, type CliIo } from './io';
 import { EXIT, FAIL_ON, FORMATS, runScan, type ScanCommandDeps, type ScanFlags } from './scan-command';
 import { dropNodeVersionSupportWarning } from './warnings';
@@ -44,6 +46,8 @@ Examples:
   pitr-guard scan --regions us-east-1,eu-west-1
   pitr-guard explain orders --region eu-west-1
   pitr-guard demo
+  pitr-guard drill orders --region eu-west-1 --yes
+  pitr-guard guardrail scp --allow-role arn:aws:iam::123456789012:role/break-glass
 
 Run "pitr-guard <command> --help" for a command's options.`,
     );
@@ -139,14 +143,81 @@ Examples:
     )
     .action(async (flags: { output: string; verbose?: boolean }) => setExit(await runDemoCommand(flags, io)));
 
+  const drillCommand = program
+    .command('drill')
+    .summary('restore a table to a temporary copy, check it, delete it: proof that PITR restores work')
+    .description('Restore drill: RestoreTableToPointInTime into a new tagged temporary table, wait for ACTIVE, check it against the source, delete it, and print the drill record.')
+    .argument('<table>', 'table name or table ARN')
+    .option('--region <region>', "the Region of the table (default: the ARN's Region, else your default Region)")
+    .option('--to <time>', 'restore to this ISO 8601 time (within the restorable window), e.g. 2026-12-01T08:30:00Z')
+    .option('--latest', 'restore to the latest restorable time (the default)')
+    .option('--yes', 'do the drill (without it: print the plan and its cost, change nothing)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--ledger-table <name>', `store the drill record in this findings ledger (default: $${ENV.findingsTable}, else none)`)
+    .option('--timeout-minutes <n>', 'longest wait for the restored table to become ACTIVE and be checked, 1-1440 (default 60)');
+  addCommonOptions(drillCommand)
+    .addHelpText(
+      'after',
+      `
+The source table is only read (DescribeTable, DescribeContinuousBackups) and restored from: never
+written. The temporary table <table>-pitr-drill-<yyyymmddhhmmss> is tagged exempt and deleted at the
+end, also after a failed check, an error or Ctrl-C (a second Ctrl-C prints the delete command).
+
+Exit codes: 0 the drill PASSED (or, without --yes, the plan was printed), 1 it FAILED (a check, the
+restore or the cleanup failed, or the record could not be stored), 2 usage, configuration or access
+error, no such table, or PITR not enabled: no drill was started.
+
+Examples:
+  pitr-guard drill orders --region eu-west-1                 # the plan and its cost only
+  pitr-guard drill orders --region eu-west-1 --yes --format json
+  pitr-guard drill arn:aws:dynamodb:eu-west-1:123456789012:table/orders --to 2026-12-01T08:30:00Z --yes`,
+    )
+    .action(async (table: string, flags: DrillFlags) => setExit(await runDrillCommand(table, flags, io, { sdkRegion: deps.sdkRegion })));
+
+  const guardrail = program
+    .command('guardrail')
+    .summary('print a service control policy that stops PITR being disabled (pitr-guard guardrail scp)')
+    .description('Print guardrails that prevent PITR being switched off, instead of repairing it afterwards.');
+  guardrail
+    .command('scp')
+    .summary('an SCP denying dynamodb:UpdateContinuousBackups to all but pitr-guard and break-glass roles')
+    .description(
+      "Print a service control policy (JSON on stdout) that denies dynamodb:UpdateContinuousBackups to every principal except pitr-guard's remediating roles and the roles given with --allow-role.",
+    )
+    .option('--allow-role <arn>', 'an IAM role ARN that may still change PITR (break-glass, IaC deploy role); repeat for more', (v: string, list: string[] = []) => [...list, v])
+    .option('--stage <stage>', 'the stage pitr-guard is deployed with (its roles are pitr-guard-<stage>-...)', 'dev')
+    .option('--member-role <name>', `the member role name in every other account (default: $${ENV.memberRole}, else pitr-guard-member)`)
+    .option('--central-account <id>', "the account of pitr-guard's central stack (default: its roles are matched by name in any account)")
+    .addHelpText(
+      'after',
+      `
+No IAM condition key tells enabling PITR from disabling it, so the policy denies the action outright
+to everyone else, IaC that sets PITR included (allow its deploy role). The management account is not
+bound by SCPs. Attach it with aws organizations create-policy --type SERVICE_CONTROL_POLICY and
+attach-policy (docs/guardrail.md).
+
+Exit codes: 0 printed, 2 a bad value (e.g. --allow-role that is not an IAM role ARN, or the policy
+over the 5,120-character SCP limit).
+
+Examples:
+  pitr-guard guardrail scp --stage prod --allow-role arn:aws:iam::123456789012:role/break-glass > scp.json
+  pitr-guard guardrail scp --stage prod --central-account 111122223333 --allow-role arn:aws:iam::*:role/cdk-deploy-*`,
+    )
+    .action((flags: GuardrailFlags) => setExit(runGuardrailScp(flags, io)));
+
   // A mistyped option or command: commander's error (and its "Did you mean …?") as one line that
   // says where the options are listed.
   const oneLineError = (hint: string) => (message: string, write: (text: string) => void) =>
     write(`pitr-guard: ${message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').trim()} (${hint})\n`);
   program.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError('run "pitr-guard --help" for the commands') });
-  for (const command of program.commands) {
-    command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError(`run "pitr-guard ${command.name()} --help" for its options`) });
-  }
+  const configure = (commands: readonly Command[], parent: string) => {
+    for (const command of commands) {
+      const name = `${parent}${command.name()}`;
+      command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: oneLineError(`run "pitr-guard ${name} --help" for its options`) });
+      configure(command.commands, `${name} `);
+    }
+  };
+  configure(program.commands, '');
   return program;
 }
 

@@ -13,6 +13,7 @@ import { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, 
 
 export { parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, type AccountSelection, type Scope } from './scope';
 import { KNOWN_REGIONS } from './regions';
+import { parseDrillTables, type DrillTarget } from './drill';
 import { MODES, type Mode, type Policy } from './types';
 import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from './lifecycle';
 
@@ -38,6 +39,7 @@ export const ENV = {
   loopLimit: 'PITR_GUARD_LOOP_LIMIT',
   loopWindowMinutes: 'PITR_GUARD_LOOP_WINDOW_MINUTES',
   securityHub: 'PITR_GUARD_SECURITY_HUB',
+  drillTables: 'PITR_GUARD_DRILL_TABLES',
 } as const;
 
 export const DEFAULTS = {
@@ -271,6 +273,7 @@ const ENV_CHECKS = {
   loopLimit: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.loopLimit, 0, 100, 'disables within the window that escalate, from 1 to 100, or 0 (loop protection off)'),
   loopWindowMinutes: (v, name) => parseWholeNumber(v, name, LIFECYCLE_DEFAULTS.loopWindowMinutes, 1, 10080, 'minutes, from 1 to 10080 (7 days)'),
   securityHub: (v, name) => parseBoolean(v, name, false),
+  drillTables: (v, name) => parseDrillTables(v, name),
 } satisfies Record<keyof typeof ENV, (value: string, variable: string) => unknown>;
 
 /**
@@ -358,4 +361,9 @@ export function resetPolicyCache(): void {
   cached = undefined;
   cachedScope = undefined;
   cachedLifecycle = undefined;
+}
+
+/** PITR_GUARD_DRILL_TABLES: the scheduled restore drill's tables (lib/jobs/drill.ts); empty = none. */
+export function drillTablesFromEnv(source: Source = process.env): DrillTarget[] {
+  return parseDrillTables(read(source, ENV.drillTables), ENV.drillTables);
 }

@@ -19,6 +19,8 @@
  * - `reportFiles`: the reports in the report bucket: `<bucket>/reports/*`.
  * - `securityHubProduct`: the account's default Security Hub product, any Region: arn:…:securityhub:*:<account>:product/<account>/default.
  * - `securityHubHub`: the account's Security Hub hub, any Region: arn:…:securityhub:*:<account>:hub/default.
+ * - `drillSources`: the tables named in the serverless param drillTables (the scheduled restore drill's sources).
+ * - `drillTables`: those tables' drill copies only: `table/<name>-pitr-drill-*` (lib/core/drill.ts names them).
  * - `noGrantNeeded`: the action is always allowed (sts:GetCallerIdentity); listed, never granted.
  */
 export type ResourceScope =
@@ -34,6 +36,8 @@ export type ResourceScope =
   | 'reportFiles'
   | 'securityHubProduct'
   | 'securityHubHub'
+  | 'drillSources'
+  | 'drillTables'
   | 'noGrantNeeded';
 
 export interface Permission {

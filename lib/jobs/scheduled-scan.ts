@@ -153,6 +153,7 @@ export async function recordFindings(report: ScanReport, ledger: FindingsLedger,
     const key = ledgerKeyOf(f);
     const entry = written.since.get(key);
     if (entry) f.since = entry.since;
+    if (entry?.lastDrill) f.lastDrill = entry.lastDrill;
     if (looping.has(key) && !f.reasons.includes('REPEATEDLY_DISABLED')) f.reasons.push('REPEATEDLY_DISABLED');
   }
   if (ledger.lifecycle && written.transitions.length > 0) {

@@ -22,7 +22,7 @@ export interface SlackMessage {
 }
 
 export interface RenderedAlert {
-  kind: 'change' | 'digest' | 'escalation';
+  kind: 'change' | 'digest' | 'escalation' | 'drill';
   /** SNS subject (email subject): under 100 printable ASCII characters. */
   subject: string;
   /** Plain text: the SNS message, i.e. the email body. */

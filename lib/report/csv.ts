@@ -59,6 +59,8 @@ export const CSV_COLUMNS: { header: string; value: (f: Finding) => Cell }[] = [
   { header: 'replica_set_id', value: (f) => f.replicaSet?.setId ?? null },
   { header: 'replica_set_compliant', value: (f) => (f.replicaSet ? f.replicaSet.compliant : null) },
   { header: 'replica_set_replicas', value: (f) => (f.replicaSet ? replicasCell(f.replicaSet, f.accountId) : null) },
+  // The last successful restore drill (pitr-guard drill), from the findings ledger; empty when none is known.
+  { header: 'last_drill', value: (f) => f.lastDrill?.at ?? null },
 ];
 
 /** The row right after the findings (before deleted tables) with the report's cost totals (pitr_monthly_usd: what PITR costs now). */

@@ -19,7 +19,7 @@ import { costTotals } from '../core/cost';
 import { htmlCostSection, htmlLinkDetails } from './links-view';
 import type { ScanReport } from '../aws/scan';
 import type { ReportHead } from './csv';
-import { regionErrorMessage, sinceText } from './table';
+import { drillText, regionErrorMessage, sinceText } from './table';
 import { fixCommand, isFixable, tableConsoleUrl } from './fix-hints';
 import { SCRIPT, STYLE } from './html-assets';
 import { LABEL, SUMMARY_KEY, chart } from './html-chart';
@@ -69,6 +69,8 @@ export function htmlRow(f: Finding, index: number, minRecoveryDays: number): str
   const details: string[] = [`<div class="msg">${escapeHtml(f.message)}</div>`];
   const since = sinceText(f);
   if (since) details.push(`<div class="msg since" data-testid="since">${escapeHtml(since.charAt(0).toUpperCase() + since.slice(1))}</div>`);
+  const drill = drillText(f);
+  if (drill) details.push(`<div class="msg drill" data-testid="last-drill">${escapeHtml(`Last successful restore drill: ${drill}`)}</div>`);
   if (f.error) details.push(`<div class="msg">${escapeHtml(`${f.error.operation}: ${f.error.errorName}`)}</div>`);
   if (f.exemption && !f.exemption.active) {
     const until = f.exemption.until ? ` until ${f.exemption.until}` : '';

@@ -39,6 +39,21 @@ export function sinceText(f: Pick<Finding, 'status' | 'since'>): string | undefi
   return `non-compliant since ${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
+/**
+ * "2026-12-01 06:04 UTC, restored in 236 s" for a finding whose last successful restore drill the
+ * findings ledger knows (Finding.lastDrill); undefined otherwise. Table, CSV (last_drill) and HTML.
+ */
+export function drillText(f: Pick<Finding, 'lastDrill'>): string | undefined {
+  const d = f.lastDrill;
+  if (!d) return undefined;
+  const at = new Date(d.at);
+  if (Number.isNaN(at.getTime())) return undefined;
+  const iso = at.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC, restored in ${d.restoreSeconds} s`;
+}
+
+const DRILL_COLUMN = { title: 'LAST DRILL', value: (f: Finding) => drillText(f) ?? '-' };
+
 function exemptionNote(f: Finding): string {
   if (!f.exemption) return '';
   const until = f.exemption.until ? ` until ${f.exemption.until}` : '';
@@ -69,7 +84,9 @@ export function accountLines(report: Pick<ScanReport, 'accounts' | 'accountError
 export function renderTable(report: ScanReport, options: TableOptions = {}): string {
   const p = options.palette ?? plain;
   const multi = isMultiAccountReport(report);
-  const COLUMNS = multi ? [BASE_COLUMNS[0] as (typeof BASE_COLUMNS)[number], { title: 'ACCOUNT', value: (f: Finding) => f.accountId }, ...BASE_COLUMNS.slice(1)] : BASE_COLUMNS;
+  const base = multi ? [BASE_COLUMNS[0] as (typeof BASE_COLUMNS)[number], { title: 'ACCOUNT', value: (f: Finding) => f.accountId }, ...BASE_COLUMNS.slice(1)] : BASE_COLUMNS;
+  // LAST DRILL only when the ledger knows a drill of some table (before REASONS, the free-text column).
+  const COLUMNS = report.findings.some((f) => f.lastDrill) ? [...base.slice(0, -1), DRILL_COLUMN, ...base.slice(-1)] : base;
   const rows = report.findings.map((f) => COLUMNS.map((c) => oneLine(c.value(f))));
   const widths = COLUMNS.map((c, i) => Math.max(c.title.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const line = (cells: string[], paint: (cell: string, i: number) => string = (c) => c) =>

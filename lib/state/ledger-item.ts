@@ -5,6 +5,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DisableRecord, IncidentFacts } from '../core/lifecycle';
+import type { DrillRecord, DrillSummary } from '../core/types';
 
 export const LEDGER_KEY = 'tableArn';
 
@@ -58,3 +59,17 @@ export function disableValue(d: DisableRecord): AttributeValue {
   return { M: { eventId: { S: d.eventId }, at: { S: d.at }, principal: { S: d.principal }, ...(d.userAgent ? { userAgent: { S: d.userAgent } } : {}) } };
 }
 
+/**
+ * `lastSuccessfulDrill` of a ledger item (the DrillRecord as a JSON string, written by
+ * lib/state/drills.ts), as reports show it; undefined when absent or malformed.
+ */
+export function lastSuccessfulDrill(value: string | undefined): DrillSummary | undefined {
+  if (!value) return undefined;
+  try {
+    const r = JSON.parse(value) as Partial<DrillRecord>;
+    if (typeof r.drillId !== 'string' || typeof r.finishedAt !== 'string') return undefined;
+    return { drillId: r.drillId, at: r.finishedAt, restoreSeconds: typeof r.restoreSeconds === 'number' ? r.restoreSeconds : 0, restorePoint: typeof r.restorePoint === 'string' ? r.restorePoint : null };
+  } catch {
+    return undefined;
+  }
+}

@@ -37,7 +37,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { AwsCallError, awsErrorName } from '../core/errors';
 import { formatTableArn } from '../core/ids';
-import type { Finding, FindingStatus } from '../core/types';
+import type { DrillSummary, Finding, FindingStatus } from '../core/types';
 import {
   decideIncident,
   disablesInWindow,
@@ -47,7 +47,7 @@ import {
   type Transition,
 } from '../core/lifecycle';
 
-import { LEDGER_KEY, RETRYABLE, incidentFacts, optionalOpen as optional, type OpenIncident } from './ledger-item';
+import { LEDGER_KEY, RETRYABLE, incidentFacts, lastSuccessfulDrill, optionalOpen as optional, type OpenIncident } from './ledger-item';
 
 export type { OpenIncident } from './ledger-item';
 
@@ -79,8 +79,12 @@ export interface LedgerRun {
 }
 
 export interface LedgerWriteResult {
-  /** `since` of every table written (by ARN): the status it is in and when it entered it. */
-  since: Map<string, { status: FindingStatus; since: string }>;
+  /**
+   * `since` of every table written (by ARN): the status it is in and when it entered it; and its
+   * last successful restore drill (lib/state/drills.ts), read from the item the status write
+   * returns anyway (no extra call).
+   */
+  since: Map<string, { status: FindingStatus; since: string; lastDrill?: DrillSummary }>;
   /** Tables whose item a newer run had already written: left as the newer run wrote them. */
   stale: string[];
   /** Tables that could not be written after retries (never silently dropped). */
@@ -145,7 +149,7 @@ export class FindingsLedger {
             result.stale.push(key);
             continue;
           }
-          result.since.set(key, { status: f.status, since: outcome.since });
+          result.since.set(key, { status: f.status, since: outcome.since, ...(outcome.drill ? { lastDrill: outcome.drill } : {}) });
           if (this.lifecycle) {
             const step = await this.lifecycleStep(f, key, run, outcome.facts, this.lifecycle);
             result.transitions.push(...step.transitions);
@@ -161,13 +165,13 @@ export class FindingsLedger {
     return result;
   }
 
-  private async writeOne(f: Finding, key: string, run: LedgerRun): Promise<{ since: string; facts: IncidentFacts } | 'stale'> {
+  private async writeOne(f: Finding, key: string, run: LedgerRun): Promise<{ since: string; facts: IncidentFacts; drill?: DrillSummary } | 'stale'> {
     let failure: unknown;
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       if (attempt > 0) await this.sleep(Math.random() * this.baseDelayMs * 2 ** attempt);
       try {
         const old = await this.sameStatus(f, key, run);
-        if ('written' in old) return { since: old.written, facts: old.facts };
+        if ('written' in old) return { since: old.written, facts: old.facts, ...drillOf(old.attributes) };
         if (old.item === undefined) {
           await this.send(this.create(f, key, run));
           return { since: run.seenAt, facts: {} };
@@ -176,7 +180,7 @@ export class FindingsLedger {
         await this.send(this.change(f, key, run, old.item));
         // The status write leaves the lifecycle attributes alone: the old item's are current (a
         // writer in between is caught by the lifecycle step's version condition).
-        return { since: run.seenAt, facts: incidentFacts(old.item) };
+        return { since: run.seenAt, facts: incidentFacts(old.item), ...drillOf(old.item) };
       } catch (error) {
         failure = error;
         // A concurrent writer got in between (condition failed) or AWS pushed back: start over.
@@ -187,7 +191,7 @@ export class FindingsLedger {
   }
 
   /** Step 1: the status is unchanged. `written` (the item's `since`), or the old item (undefined when there is none). */
-  private async sameStatus(f: Finding, key: string, run: LedgerRun): Promise<{ written: string; facts: IncidentFacts } | { item: Record<string, AttributeValue> | undefined }> {
+  private async sameStatus(f: Finding, key: string, run: LedgerRun): Promise<{ written: string; facts: IncidentFacts; attributes: Record<string, AttributeValue> } | { item: Record<string, AttributeValue> | undefined }> {
     try {
       const out = await this.ddb.send(
         new UpdateItemCommand({
@@ -201,7 +205,7 @@ export class FindingsLedger {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { written: out.Attributes?.since?.S ?? run.seenAt, facts: incidentFacts(out.Attributes ?? {}) };
+      return { written: out.Attributes?.since?.S ?? run.seenAt, facts: incidentFacts(out.Attributes ?? {}), attributes: out.Attributes ?? {} };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return { item: error.Item };
       throw error;
@@ -366,6 +370,12 @@ function facts(f: Finding, run: LedgerRun): Record<string, AttributeValue> {
     ':seen': { S: run.seenAt },
     ':run': { S: run.runId },
   };
+}
+
+/** The last successful drill the item carries (attribute lastSuccessfulDrill), as an optional field. */
+function drillOf(item: Record<string, AttributeValue>): { drill?: DrillSummary } {
+  const drill = lastSuccessfulDrill(item.lastSuccessfulDrill?.S);
+  return drill ? { drill } : {};
 }
 
 export const permissions: readonly import('../core/iam').Permission[] = [

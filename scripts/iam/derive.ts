@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Permission, ResourceScope } from '../../lib/core/iam';
+import { drillTablePrefix, parseDrillTables, type DrillTarget } from '../../lib/core/drill';
 
 export interface FunctionSpec {
   /** The serverless function name, e.g. scheduledScan. */
@@ -37,6 +38,8 @@ export interface DeriveOptions {
   memberRole?: string;
   /** The report bucket's name (a CloudFormation value: by default `{ Ref: ReportBucket }`). */
   reportBucket?: unknown;
+  /** Param drillTables, parsed: the scheduled drill's sources (their drill copies: `<name>-pitr-drill-*`). */
+  drillTables?: readonly DrillTarget[];
   functions: readonly FunctionSpec[];
 }
 
@@ -267,8 +270,30 @@ function renderStatement(s: DerivedStatement, fn: FunctionSpec, o: DeriveOptions
       return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default' } };
     case 'securityHubHub':
       return { ...base, Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default' } };
+    case 'drillSources':
+    case 'drillTables':
+      return { ...base, Resource: drillResources(o.drillTables ?? [], s.resource === 'drillTables') };
     case 'noGrantNeeded':
       throw new Error(`statement ${s.sid}: noGrantNeeded is never rendered`);
+  }
+}
+
+/**
+ * The drill's tables in this account: the sources, or their drill copies. With no drillTables the
+ * drill function and its role are not created (condition CreateRestoreDrill); the template still
+ * holds the role's policy, naming a placeholder table (pitr-guard-no-drill-tables).
+ */
+function drillResources(targets: readonly DrillTarget[], copies: boolean): unknown[] {
+  const list = targets.length > 0 ? targets : [{ region: '${AWS::Region}', tableName: 'pitr-guard-no-drill-tables' }];
+  return list.map((t) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:dynamodb:${t.region}:\${AWS::AccountId}:table/${copies ? `${drillTablePrefix(t.tableName)}*` : t.tableName}` }));
+}
+
+/** Param drillTables (comma list of region:table or table ARNs); throws one clear line at package time. */
+export function parseDrillTablesParam(value: unknown): DrillTarget[] {
+  try {
+    return parseDrillTables(typeof value === 'string' ? value : '', 'serverless param drillTables');
+  } catch (error) {
+    throw new Error(error instanceof Error ? error.message : String(error), { cause: error });
   }
 }
 

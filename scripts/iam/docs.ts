@@ -35,6 +35,8 @@ const RESOURCE_TEXT: Record<DerivedStatement['resource'], (fn: string) => string
   reportFiles: () => '`<reportBucket>/reports/*` (the reports; param `reportBucket`, by default the stack’s `ReportBucket`)',
   securityHubProduct: () => '`arn:aws:securityhub:*:<account>:product/<account>/default` (the account’s default product); granted only with param `securityHub=true`',
   securityHubHub: () => '`arn:aws:securityhub:*:<account>:hub/default`; granted only with param `securityHub=true`',
+  drillSources: () => 'the tables named in param `drillTables` (`arn:aws:dynamodb:<region>:<account>:table/<name>`)',
+  drillTables: () => 'their drill copies only: `arn:aws:dynamodb:<region>:<account>:table/<name>-pitr-drill-*`',
   noGrantNeeded: () => 'none needed',
 };
 
@@ -104,6 +106,8 @@ export function renderIamDoc(root: string): string {
     '`dynamodb:ListTagsOfResource`, and `account:ListRegions` for `--regions all`), plus',
     '`dynamodb:UpdateContinuousBackups` for `scan --fix`, `securityhub:BatchImportFindings` and',
     '`securityhub:GetFindings` for `scan --security-hub`, and `sts:GetCallerIdentity`, which needs no grant.',
+    '`drill --yes` needs `dynamodb:RestoreTableToPointInTime` on the source table and read and write',
+    'actions on its temporary tables `<table>-pitr-drill-*` (the list: [restore drills](drills.md#iam)).',
     '',
   );
   return lines.join('\n');

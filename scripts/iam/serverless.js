@@ -27,7 +27,7 @@ let roles;
 
 async function derive({ resolveVariable, resolveConfigurationProperty }) {
   const d = load('scripts/iam/derive.ts');
-  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, accounts, organizationId, reportBucket, securityHub, functions] = await Promise.all([
+  const [service, stage, readOnlyParam, mode, alertTopicArn, memberRole, accounts, organizationId, reportBucket, securityHub, drillTables, functions] = await Promise.all([
     resolveConfigurationProperty(['service']),
     resolveVariable('sls:stage'),
     resolveVariable('param:readOnly'),
@@ -38,6 +38,7 @@ async function derive({ resolveVariable, resolveConfigurationProperty }) {
     resolveVariable('param:organizationId'),
     resolveVariable('param:reportBucket'),
     resolveVariable('param:securityHub'),
+    resolveVariable('param:drillTables'),
     resolveConfigurationProperty(['functions']),
   ]);
   d.checkForwardingParams(accounts, organizationId);
@@ -47,7 +48,7 @@ async function derive({ resolveVariable, resolveConfigurationProperty }) {
     ...(f.destinations && f.destinations.onFailure ? { onFailureArn: f.destinations.onFailure.arn } : {}),
     ...(f.condition ? { condition: f.condition } : {}),
   }));
-  return d.roleResources({ root, service, stage, readOnly: d.parseReadOnly(readOnlyParam, mode), singleAccount: d.isSingleAccount(accounts), securityHub: d.parseSecurityHub(securityHub), alertTopicArn, memberRole, reportBucket: d.reportBucketValue(reportBucket), functions: specs });
+  return d.roleResources({ root, service, stage, readOnly: d.parseReadOnly(readOnlyParam, mode), singleAccount: d.isSingleAccount(accounts), securityHub: d.parseSecurityHub(securityHub), alertTopicArn, memberRole, reportBucket: d.reportBucketValue(reportBucket), drillTables: d.parseDrillTablesParam(drillTables), functions: specs });
 }
 
 module.exports = (ctx) => {

@@ -308,11 +308,11 @@ describe('Regions whose tables could not be listed', () => {
       `pitr-guard: wrote the csv report (0 tables; 2 Region(s) NOT scanned: us-east-1, eu-west-1) to ${file}`,
     ]);
     const rows = readFileSync(file, 'utf8').trimEnd().split('\r\n');
-    // status_since and the cost, restore and replica-set columns are empty (no ledger, no table read); then the COST_TOTALS row
+    // status_since, the cost, restore and replica-set columns and last_drill are empty (no ledger, no table read); then the COST_TOTALS row
     expect(rows.at(-1)).toMatch(/^123456789012,,,,,COST_TOTALS,,"PITR cost \(estimate, prices of \d{4}-\d{2}-\d{2}\): \$0\.00\/month now;/);
     expect(rows.slice(1, -1).sort()).toEqual([
-      '123456789012,eu-west-1,,,,REGION_NOT_SCANNED,,"Region eu-west-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,,,,,,,,,,',
-      '123456789012,us-east-1,,,,REGION_NOT_SCANNED,,"Region us-east-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,,,,,,,,,,',
+      '123456789012,eu-west-1,,,,REGION_NOT_SCANNED,,"Region eu-west-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,,,,,,,,,,,',
+      '123456789012,us-east-1,,,,REGION_NOT_SCANNED,,"Region us-east-1 was not scanned: its tables could not be listed, so none of them was evaluated",,,,,,,,,ListTables,AccessDeniedException,not authorized to perform: dynamodb:ListTables,,,,,,,,,,,,',
     ]);
     const never = await viaProxy(['scan', ...REGIONS, '--fail-on', 'never']);
     expect(never.code).toBe(0);

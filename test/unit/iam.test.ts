@@ -99,7 +99,7 @@ describe('roles follow what each handler bundles', () => {
 
   it('with readOnly, no role holds dynamodb:UpdateContinuousBackups', () => {
     const roles = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: true, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
-    expect(Object.keys(roles).sort()).toEqual(['ConfigRuleRole', 'OrgAggregateRole', 'OrgPlanRole', 'OrgShardRole', 'PitrChangeRole', 'ScheduledScanRole']);
+    expect(Object.keys(roles).sort()).toEqual(['ConfigRuleRole', 'OrgAggregateRole', 'OrgPlanRole', 'OrgShardRole', 'PitrChangeRole', 'RestoreDrillRole', 'ScheduledScanRole']);
     expect(JSON.stringify(roles)).not.toContain('UpdateContinuousBackups');
     const full = roleResources({ root, service: 'pitr-guard', stage: 'ci', readOnly: false, alertTopicArn: { Ref: 'AlertTopic' }, functions: fns });
     expect(JSON.stringify(full)).toContain('UpdateContinuousBackups');

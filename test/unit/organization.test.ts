@@ -248,7 +248,7 @@ describe('multi-account report in every format', () => {
     expect(text).toContain('; 1 shard (account and Region) could not be scanned');
     const rows = renderCsv(withShard).trim().split('\r\n');
     expect(rows.filter((r) => r.includes(',SHARD_NOT_SCANNED,'))).toEqual([
-      '222222222222,us-east-1,,,,SHARD_NOT_SCANNED,,"Region us-east-1 of account 222222222222 was not scanned: its shard produced no result, so none of its tables was evaluated",,,,,,,,,,Lambda.Unknown,Task timed out after 900.00 seconds,,,,,,,,,,,',
+      '222222222222,us-east-1,,,,SHARD_NOT_SCANNED,,"Region us-east-1 of account 222222222222 was not scanned: its shard produced no result, so none of its tables was evaluated",,,,,,,,,,Lambda.Unknown,Task timed out after 900.00 seconds,,,,,,,,,,,,',
     ]);
     const html = renderHtml(withShard);
     expect(html).toContain('data-testid="card-shardErrors" data-count="1"');
@@ -261,9 +261,9 @@ describe('multi-account report in every format', () => {
   it('csv: one row per account (scanned or not) before the findings, Region errors in their own account', () => {
     const rows = renderCsv(report).trim().split('\r\n');
     expect(rows[1]).toMatch(/^111111111111,,,,,ACCOUNT_SCANNED,,"account scanned: 1 table in eu-west-1; 1 non-compliant, 0 error"/);
-    expect(rows[3]).toMatch(/^333333333333,,,,,ACCOUNT_NOT_SCANNED,,account \(legacy\) was not scanned: none of its tables was evaluated; fix: deploy the member template to this account,+AssumeRole,AccessDenied,not authorized,{11}$/); // status_since and the cost, restore and replica-set columns are empty
+    expect(rows[3]).toMatch(/^333333333333,,,,,ACCOUNT_NOT_SCANNED,,account \(legacy\) was not scanned: none of its tables was evaluated; fix: deploy the member template to this account,+AssumeRole,AccessDenied,not authorized,{12}$/); // status_since, the cost, restore and replica-set columns and last_drill are empty
     // then one row per (account, Region) read, with its counts
-    expect(rows[4]).toBe('111111111111,eu-west-1,,,,REGION_SCANNED,,"Region eu-west-1 scanned: 1 table; 1 non-compliant, 0 error, 0 exempt, 0 compliant, 0 not applicable",,,,,,,,,,,,,,,,,,,,,,');
+    expect(rows[4]).toBe('111111111111,eu-west-1,,,,REGION_SCANNED,,"Region eu-west-1 scanned: 1 table; 1 non-compliant, 0 error, 0 exempt, 0 compliant, 0 not applicable",,,,,,,,,,,,,,,,,,,,,,,');
     expect(rows[5]).toMatch(/^222222222222,eu-west-1,,,,REGION_SCANNED,,"Region eu-west-1 scanned: 1 table; 0 non-compliant, 0 error, 0 exempt, 1 compliant, 0 not applicable"/);
     expect(rows[6]).toMatch(/^222222222222,ap-east-1,,,,REGION_NOT_SCANNED/);
   });
