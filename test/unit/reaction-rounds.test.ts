@@ -98,7 +98,8 @@ beforeEach(() => {
   pending = [];
   sns = new Channel('sns');
   for (const Command of [PutItemCommand, GetItemCommand, UpdateItemCommand, DescribeTableCommand, DescribeContinuousBackupsCommand, ListTagsOfResourceCommand, UpdateContinuousBackupsCommand]) {
-    ddb.on(Command).callsFake((input: Record<string, unknown>) => {
+    // One fake for every command (the mock's typing wants one command type at a time).
+    ddb.on(Command as typeof PutItemCommand).callsFake((input: Record<string, unknown>) => {
       const d = deferred();
       pending.push({ name: Command.name.replace(/Command$/, ''), input, answer: d });
       return d.promise;
