@@ -4,7 +4,9 @@
  * event is only a hint: the table is read again and goes through the one act path
  * (lib/act/remediate), and the alert carries the attribution from the event.
  *
- * `run` is a straight sequence: parse → scope → act → record → say → finish. `record` (with a
+ * `run` is a sequence: parse → scope → claim ∥ read → act → record → say (∥ complete) → finish.
+ * The table's reads (pitr-change-read.ts) go out together with the de-duplication claim, and
+ * nothing is changed or sent before the claim is won (docs/reactor.md, the call sequence). `record` (with a
  * findings ledger) opens or joins the table's incident, closes it when pitr-guard re-enabled PITR,
  * and counts disables for loop protection: disables below PITR_GUARD_LOOP_LIMIT within the window
  * alert as usual, the one that reaches it sends one escalation instead, later ones send nothing. De-duplication is middleware
