@@ -8,7 +8,7 @@
  * are dropped, and when the member role was refused the reads (which failed with it) are replaced
  * by an outcome that says so.
  */
-import type { AssumeFailure } from '../aws/org/event-accounts';
+import type { AssumeFailure, EventAccounts } from '../aws/org/event-accounts';
 import type { PacerPool } from '../aws/inventory';
 import { readForAct } from '../act/remediate';
 import type { RemediationOutcome } from '../act/outcome';
@@ -17,7 +17,8 @@ import { awsErrorName, errorMessage } from '../core/errors';
 import type { Policy, TableFacts } from '../core/types';
 import type { TableChange } from '../events/cloudtrail';
 import type { Logger } from '../runtime/logger';
-import type { PitrChangeDeps } from './pitr-change';
+import type { Clients } from '../aws/clients';
+import type { Sleep } from '../aws/pace';
 
 export interface EarlyRead {
   /** The member role could not be assumed (the reads are then worthless). */
@@ -26,8 +27,16 @@ export interface EarlyRead {
   facts?: TableFacts | 'gone';
 }
 
+/** What the early read needs of the reactor's deps (PitrChangeDeps). */
+export interface EarlyReadDeps {
+  clients: Clients;
+  accounts?: Pick<EventAccounts, 'reach'>;
+  sleep?: Sleep;
+  retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
+}
+
 /** Starts reaching the account and reading the table; never rejects. */
-export function readEarly(change: TableChange, deps: PitrChangeDeps, pacers: PacerPool, selfId: string, log: Logger): Promise<EarlyRead> {
+export function readEarly(change: TableChange, deps: EarlyReadDeps, pacers: PacerPool, selfId: string, log: Logger): Promise<EarlyRead> {
   const table = { accountId: change.accountId, region: change.region, tableName: change.tableName };
   const reaching = deps.accounts?.reach(change.accountId, selfId) ?? Promise.resolve(undefined);
   const reading = readForAct(table, {
