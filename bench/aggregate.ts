@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { CreateBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Clients } from '../lib/aws/clients';
-import { ReportBucketClient } from '../lib/aws/report-bucket';
+import { ReportBucketClient } from '../lib/aws/report-bucket-client';
 import type { FindingStatus } from '../lib/core/types';
 import { aggregate } from '../lib/jobs/org-scan/aggregate';
 import type { AggregateInput, RunPlan, ShardItem } from '../lib/jobs/org-scan/contract';

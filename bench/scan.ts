@@ -4,15 +4,9 @@
  *    achieved DescribeContinuousBackups / ListTagsOfResource rate per Region as a ratio of
  *    DynamoDB's documented 10 calls/s (target: 0.9–1.0, never a 1-second window above 10).
  *  - Memory: heap and RSS growth per 1,000 tables scanned.
- *  - Cold start: each Lambda bundle's size and the time to load it in a fresh Node process, as a
- *    ratio of loading a bundle of the bare DynamoDB client (which every function needs anyway).
+ *  - Cold start (bundle sizes, module init) moved to `npm run bench:cold` (bench/cold-start.ts).
  * Options (env): BENCH_TABLES (per Region, default 150), BENCH_REGIONS (default us-east-1,eu-west-1).
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { build } from 'esbuild';
 import { Clients } from '../lib/aws/clients';
 import { startMoto } from '../dev/local/moto';
 import { scan } from '../lib/aws/scan';
@@ -21,7 +15,6 @@ import { localClients, roundRobinPlan, seed } from '../dev/seed';
 
 const perRegion = Number(process.env.BENCH_TABLES ?? 150);
 const regions = (process.env.BENCH_REGIONS ?? 'us-east-1,eu-west-1').split(',');
-const root = path.resolve(__dirname, '..');
 
 function rates(seen: { operation: string; region: string; at: number }[], operation: string) {
   const out: Record<string, { callsPerSecond: number; ratioOfLimit: number; peakInAnySecond: number }> = {};
@@ -91,39 +84,9 @@ async function scanBench() {
   }
 }
 
-function loadMs(file: string, runs = 7): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ['-e', `const t=process.hrtime.bigint();require(${JSON.stringify(file)});console.log(Number(process.hrtime.bigint()-t)/1e6)`]);
-    times.push(Number(out.toString().trim()));
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(runs / 2)] as number;
-}
-
-async function coldStartBench() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'pitr-guard-bench-'));
-  const entries = readdirSync(path.join(root, 'functions')).filter((f) => f.endsWith('.ts'));
-  // Baseline: a bundle of nothing but the DynamoDB client every function needs anyway.
-  const bare = path.join(dir, 'bare-dynamodb.js');
-  writeFileSync(path.join(dir, 'bare.ts'), "export { DynamoDBClient } from '@aws-sdk/client-dynamodb';\n");
-  await build({ entryPoints: [path.join(dir, 'bare.ts')], outfile: bare, bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs', logLevel: 'error', nodePaths: [path.join(root, 'node_modules')] });
-  const base = loadMs(bare);
-  const rows: Record<string, Record<string, number>> = {};
-  for (const entry of entries) {
-    const outfile = path.join(dir, entry.replace(/\.ts$/, '.js'));
-    await build({ entryPoints: [path.join(root, 'functions', entry)], outfile, bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs', keepNames: true, logLevel: 'error' });
-    const ms = loadMs(outfile);
-    rows[entry] = { 'bundle KB': round(statSync(outfile).size / 1024, 1), 'load ms (median of 7)': round(ms, 1), 'load ms / bare DynamoDB client ms': round(ms / base, 2) };
-  }
-  console.log('\n== cold start (module load of each Lambda bundle, this machine) ==');
-  console.log(`baseline: a bundle of only @aws-sdk/client-dynamodb is ${round(statSync(bare).size / 1024, 1)} KB and loads in ${round(base, 1)} ms`);
-  console.table(rows);
-}
-
 void (async () => {
   await scanBench();
-  await coldStartBench();
+  console.log('\nBundle sizes and module init: npm run bench:cold (bench/cold-start.ts).');
 })().catch((error: unknown) => {
   console.error(error);
   process.exitCode = 1;

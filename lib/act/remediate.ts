@@ -3,10 +3,14 @@
  * verify, for one table (`act`) or for the findings of a scan (`actOnFindings`). The scheduled scan,
  * `scan --fix` and the CloudTrail reactor all come here; nothing else calls UpdateContinuousBackups.
  *
- * - The reactor passes no finding: the event is only a hint, so the table is read first.
- * - The scan and `--fix` pass the finding the scan just read: it is not read again. Only a table
- *   decided ENABLE gets one paced DescribeContinuousBackups right before the update (someone may
- *   have enabled it meanwhile, perhaps with a longer period that pitr-guard must not shorten).
+ * - The reactor passes no finding: the event is only a hint, so the table is read first (its three
+ *   reads at once; the reactor starts them itself, alongside its de-duplication claim, and hands
+ *   them over as `facts`).
+ * - The scan and `--fix` pass the finding the scan just read: it is not read again. The update is
+ *   decided from it and verified by one paced DescribeContinuousBackups after it: nothing else is
+ *   read (issue 15). The price: a period someone lengthened in the seconds between the scan's read
+ *   and the update is set back to the policy's (never below it); the verify read and the report
+ *   show the period as it then is.
  * - Only NON_COMPLIANT, mode remediate, not a dry run, ACTIVE tables are changed (lib/core/decide);
  *   `PointInTimeRecoveryEnabled: false` is never sent.
  * - Reads are paced per (account, Region) by the PacerPool the caller shares with its scan.
@@ -16,11 +20,12 @@ import type { Clients } from '../aws/clients';
 import { decide, type Decision } from '../core/decide';
 import { evaluate } from '../core/evaluate';
 import { PacerPool, type InventoryOptions } from '../aws/inventory';
+import { readTableNow } from '../aws/inventory/table-now';
 import { silentLogger, type Logger } from '../runtime/logger';
 import { mapLimit, sleep as realSleep, type Sleep } from '../aws/pace';
 import { MODE_TAG, type Finding, type Policy, type PitrState, type TableFacts } from '../core/types';
 import type { RemediationOutcome } from './outcome';
-import { applyStep, readPitr, readStep, TRANSIENT_STATES, verifyStep, waitActiveStep, Window, type StepContext, type TableRef } from './steps';
+import { applyStep, readStep, TRANSIENT_STATES, verifyStep, waitActiveStep, Window, type StepContext, type TableRef } from './steps';
 
 export type { RemediationOutcome, RemediationResult } from './outcome';
 export { enableRequest } from './steps';
@@ -51,6 +56,16 @@ export const DEFAULT_REMEDIATE: Required<RemediateOptions> = { waitForActiveMs: 
 export interface ActTarget extends TableRef {
   /** The finding the caller just read (scan, --fix); absent: read the table first (reactor). */
   finding?: Finding;
+  /** The table's facts as the caller just read them for this act (the reactor, lib/aws/inventory/table-now); absent: act reads them. */
+  facts?: TableFacts | 'gone';
+}
+
+/** The reads `act` makes of a table without a finding, for a caller that starts them early (the reactor). */
+export function readForAct(ref: TableRef, deps: Pick<ActDeps, 'clients' | 'pacers' | 'inventory' | 'logger' | 'sleep'>): Promise<TableFacts | 'gone'> {
+  const pacers = (deps.pacers ?? new PacerPool(deps.inventory?.ratePerSecond)).for(ref.accountId, ref.region);
+  const logger = (deps.logger ?? silentLogger).child({ tableName: ref.tableName, region: ref.region, accountId: ref.accountId });
+  const inventory: Partial<InventoryOptions> = { ...deps.inventory, logger, sleep: deps.sleep ?? realSleep };
+  return readTableNow(deps.clients.get(DynamoDBClient, ref.region, ref.accountId), ref, pacers, inventory).then((r) => (r === 'vanished' ? 'gone' : r));
 }
 
 /** Acts on one table; always resolves to an outcome (a failure is a result, not an exception). */
@@ -85,7 +100,7 @@ export async function act(target: ActTarget, deps: ActDeps, options: RemediateOp
   if (target.finding) {
     facts = factsOf(target.finding);
   } else {
-    const read = await readStep(ref, ctx, window);
+    const read = await readStep(ref, ctx, window, target.facts);
     if (read === 'gone') return finish({ result: 'GONE', before: goneFinding(ref, policy, now()), message: `Table ${ref.tableName} does not exist (deleted); nothing to remediate.` });
     facts = read;
   }
@@ -113,17 +128,6 @@ export async function act(target: ActTarget, deps: ActDeps, options: RemediateOp
   const days = period ?? policy.minRecoveryDays;
   const tried = { before, recoveryPeriodInDays: days };
   const compliant = (pitr: PitrState) => evaluate({ ...facts, pitr }, policy, now()).status === 'COMPLIANT';
-
-  // a finding read earlier by the caller: is it still non-compliant? (never shorten a period set meanwhile)
-  if (target.finding) {
-    const fresh = await readPitr(ref, ctx);
-    if (fresh === 'gone') return finish({ result: 'GONE', before, message: `Table ${ref.tableName} was deleted since the scan; nothing to remediate.` });
-    if ('errorName' in fresh) return finish({ ...tried, result: 'FAILED', errorName: fresh.errorName, transient: fresh.transient, message: `${fresh.operation} failed with ${fresh.errorName}: ${fresh.message}` });
-    if (compliant(fresh)) {
-      const now_ = evaluate({ ...facts, pitr: fresh }, policy, now());
-      return finish({ result: 'ALREADY_COMPLIANT', before, after: now_, message: `Fixed meanwhile: ${now_.message}` });
-    }
-  }
 
   // wait until ACTIVE
   const active = await waitActiveStep(ref, facts.tableStatus, ctx, window);

@@ -19,7 +19,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { awsErrorName, errorMessage } from '../core/errors';
 import { isTransientError } from '../core/decide';
-import { pitrState, readTable, type InventoryOptions, type Pacers } from '../aws/inventory';
+import { pitrState, type InventoryOptions, type Pacers } from '../aws/inventory';
+import { readTableNow } from '../aws/inventory/table-now';
 import { isThrottle, retrying, type RetryOptions, type Sleep } from '../aws/pace';
 import type { PitrState, TableFacts } from '../core/types';
 
@@ -82,11 +83,15 @@ export function failureOf(operation: string, error: unknown): CallFailure {
   return { operation, errorName, message: errorMessage(error), transient: isTransientError(errorName, status) };
 }
 
-/** 1. read: everything about the table (paced); a CREATING/UPDATING table whose facts cannot be read yet is read again while the window lasts. */
-export async function readStep(ref: TableRef, ctx: StepContext, window: Window): Promise<TableFacts | 'gone'> {
-  let read = await readTable(ctx.ddb, ref, ctx.pacers, ctx.inventory);
+/**
+ * 1. read: everything about the table at once (lib/aws/inventory/table-now: its three reads in one
+ * round trip, paced); a CREATING/UPDATING table whose facts cannot be read yet is read again while
+ * the window lasts. `first`: a read the caller already made (the reactor reads while it claims the event).
+ */
+export async function readStep(ref: TableRef, ctx: StepContext, window: Window, first?: TableFacts | 'gone'): Promise<TableFacts | 'gone'> {
+  let read = first === 'gone' ? 'vanished' : (first ?? (await readTableNow(ctx.ddb, ref, ctx.pacers, ctx.inventory)));
   while (read !== 'vanished' && read.error && read.tableStatus && TRANSIENT_STATES.has(read.tableStatus) && (await window.wait())) {
-    read = await readTable(ctx.ddb, ref, ctx.pacers, ctx.inventory);
+    read = await readTableNow(ctx.ddb, ref, ctx.pacers, ctx.inventory);
   }
   return read === 'vanished' ? 'gone' : read;
 }
@@ -182,7 +187,7 @@ export const permissions: readonly import('../core/iam').Permission[] = [
     sid: 'ReadTables',
     actions: ['dynamodb:DescribeTable', 'dynamodb:DescribeContinuousBackups'],
     resource: 'tables',
-    why: 're-reads the table before and after enabling PITR',
+    why: 'waits for an ACTIVE table and verifies PITR after enabling it',
   },
   {
     sid: 'Remediate',

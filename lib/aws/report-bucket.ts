@@ -12,22 +12,13 @@
  * anyway. A failed read is an AwsCallError naming the operation and the key (NoSuchKey;
  * AccessDenied, which S3 also answers for a missing key when the role lacks s3:ListBucket).
  */
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { AwsCallError } from '../core/errors';
-import type { BaseClientConfig, Clients } from './clients';
+import type { Clients } from './clients';
 
-/**
- * The S3 client of Clients (`clients.get(ReportBucketClient, region)`): path-style addressing when an
- * endpoint is set (a local emulator answers on one host, not on <bucket>.<host>).
- */
-export class ReportBucketClient extends S3Client {
-  constructor(config: BaseClientConfig) {
-    const endpoint = config.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    super({ ...config, ...(endpoint ? { forcePathStyle: true } : {}) } as S3ClientConfig);
-  }
-}
+/** The bucket's client, loaded on first use (S3 too, at each call below): a scan without a report bucket never loads it. */
+const bucketClient = async (where: BucketLocation) => where.clients.get((await import('./report-bucket-client')).ReportBucketClient, where.region);
 
 /** Multipart part size (S3's minimum is 5 MiB) and parts in flight: at most 10 MiB buffered per upload. */
 export const PART_SIZE = 5 * 1024 * 1024;
@@ -36,6 +27,7 @@ export const QUEUE_SIZE = 2;
 /** The object's body as UTF-8 text. */
 export async function getObjectText(s3: S3Client, bucket: string, key: string): Promise<string> {
   try {
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!out.Body) throw Object.assign(new Error('the object has no body'), { name: 'EmptyBody' });
     return await out.Body.transformToString('utf-8');
@@ -65,6 +57,7 @@ export interface PutOptions {
  */
 export async function uploadObject(s3: S3Client, bucket: string, key: string, body: Readable | string, options: PutOptions): Promise<void> {
   try {
+    const { Upload } = await import('@aws-sdk/lib-storage');
     const upload = new Upload({
       client: s3,
       params: { Bucket: bucket, Key: key, Body: body, ContentType: options.contentType },
@@ -91,7 +84,8 @@ function checkPrefix(key: string, prefix: 'runs/' | 'reports/'): void {
 
 async function put(where: BucketLocation, key: string, body: string, contentType: string): Promise<void> {
   try {
-    await where.clients.get(ReportBucketClient, where.region).send(new PutObjectCommand({ Bucket: where.bucket, Key: key, Body: body, ContentType: contentType }));
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await (await bucketClient(where)).send(new PutObjectCommand({ Bucket: where.bucket, Key: key, Body: body, ContentType: contentType }));
   } catch (error) {
     throw new AwsCallError('PutObject', error, `s3://${where.bucket}/${key}`);
   }
@@ -108,7 +102,8 @@ export async function getRunFile(where: BucketLocation, key: string): Promise<un
   checkPrefix(key, 'runs/');
   let text: string;
   try {
-    const out = await where.clients.get(ReportBucketClient, where.region).send(new GetObjectCommand({ Bucket: where.bucket, Key: key }));
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const out = await (await bucketClient(where)).send(new GetObjectCommand({ Bucket: where.bucket, Key: key }));
     text = (await out.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
     throw new AwsCallError('GetObject', error, `s3://${where.bucket}/${key}`);

@@ -1,12 +1,13 @@
 /**
  * `scan --fix`: remediate the NON_COMPLIANT tables of a report through the one act path
  * (lib/act/remediate `actOnFindings`: decided from what the scan read, paced by the scan's own
- * pacers, one fresh PITR read right before each update, only ever enables PITR, honours dry-run).
+ * pacers, no read before the update and one verifying read after it, only ever enables PITR,
+ * honours dry-run).
  * The policy mode is remediate, the
  * strictest, so a per-table pitr-guard:mode tag (which may only make a mode stricter) never holds
  * a table back; an exemption does, but exempt tables are not NON_COMPLIANT. It lists the plan on
  * stderr first and, on a terminal without --yes, asks for confirmation. Returns the report as
- * it stands afterwards: each remediated table's finding is replaced by the one re-read after the
+ * it stands afterwards: each remediated table's finding is replaced by the one its verifying read gave after the
  * change, so the report and the exit code describe the account as it is now.
  */
 import { costTotals } from '../core/cost';

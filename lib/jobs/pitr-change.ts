@@ -4,7 +4,9 @@
  * event is only a hint: the table is read again and goes through the one act path
  * (lib/act/remediate), and the alert carries the attribution from the event.
  *
- * `run` is a straight sequence: parse → scope → act → record → say → finish. `record` (with a
+ * `run` is a sequence: parse → scope → claim ∥ read → act → record → say (∥ complete) → finish.
+ * The table's reads (pitr-change-read.ts) go out together with the de-duplication claim, and
+ * nothing is changed or sent before the claim is won (docs/reactor.md, the call sequence). `record` (with a
  * findings ledger) opens or joins the table's incident, closes it when pitr-guard re-enabled PITR,
  * and counts disables for loop protection: disables below PITR_GUARD_LOOP_LIMIT within the window
  * alert as usual, the one that reaches it sends one escalation instead, later ones send nothing. De-duplication is middleware
@@ -43,9 +45,9 @@ import type { Policy, TableChange } from '../core/types';
 import { forLog } from '../core/text';
 import { alertPlan, deliverPlan, eventAge, nextStep, type AlertPlan, type EventMemory } from './pitr-change-alerts';
 import { EventAccounts, surelyOutOfScope, type AssumeFailure } from '../aws/org/event-accounts';
+import { readEarly, unreachableOutcome, type EarlyRead } from './pitr-change-read';
 import { findSystemBackup } from '../aws/inventory/backups';
 import { renderChangeAlert, renderDeletedTableAlert, renderEscalation, type DeletedBackup } from '../notify/format';
-import { evaluate } from '../core/evaluate';
 import type { Scope } from '../core/scope';
 import { IncidentLedger, type ChangeRecord } from '../state/incidents';
 import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from '../core/lifecycle';
@@ -137,6 +139,21 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   }
   const accountName = accountVerdict.inScope ? accountVerdict.name : undefined;
   const age = eventAge(change.actor.eventTime, receivedAt);
+  const pacers = deps.pacers ?? new PacerPool();
+
+  // claim ∥ read: the table is read (in its own account) while the de-duplication claim is on its way; a lost claim drops the reads
+  const early = change.kind === 'TABLE_DELETED' ? undefined : readEarly(change, deps, pacers, selfId, logger.child({ eventId: change.eventId }));
+  const settle = invocation.idempotency?.settle;
+  if (settle) {
+    const claim = await settle().catch(async (error: unknown) => {
+      await early; // never rejects: the reads end before the invocation does
+      throw error;
+    });
+    if (!claim.go) {
+      await early;
+      return claim.response as PitrChangeResult;
+    }
+  }
   const attempt = invocation.idempotency?.attempt;
   const log = logger.child({ eventId: change.eventId, eventName: change.eventName, ...table, eventAgeMs: age.ageMs, ...(attempt ? { attempt } : {}) });
   if (age.problem) log.warn(`event time ${age.problem}: the event's age is taken from the time it was received`, { event: 'event-time-invalid' });
@@ -147,6 +164,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
 
   // An earlier attempt did the work; some channels still miss its alert: send it there only.
   if (memory.pending?.final) {
+    await early;
     const pending = memory.pending;
     const sent = await deliverPlan({ alert: pending.alert, final: true, already: pending.delivered, only: missingChannels(deps.notifiers, pending.delivered), ...(pending.result ? { result: pending.result } : {}) }, memory, delivery);
     remember();
@@ -157,16 +175,16 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   // DeleteTable: nothing to remediate; one alert about the backup
   if (change.kind === 'TABLE_DELETED') return deleted(change, deps, { log, memory, remember, delivery, base, selfId, accountName });
 
-  // reach the event's account (its member role; nothing for this account)
-  const unreachable = await deps.accounts?.reach(change.accountId, selfId);
+  // the account reached (its member role; nothing for this account) and the table read, in the first round trip
+  const { unreachable, facts } = await (early as Promise<EarlyRead>);
   if (unreachable) log.error(`could not reach account ${change.accountId}: AssumeRole failed (${unreachable.errorName})`, { event: 'account-error', roleArn: unreachable.roleArn, errorName: unreachable.errorName, errorMessage: unreachable.message, transient: unreachable.transient, fix: unreachable.fix });
 
-  // act (the one act path: read → evaluate → decide → apply → verify)
-  const acted: RemediationOutcome = unreachable ? unreachableOutcome(change, unreachable, policy, now()) : await act(table, {
+  // act (the one act path: evaluate → decide → apply → verify, on what was just read)
+  const acted: RemediationOutcome = unreachable ? unreachableOutcome(change, unreachable, policy, now()) : await act({ ...table, ...(facts ? { facts } : {}) }, {
     clients: deps.clients,
     policy,
     logger: log,
-    pacers: deps.pacers ?? new PacerPool(),
+    pacers,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.retry ? { inventory: { retry: deps.retry } } : {}),
@@ -186,6 +204,9 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   let alert: PitrChangeResult['alert'];
   let undelivered = '';
   if (plan.alert) {
+    // A final alert: COMPLETED is written while it is sent (a failed delivery then releases the event for Lambda's retry).
+    remember();
+    if (!retry) void invocation.idempotency?.completeNow?.(outcome.result);
     const sent = await deliverPlan({ alert: plan.alert, final: !retry, only: plan.only ?? channels, ...(plan.already ? { already: plan.already } : {}), result: outcome.result }, memory, delivery);
     alert = sent.summary;
     if (!retry && sent.missing.length > 0) {
@@ -201,24 +222,6 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   if (retry) throw new RemediationRetryError(`${change.tableName}: ${outcome.message} ${outcome.nextStep ?? ''}`.trim() + undelivered, outcome.errorName ?? 'UnknownError');
   const done = unreachable ? { ...result, unreachable } : result;
   return alert ? { ...done, alert } : done;
-}
-
-/** The table could not be checked: its account's member role was refused. A FAILED outcome (transient or not) on an ERROR finding. */
-function unreachableOutcome(change: TableChange, failure: AssumeFailure, policy: Policy, at: Date): RemediationOutcome {
-  const before = evaluate({ accountId: change.accountId, region: change.region, tableName: change.tableName, error: { operation: 'AssumeRole', errorName: failure.errorName, message: failure.message } }, policy, at);
-  return {
-    accountId: change.accountId,
-    region: change.region,
-    tableName: change.tableName,
-    result: 'FAILED',
-    before,
-    errorName: failure.errorName,
-    transient: failure.transient,
-    message: `The table could not be checked: AssumeRole of ${failure.roleArn} failed with ${failure.errorName}. Fix: ${failure.fix}.`,
-    mode: policy.mode,
-    attempts: 0,
-    waitedMs: 0,
-  };
 }
 
 interface DeletedContext {
@@ -337,6 +340,7 @@ export function reactorHandler(factory: (context: ReactorContext) => PitrChangeD
         metrics: (c) => depsOf(c).metrics ?? silentMetrics,
         duplicate: (record) => ({ status: 'duplicate', eventId: record.eventId, ...(record.result ? { result: record.result as RemediationResult } : {}) }),
         resultOf: (response) => response.result ?? response.status,
+        concurrent: true,
       }),
     )
     .handler((event, context) =>

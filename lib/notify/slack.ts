@@ -17,7 +17,6 @@
  *
  * IAM: ssm:GetParameter on that one parameter (+ kms:Decrypt if it is encrypted with a customer key).
  */
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Clients } from '../aws/clients';
 import { AwsCallError, PitrGuardError, SlackError, errorMessage } from '../core/errors';
 import type { Metrics } from '../runtime/metrics';
@@ -207,6 +206,8 @@ export function resetWebhookCache(): void {
 async function readWebhookUrl(clients: Clients, region: string, name: string): Promise<string> {
   let value: string | undefined;
   try {
+    // Loaded on first use: only a deployment with Slack configured reads the parameter.
+    const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
     const out = await clients.get(SSMClient, region).send(new GetParameterCommand({ Name: name, WithDecryption: true }));
     value = out.Parameter?.Value;
   } catch (error) {

@@ -9,7 +9,7 @@
  *
  * IAM: sns:Publish on the topic.
  */
-import { PublishCommand, SNSClient, type MessageAttributeValue } from '@aws-sdk/client-sns';
+import type { MessageAttributeValue } from '@aws-sdk/client-sns';
 import type { Clients } from '../aws/clients';
 import { AwsCallError } from '../core/errors';
 import { arnRegion } from '../core/ids';
@@ -43,6 +43,8 @@ export class SnsNotifier implements Notifier {
       if (v) attributes[k] = { DataType: 'String', StringValue: v.slice(0, 256) };
     }
     try {
+      // Loaded on the first alert (after the table was fixed), not at module init.
+      const { PublishCommand, SNSClient } = await import('@aws-sdk/client-sns');
       await this.clients.get(SNSClient, this.region).send(
         new PublishCommand({
           TopicArn: this.topicArn,

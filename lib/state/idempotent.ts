@@ -14,6 +14,14 @@
  * - after: COMPLETED with `resultOf(response)` and the memory. A failure here is logged, not thrown:
  *   the work is done.
  * - onError: RETRY with the memory (the error goes on to Lambda, which retries the event).
+ *
+ * `concurrent: true` (the reactor): `before` only starts the claim; the handler runs alongside it
+ * and calls `handle.settle()` before it acts. Its reads overlap the claim's round trip; a lost
+ * claim (completed → the duplicate response; live → EventInProgressError) is known before
+ * anything is changed or sent, so the reads are discarded and nothing is done twice. The handler
+ * may also `completeNow(result)` to write COMPLETED while it sends its last alert (one round trip
+ * instead of two); if it then fails, onError waits for that write and releases the event (RETRY,
+ * with the memory) so Lambda's retry can finish the job.
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -33,6 +41,14 @@ export interface IdempotencyHandle {
   memory: Memory;
   /** Replaces what is remembered for the next attempt (stored on release and on completion). */
   remember(memory: Memory): void;
+  /**
+   * Concurrent mode only: waits for the claim started before the handler. 'go': act (attempt and
+   * memory are filled in now); otherwise the handler must return `response` without acting
+   * (a duplicate). Rejects with EventInProgressError when a live invocation holds the event.
+   */
+  settle?: () => Promise<{ go: true } | { go: false; response: unknown }>;
+  /** Concurrent mode only: writes COMPLETED now (with the memory as it stands); the after step then writes nothing. */
+  completeNow?: (result: string) => Promise<void>;
 }
 
 export type ContextWithIdempotency = Context & { idempotency?: IdempotencyHandle };
@@ -50,7 +66,11 @@ export interface IdempotentOptions<E, R, C extends ContextWithIdempotency> {
   resultOf: (response: R) => string;
   /** Lease when the context cannot tell the remaining time (tests, local runs). Default 5 minutes. */
   fallbackLeaseMs?: number;
+  /** Start the claim and run the handler alongside it (the handler calls `handle.settle()` before acting). */
+  concurrent?: boolean;
 }
+
+type Claimed = { state: 'claimed'; store: IdempotencyStore } | { state: 'unavailable' } | { state: 'duplicate'; response: unknown };
 
 /** The lease for a claim: the time this invocation has left (never less than 1 s). */
 export function leaseFor(context: Pick<Context, 'getRemainingTimeInMillis'> | undefined, fallbackMs: number): number {
@@ -59,7 +79,42 @@ export function leaseFor(context: Pick<Context, 'getRemainingTimeInMillis'> | un
 }
 
 export function idempotent<E, R, C extends ContextWithIdempotency>(options: IdempotentOptions<E, R, C>): MiddlewareObj<E, R, Error, C> {
-  const state = new WeakMap<object, { store: IdempotencyStore; eventId: string; memory: Memory }>();
+  const state = new WeakMap<object, { eventId: string; claim: Promise<Claimed>; completing?: Promise<void> }>();
+
+  /** The claim, settled: never rejects except with EventInProgressError. */
+  const claimFor = async (context: C, store: IdempotencyStore, handle: IdempotencyHandle): Promise<Claimed> => {
+    const { eventId } = handle;
+    const logger = options.logger(context).child({ eventId });
+    let claim;
+    try {
+      claim = await store.claim(eventId, leaseFor(context, options.fallbackLeaseMs ?? 300_000));
+    } catch (error) {
+      logger.warn('de-duplication unavailable: handling the event without it (a copy of this event may alert again)', {
+        event: 'idempotency-unavailable',
+        operation: error instanceof AwsCallError ? error.operation : 'claim',
+        errorName: awsErrorName(error),
+      });
+      (options.metrics?.(context) ?? silentMetrics).count('DeduplicationUnavailable', 1, { eventId });
+      return { state: 'unavailable' };
+    }
+    if (claim.state === 'completed') {
+      logger.info('duplicate event: already handled', { event: 'event-duplicate', result: claim.record.result });
+      return { state: 'duplicate', response: options.duplicate(claim.record) };
+    }
+    if (claim.state === 'in-progress') throw new EventInProgressError(eventId);
+    handle.attempt = claim.record.attempts;
+    handle.memory = parseMemory(claim.record.memory);
+    return { state: 'claimed', store };
+  };
+
+  const complete = async (context: C, store: IdempotencyStore, eventId: string, result: string): Promise<void> => {
+    try {
+      await store.complete(eventId, { result, ...memoryField(context.idempotency?.memory) });
+    } catch (error) {
+      options.logger(context).error('could not mark the event COMPLETED (a copy of it may be handled again)', { event: 'idempotency-complete-failed', eventId, errorName: awsErrorName(error), result });
+    }
+  };
+
   return {
     before: async (request) => {
       const context = request.context;
@@ -72,51 +127,47 @@ export function idempotent<E, R, C extends ContextWithIdempotency>(options: Idem
       context.idempotency = handle;
       const store = options.store(context);
       if (!store) return undefined;
-      const logger = options.logger(context).child({ eventId });
-      let claim;
-      try {
-        claim = await store.claim(eventId, leaseFor(context, options.fallbackLeaseMs ?? 300_000));
-      } catch (error) {
-        logger.warn('de-duplication unavailable: handling the event without it (a copy of this event may alert again)', {
-          event: 'idempotency-unavailable',
-          operation: error instanceof AwsCallError ? error.operation : 'claim',
-          errorName: awsErrorName(error),
-        });
-        (options.metrics?.(context) ?? silentMetrics).count('DeduplicationUnavailable', 1, { eventId });
+      const claim = claimFor(context, store, handle);
+      const s: { eventId: string; claim: Promise<Claimed>; completing?: Promise<void> } = { eventId, claim };
+      state.set(context, s);
+      if (options.concurrent) {
+        claim.catch(() => undefined); // settled by the handler (settle) or by after/onError
+        handle.settle = async () => {
+          const c = await claim;
+          return c.state === 'duplicate' ? { go: false, response: c.response } : { go: true };
+        };
+        handle.completeNow = (result) => {
+          s.completing ??= claim.then((c) => (c.state === 'claimed' ? complete(context, c.store, eventId, result) : undefined));
+          return s.completing;
+        };
         return undefined;
       }
-      if (claim.state === 'completed') {
-        logger.info('duplicate event: already handled', { event: 'event-duplicate', result: claim.record.result });
-        return options.duplicate(claim.record);
+      const settled = await claim;
+      if (settled.state === 'duplicate') {
+        state.delete(context);
+        return settled.response as R;
       }
-      if (claim.state === 'in-progress') throw new EventInProgressError(eventId);
-      handle.attempt = claim.record.attempts;
-      handle.memory = parseMemory(claim.record.memory);
-      state.set(context, { store, eventId, memory: handle.memory });
       return undefined;
     },
     after: async (request) => {
       const s = state.get(request.context);
       state.delete(request.context);
-      if (!s || request.response === undefined || request.response === null) return;
-      const result = options.resultOf(request.response as R);
-      try {
-        await s.store.complete(s.eventId, { result, ...memoryField(request.context.idempotency?.memory) });
-      } catch (error) {
-        options.logger(request.context).error('could not mark the event COMPLETED (a copy of it may be handled again)', {
-          event: 'idempotency-complete-failed',
-          eventId: s.eventId,
-          errorName: awsErrorName(error),
-          result,
-        });
-      }
+      if (!s) return;
+      const c = await s.claim.catch(() => undefined);
+      if (c?.state !== 'claimed' || request.response === undefined || request.response === null) return;
+      if (s.completing) return void (await s.completing);
+      await complete(request.context, c.store, s.eventId, options.resultOf(request.response as R));
     },
     onError: async (request) => {
       const s = state.get(request.context);
       state.delete(request.context);
       if (!s) return;
+      const c = await s.claim.catch(() => undefined);
+      if (c?.state !== 'claimed') return;
+      // A COMPLETED written early must land before the RETRY that replaces it.
+      if (s.completing) await s.completing;
       try {
-        await s.store.release(s.eventId, memoryField(request.context.idempotency?.memory));
+        await c.store.release(s.eventId, memoryField(request.context.idempotency?.memory));
       } catch (error) {
         // The lease ends with this invocation anyway: the retry can take the event over then.
         options.logger(request.context).error('could not release the event for retry', { event: 'idempotency-release-failed', eventId: s.eventId, errorName: awsErrorName(error) });

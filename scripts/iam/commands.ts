@@ -27,10 +27,11 @@ function action(pkg: string, command: string, where: string): string {
   return `${prefix}:${command}`;
 }
 
-/** The actions a TypeScript module sends: each `new XxxCommand(` resolved through its imports. */
+/** The actions a TypeScript module sends: each `new XxxCommand(` resolved through its imports (static, or `const { … } = await import('@aws-sdk/…')`). */
 export function actionsInSource(text: string, where: string): string[] {
   const from = new Map<string, string>();
-  for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g)) {
+  const imports = [...text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g), ...text.matchAll(/\{([^{}]*)\}\s*=\s*await\s+import\(\s*'@aws-sdk\/([a-z0-9-]+)'\s*\)/g)];
+  for (const m of imports) {
     for (const name of m[1]!.split(',')) {
       const clean = name.replace(/\btype\b/, '').trim().split(/\s+as\s+/).pop()!.trim();
       if (clean) from.set(clean, m[2]!);
@@ -50,6 +51,18 @@ export function actionsInBundle(text: string, where: string): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(/\bnew\s+import_(client_(?:s3|[a-z_]+?))\d*\.([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
     out.add(action(m[1]!.replace(/_/g, '-'), m[2]!, where));
+  }
+  // A client loaded on first use: `const { XxxCommand, … } = await import("@aws-sdk/client-x")`, then `new XxxCommand(`.
+  const lazy = new Map<string, string>();
+  for (const m of text.matchAll(/\{([^{}]*)\}\s*=\s*await\s+import\(\s*"@aws-sdk\/(client-[a-z0-9-]+)"\s*\)/g)) {
+    for (const name of m[1]!.split(',')) {
+      const clean = name.trim().split(/\s*:\s*/).pop()!.trim();
+      if (clean.endsWith('Command')) lazy.set(clean, m[2]!);
+    }
+  }
+  for (const m of text.matchAll(/\bnew\s+([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
+    const pkg = lazy.get(`${m[1]}Command`);
+    if (pkg) out.add(action(pkg, m[1]!, where));
   }
   return [...out].sort();
 }

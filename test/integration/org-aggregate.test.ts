@@ -7,7 +7,7 @@
  */
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Clients } from '../../lib/aws/clients';
-import { ReportBucketClient } from '../../lib/aws/report-bucket';
+import { ReportBucketClient } from '../../lib/aws/report-bucket-client';
 import type { ScanReport } from '../../lib/aws/scan';
 import { aggregate, type AggregateResult } from '../../lib/jobs/org-scan/aggregate';
 import type { RunPlan, ShardItem } from '../../lib/jobs/org-scan/contract';

@@ -311,25 +311,28 @@ describe('act (the one remediation path)', () => {
     expect(await act(ref, deps(policy()))).toMatchObject({ result: 'ENABLED' });
   });
 
-  it('with the finding a scan just read: no DescribeTable, no tags; one fresh PITR read before the update', async () => {
+  it('with the finding a scan just read: no DescribeTable, no tags, no re-read: the update, then one verifying read', async () => {
     table();
-    ddb.on(DescribeContinuousBackupsCommand).resolvesOnce(disabled).resolves(enabled(14));
+    ddb.on(DescribeContinuousBackupsCommand).resolves(enabled(14));
     ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
     const finding = evaluate({ ...ref, tableArn: ARN, tableStatus: 'ACTIVE', pitr: { status: 'DISABLED' }, tags: {} }, policy(), new Date(T0));
     const [out] = await actOnFindings([finding], deps(policy()));
-    expect(out).toMatchObject({ result: 'ENABLED' });
+    expect(out).toMatchObject({ result: 'ENABLED', after: { status: 'COMPLIANT' } });
     expect(ddb.commandCalls(DescribeTableCommand)).toHaveLength(0);
     expect(ddb.commandCalls(ListTagsOfResourceCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(DescribeContinuousBackupsCommand)).toHaveLength(2); // fresh read + verification
+    // the order: UpdateContinuousBackups first, then the one DescribeContinuousBackups that verifies it
+    expect(ddb.calls().map((c) => c.args[0].constructor.name)).toEqual(['UpdateContinuousBackupsCommand', 'DescribeContinuousBackupsCommand']);
+    expect(updateCalls()).toEqual([{ TableName: 'orders', PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true, RecoveryPeriodInDays: 14 } }]);
   });
 
-  it('with a finding whose table someone fixed meanwhile (a longer period): nothing sent, the period is not shortened', async () => {
-    ddb.on(DescribeContinuousBackupsCommand).resolves(enabled(35));
-    const finding = evaluate({ ...ref, tableArn: ARN, tableStatus: 'ACTIVE', pitr: { status: 'DISABLED' }, tags: {} }, policy(), new Date(T0));
+  it('with a finding whose period was too short: enabled with the policy period (never shorter than what the scan read), verified once', async () => {
+    ddb.on(DescribeContinuousBackupsCommand).resolves(enabled(14));
+    ddb.on(UpdateContinuousBackupsCommand).resolves(enabled(14));
+    const finding = evaluate({ ...ref, tableArn: ARN, tableStatus: 'ACTIVE', pitr: { status: 'ENABLED', recoveryPeriodInDays: 7 }, tags: {} }, policy(), new Date(T0));
+    expect(finding.status).toBe('NON_COMPLIANT');
     const [out] = await actOnFindings([finding], deps(policy()));
-    expect(out).toMatchObject({ result: 'ALREADY_COMPLIANT' });
-    expect(out?.message).toMatch(/^Fixed meanwhile: /);
-    expect(updateCalls()).toEqual([]);
+    expect(out).toMatchObject({ result: 'ENABLED', recoveryPeriodInDays: 14 });
+    expect(ddb.commandCalls(DescribeContinuousBackupsCommand)).toHaveLength(1);
   });
 
   it('with a finding in alert mode: decided without any AWS call', async () => {

@@ -1,14 +1,15 @@
 /**
  * Who and where: the caller's account (STS GetCallerIdentity, no IAM permission needed) and the
  * Regions enabled for it (Account ListRegions, IAM account:ListRegions on "*"), for `all`.
+ * Both clients are loaded on first use (dynamic import): a function that never asks (the reactor
+ * is told its account by the Lambda context; most policies list their Regions) never loads them.
  */
-import { AccountClient, ListRegionsCommand } from '@aws-sdk/client-account';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Clients } from '../clients';
 import { AwsCallError, CredentialsError, isCredentialError } from '../../core/errors';
 
 export async function callerAccountId(clients: Clients, region: string): Promise<string> {
   try {
+    const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
     const out = await clients.get(STSClient, region).send(new GetCallerIdentityCommand({}));
     if (!out.Account) throw new Error('GetCallerIdentity returned no Account');
     return out.Account;
@@ -25,9 +26,10 @@ export async function callerAccountId(clients: Clients, region: string): Promise
  * ListRegions (IAM account:ListRegions), paged.
  */
 export async function enabledRegions(clients: Clients, region: string, clientAccount?: string): Promise<string[]> {
-  const account = clients.get(AccountClient, region, clientAccount);
   const names: string[] = [];
   try {
+    const { AccountClient, ListRegionsCommand } = await import('@aws-sdk/client-account');
+    const account = clients.get(AccountClient, region, clientAccount);
     let nextToken: string | undefined;
     do {
       const out = await account.send(

@@ -6,9 +6,9 @@
  *
  * The session name identifies pitr-guard in the member account's CloudTrail
  * (`assumed-role/<role>/pitr-guard-<run>`); DurationSeconds is 3600 because a Lambda function's
- * AssumeRole is role chaining, which caps a session at one hour.
+ * AssumeRole is role chaining, which caps a session at one hour. The STS client is loaded on the
+ * first AssumeRole (dynamic import): a deployment for its own account only never loads it.
  */
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Clients } from '../clients';
 import { AwsCallError } from '../../core/errors';
@@ -45,6 +45,7 @@ export function memberRoleCredentials(clients: Clients, options: MemberRoleOptio
   let inFlight: Promise<AwsCredentialIdentity> | undefined;
   const fetchNew = async (): Promise<AwsCredentialIdentity> => {
     try {
+      const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
       const out = await clients.get(STSClient, options.homeRegion).send(
         new AssumeRoleCommand({
           RoleArn: roleArn,

@@ -3,8 +3,8 @@
  * administrator only), every page. A page may be empty while NextToken is set (the API says so):
  * only a missing NextToken ends the listing. Only accounts whose `State` is ACTIVE are kept
  * (`Status` is retired and not read): a suspended or closing account cannot be assumed into.
+ * The Organizations client is loaded on first use (dynamic import): only `accounts=org` needs it.
  */
-import { ListAccountsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import type { Clients } from '../clients';
 import { AwsCallError, CredentialsError, isCredentialError } from '../../core/errors';
 
@@ -23,10 +23,11 @@ export interface OrgListing {
 }
 
 export async function listOrganizationAccounts(clients: Clients): Promise<OrgListing> {
-  const client = clients.get(OrganizationsClient, ORGANIZATIONS_REGION);
   const listing: OrgListing = { active: [], skipped: [] };
   let nextToken: string | undefined;
   try {
+    const { ListAccountsCommand, OrganizationsClient } = await import('@aws-sdk/client-organizations');
+    const client = clients.get(OrganizationsClient, ORGANIZATIONS_REGION);
     do {
       const out = await client.send(new ListAccountsCommand({ MaxResults: 20, NextToken: nextToken }));
       for (const a of out.Accounts ?? []) {

@@ -30,7 +30,8 @@
  * (ChangeTotals). Nothing changed and nothing unscanned: no digest at all. Mode report: nothing sent.
  */
 import type { Clients } from '../../aws/clients';
-import { getObjectJson, ReportBucketClient, uploadObject } from '../../aws/report-bucket';
+import { getObjectJson, uploadObject } from '../../aws/report-bucket';
+import { ReportBucketClient } from '../../aws/report-bucket-client';
 import { hasProblems } from '../../core/summary';
 import { errorMessage, awsErrorName } from '../../core/errors';
 import { truncate } from '../../core/text';
