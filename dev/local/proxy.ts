@@ -51,6 +51,12 @@ export interface RateLimit {
   burst?: number;
 }
 
+/** DynamoDB's documented rates (lib/aws/rates.ts) as AWS enforces them: per (account, Region), burst = rate. */
+export const DYNAMODB_LIMITS: RateLimit[] = [
+  { operation: 'DescribeContinuousBackups', ratePerSecond: 10 },
+  { operation: 'ListTagsOfResource', ratePerSecond: 10 },
+];
+
 export interface FaultProxy {
   endpoint: string;
   /** Calls seen per operation (forwarded or not). */
