@@ -24,6 +24,7 @@ import { AwsCallError, TableVanishedError, awsErrorName, errorMessage } from '..
 import { silentLogger, type Logger } from '../../runtime/logger';
 import { RateLimiter, isThrottle, mapLimit, retrying, sleep, type RetryOptions, type Sleep } from '../pace';
 import type { PitrState, TableFacts } from '../../core/types';
+import type { TagLookup } from './tags';
 
 /** Table states in which PITR cannot be read or changed: facts beyond the description are skipped. */
 export const OUT_OF_SCOPE_STATES = new Set(['DELETING', 'ARCHIVING', 'ARCHIVED']);
@@ -99,11 +100,7 @@ export interface Pacers {
   listTagsOfResource: RateLimiter;
 }
 
-/**
- * Pacers at the documented rate: RateLimiter keeps its burst credit (3 calls) well below AWS's
- * bucket (10), which absorbs the network jitter that bunches calls on arrival, and it halves its
- * rate on a throttle, then recovers (lib/aws/pace.ts).
- */
+/** At the documented rate; RateLimiter's burst credit (3) stays below AWS's bucket (10), halves on a throttle, recovers. */
 export function createPacers(ratePerSecond: number): Pacers {
   return {
     describeContinuousBackups: new RateLimiter(ratePerSecond),
@@ -130,12 +127,13 @@ export class PacerPool {
 
 const Vanished = TableVanishedError;
 
-/** Reads everything about one table. Resolves to 'vanished' when the table no longer exists. */
+/** Reads everything about one table (tags from `tagsOf` where it has them). Resolves to 'vanished' when the table no longer exists. */
 export async function readTable(
   ddb: DynamoDBClient,
   ref: { accountId: string; region: string; tableName: string },
   pacers: Pacers,
   options: Partial<InventoryOptions> = {},
+  tagsOf?: TagLookup,
 ): Promise<TableFacts | 'vanished'> {
   const o = { ...DEFAULT_INVENTORY, ...options };
   const facts: TableFacts = { ...ref };
@@ -173,7 +171,8 @@ export async function readTable(
     facts.pitr = pitrState(backups);
 
     operation = 'ListTagsOfResource';
-    facts.tags = await readTags(ddb, facts.tableArn, call, pacers.listTagsOfResource);
+    const bulk = tagsOf && facts.tableArn ? await tagsOf(facts.tableArn) : undefined;
+    facts.tags = bulk ?? (await readTags(ddb, facts.tableArn, call, pacers.listTagsOfResource));
     return facts;
   } catch (error) {
     if (error instanceof Vanished) {
@@ -259,20 +258,25 @@ export function pitrState(out: Pick<DescribeContinuousBackupsCommandOutput, 'Con
   };
 }
 
-/** Lists and reads every table of one Region. Throws AwsCallError only when the listing itself fails. */
+/**
+ * Lists and reads every table of one Region; `bulkTags` (lib/aws/inventory/tags.ts) reads the
+ * tags 100 tables a call where it can. Throws AwsCallError only when the listing itself fails.
+ */
 export async function inventoryRegion(
   ddb: DynamoDBClient,
   where: { accountId: string; region: string },
   options: Partial<InventoryOptions> = {},
   pacers: Pacers = createPacers(options.ratePerSecond ?? DEFAULT_INVENTORY.ratePerSecond),
+  bulkTags?: (names: readonly string[]) => TagLookup,
 ): Promise<RegionInventory> {
   const o = { ...DEFAULT_INVENTORY, ...options };
   const names = await listTableNames(ddb, o);
   o.logger.debug('listed tables', { region: where.region, count: names.length });
+  const tagsOf = bulkTags?.(names);
   let done = 0;
   o.onProgress?.({ region: where.region, total: names.length, done });
   const read = await mapLimit(names, o.concurrency, async (tableName) => {
-    const result = await readTable(ddb, { ...where, tableName }, pacers, o);
+    const result = await readTable(ddb, { ...where, tableName }, pacers, o, tagsOf);
     o.onProgress?.({ region: where.region, total: names.length, done: ++done });
     return result;
   });
