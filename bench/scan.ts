@@ -8,7 +8,7 @@
  *  - Cold start: each Lambda bundle's size and the time to load it in a fresh Node process, as a
  *    ratio of loading a bundle of the bare DynamoDB client (which every function needs anyway).
  * Options (env): BENCH_TABLES (per Region, default 150), BENCH_REGIONS (default us-east-1,eu-west-1),
- * BENCH_COLD_START=0 to skip the cold-start part.
+ * BENCH_COLD_START=0 to skip the cold-start part, BENCH_CONCURRENCY (tables read at once per Region).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -57,7 +57,8 @@ async function scanBench() {
     const started = Date.now();
     let peakRss = before.rss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-    const report = await scan(request, { clients });
+    const concurrency = process.env.BENCH_CONCURRENCY ? { inventory: { concurrency: Number(process.env.BENCH_CONCURRENCY) } } : {};
+    const report = await scan(request, { clients, ...concurrency });
     clearInterval(sampler);
     const seconds = (Date.now() - started) / 1000;
     global.gc?.();

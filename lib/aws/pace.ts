@@ -126,6 +126,19 @@ export class RateLimiter {
   }
 }
 
+/**
+ * Takes a token, sends, and tells the pacer when the SDK had to retry the call itself: its own
+ * (adaptive-mode) retries of a throttle happen below the pacer, so without this the first
+ * throttles would go unseen until the SDK gave up. The rate is halved; no pause (the SDK waited).
+ */
+export async function paced<T>(pacer: RateLimiter | undefined, send: () => Promise<T>): Promise<T> {
+  await pacer?.take();
+  const out = await send();
+  const attempts = (out as { $metadata?: { attempts?: number } } | undefined)?.$metadata?.attempts ?? 1;
+  if (attempts > 1) pacer?.backOff(0);
+  return out;
+}
+
 /** Throttling, 5xx, timeouts and network failures (one list: lib/core/decide.ts `isTransientError`). */
 export function isRetryable(error: unknown): boolean {
   const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;

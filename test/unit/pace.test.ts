@@ -1,4 +1,4 @@
-import { RateLimiter, isRetryable, mapLimit, retrying } from '../../lib/aws/pace';
+import { RateLimiter, isRetryable, mapLimit, paced, retrying } from '../../lib/aws/pace';
 import { awsError } from '../helpers/aws-errors';
 
 /** A fake clock whose sleeps advance it; `late(ms)` says how late each timer fires. */
@@ -133,6 +133,18 @@ describe('RateLimiter', () => {
     const started = Date.now();
     await Promise.all(Array.from({ length: 14 }, () => limiter.take().then(() => times.push(Date.now() - started))));
     expect(Math.max(...times)).toBeGreaterThanOrEqual(950);
+  });
+});
+
+describe('paced', () => {
+  it('takes a token, and halves the rate when the SDK had to retry the call itself', async () => {
+    const { clock, wait } = fakeTime();
+    const pacer = new RateLimiter(10, clock, wait);
+    await expect(paced(pacer, async () => ({ $metadata: { attempts: 1 }, v: 1 }))).resolves.toMatchObject({ v: 1 });
+    expect(pacer.stats).toEqual({ released: 1, decreases: 0 });
+    await paced(pacer, async () => ({ $metadata: { attempts: 3, totalRetryDelay: 400 } }));
+    expect(pacer.stats).toEqual({ released: 2, decreases: 1 });
+    expect(pacer.rateAt()).toBe(5);
   });
 });
 

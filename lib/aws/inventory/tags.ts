@@ -21,7 +21,7 @@
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { awsErrorName, errorMessage } from '../../core/errors';
 import type { Logger } from '../../runtime/logger';
-import { RateLimiter, isThrottle, retrying, type RetryOptions, type Sleep } from '../pace';
+import { RateLimiter, isThrottle, paced, retrying, type RetryOptions, type Sleep } from '../pace';
 
 /** ARNs per GetResources call (the API's maximum for ResourceARNList). */
 export const BULK_TAGS_CHUNK = 100;
@@ -54,10 +54,7 @@ export async function getResourcesTags(tagging: ResourceGroupsTaggingAPIClient, 
   do {
     const pageToken = token;
     const page = await retrying(
-      async () => {
-        await pacer.take();
-        return tagging.send(new GetResourcesCommand({ ResourceARNList: [...arns], ...(pageToken ? { PaginationToken: pageToken } : {}) }));
-      },
+      () => paced(pacer, () => tagging.send(new GetResourcesCommand({ ResourceARNList: [...arns], ...(pageToken ? { PaginationToken: pageToken } : {}) }))),
       { ...o.retry, sleep: o.sleep, onRetry: (error, _attempt, delayMs) => isThrottle(error) && pacer.backOff(delayMs) },
     );
     for (const mapping of page.ResourceTagMappingList ?? []) {
