@@ -51,6 +51,12 @@ export interface RateLimit {
   burst?: number;
 }
 
+/** DynamoDB's documented rates (lib/aws/rates.ts) as AWS enforces them: per (account, Region), burst = rate. */
+export const DYNAMODB_LIMITS: RateLimit[] = [
+  { operation: 'DescribeContinuousBackups', ratePerSecond: 10 },
+  { operation: 'ListTagsOfResource', ratePerSecond: 10 },
+];
+
 export interface FaultProxy {
   endpoint: string;
   /** Calls seen per operation (forwarded or not). */
@@ -106,6 +112,37 @@ function rateLimiter(limits: RateLimit[], now: () => number): (operation: string
     bucket.tokens -= 1;
     return true;
   };
+}
+
+/** One more request to moto (a follow-up page); resolves with the answer's body. */
+function upstreamPage(up: URL, url: string | undefined, method: string | undefined, headers: IncomingHttpHeaders, raw: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const fwd = httpRequest({ hostname: up.hostname, port: up.port, path: url, method, headers: { ...headers, 'content-length': String(raw.length) } }, (answer) => {
+      const out: Buffer[] = [];
+      answer.on('data', (c: Buffer) => out.push(c));
+      answer.on('end', () => resolve(Buffer.concat(out)));
+    });
+    fwd.on('error', reject);
+    fwd.end(raw);
+  });
+}
+
+/**
+ * Tagging API GetResources with a ResourceARNList: AWS answers every listed ARN in one response
+ * (pagination parameters are refused with that list), while moto pages at 50 resources or 100 tags
+ * and returns a PaginationToken. The proxy follows moto's pages and answers as AWS does, so a client
+ * that (rightly) reads one answer per ARN list sees every tagged table (c7n's universal_augment does).
+ */
+async function wholeArnListAnswer(first: Buffer, request: Record<string, unknown>, send: (raw: Buffer) => Promise<Buffer>): Promise<Buffer> {
+  const page = JSON.parse(first.toString('utf8')) as { ResourceTagMappingList?: unknown[]; PaginationToken?: string };
+  const all = [...(page.ResourceTagMappingList ?? [])];
+  let token = page.PaginationToken;
+  while (token) {
+    const next = JSON.parse((await send(Buffer.from(JSON.stringify({ ...request, PaginationToken: token })))).toString('utf8')) as typeof page;
+    all.push(...(next.ResourceTagMappingList ?? []));
+    token = next.PaginationToken;
+  }
+  return Buffer.from(JSON.stringify({ ResourceTagMappingList: all, PaginationToken: '' }));
 }
 
 export async function startFaultProxy(upstream: string, initial: FaultRule[] = [], options: FaultProxyOptions = {}): Promise<FaultProxy> {
@@ -177,9 +214,14 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
           (answer) => {
             const out: Buffer[] = [];
             answer.on('data', (c: Buffer) => out.push(c));
-            answer.on('end', () => {
-              let body = Buffer.concat(out);
+            answer.on('end', () => void respond(Buffer.concat(out)));
+            const respond = async (first: Buffer) => {
+              let body = first;
               const responseHeaders = { ...answer.headers };
+              if (op === 'GetResources' && Array.isArray(parsed.ResourceARNList) && (answer.statusCode ?? 500) < 300) {
+                body = await wholeArnListAnswer(body, parsed, (next) => upstreamPage(up, req.url, req.method, headers, next));
+                delete responseHeaders['x-amz-crc32'];
+              }
               if (hit?.rule.rewrite && (answer.statusCode ?? 500) < 300) {
                 body = Buffer.from(JSON.stringify(hit.rule.rewrite(JSON.parse(body.toString('utf8')) as Record<string, unknown>, call)));
                 delete responseHeaders['x-amz-crc32']; // the checksum no longer matches the body
@@ -188,7 +230,7 @@ export async function startFaultProxy(upstream: string, initial: FaultRule[] = [
               responseHeaders['content-length'] = String(body.length);
               res.writeHead(answer.statusCode ?? 502, responseHeaders);
               res.end(body);
-            });
+            };
           },
         );
         fwd.on('error', (error) => {

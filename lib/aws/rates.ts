@@ -1,7 +1,7 @@
 /**
  * The call rates AWS documents, in one place (DynamoDB API reference, model text; see
- * /work/shared/reference/aws-facts.md §1.6). Pacers (lib/aws/pace.ts, createPacers) run a little
- * below these (PACE_HEADROOM). Rates are per account and Region.
+ * /work/shared/reference/aws-facts.md §1.6). Pacers (lib/aws/pace.ts, createPacers) run at these
+ * rates, with a small burst credit, and slow down on a throttle. Rates are per account and Region.
  */
 export const DOCUMENTED_RATES = {
   /** DescribeContinuousBackups: 10 calls/s. */

@@ -11,6 +11,7 @@ export const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   'client-dynamodb': 'dynamodb',
   'client-sns': 'sns',
   'client-organizations': 'organizations',
+  'client-resource-groups-tagging-api': 'tag',
   'client-s3': 's3',
   'client-securityhub': 'securityhub',
   'client-sqs': 'sqs',

@@ -151,7 +151,7 @@ describe('the Organization scan functions', () => {
     expect(bySid(R.ScheduledScanRole!).WriteReports).toEqual({ Sid: 'WriteReports', Effect: 'Allow', Action: 's3:PutObject', Resource: bucketScope('reports/*') });
     // plan reads no table; shard reads, records and remediates
     expect(Object.keys(bySid(R.OrgPlanRole!)).sort()).toEqual(['EnabledRegionsForAll', 'Logs', 'WriteRunFiles']);
-    expect(Object.keys(bySid(R.OrgShardRole!)).sort()).toEqual(['EnabledRegionsForAll', 'FindingsLedger', 'ListTables', 'Logs', 'ReadTables', 'Remediate', 'WriteRunFiles']);
+    expect(Object.keys(bySid(R.OrgShardRole!)).sort()).toEqual(['EnabledRegionsForAll', 'FindingsLedger', 'ListTables', 'Logs', 'ReadTables', 'Remediate', 'TagsInBulk', 'WriteRunFiles']);
   });
 
   it('with accounts=org, plan lists the Organization and assumes member roles, the shard assumes member roles', () => {

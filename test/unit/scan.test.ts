@@ -6,6 +6,7 @@ import {
   ListTablesCommand,
   ListTagsOfResourceCommand,
 } from '@aws-sdk/client-dynamodb';
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/aws/clients';
@@ -17,6 +18,7 @@ import { NOW } from '../helpers/builders';
 const ddbMock = mockClient(DynamoDBClient);
 const stsMock = mockClient(STSClient);
 const accountMock = mockClient(AccountClient);
+const taggingMock = mockClient(ResourceGroupsTaggingAPIClient);
 const fast = { ratePerSecond: 1000, sleep: async () => undefined, retry: { sleep: async () => undefined } };
 const policy = { regions: ['us-east-1', 'eu-west-1'], minRecoveryDays: 35, exemptTag: 'pitr-guard:exempt' };
 
@@ -41,12 +43,17 @@ function serveAccount(tables: Record<string, string[]>) {
   ddbMock.on(ListTagsOfResourceCommand).callsFake(async (input: { ResourceArn: string }) => ({
     Tags: input.ResourceArn.includes('table/exempt-') ? [{ Key: 'pitr-guard:exempt', Value: 'cache' }] : [],
   }));
+  // the Tagging API answers only the tagged tables (an untagged one is absent from the answer)
+  taggingMock.on(GetResourcesCommand).callsFake(async (input: { ResourceARNList: string[] }) => ({
+    ResourceTagMappingList: input.ResourceARNList.filter((a) => a.includes('table/exempt-')).map((a) => ({ ResourceARN: a, Tags: [{ Key: 'pitr-guard:exempt', Value: 'cache' }] })),
+  }));
 }
 
 beforeEach(() => {
   ddbMock.reset();
   stsMock.reset();
   accountMock.reset();
+  taggingMock.reset();
   stsMock.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/auditor' });
 });
 
@@ -69,6 +76,9 @@ describe('scan', () => {
     expect(report.regionErrors).toEqual([]);
     expect(hasProblems(report)).toBe(true);
     expect(stsMock).toHaveReceivedCommandTimes(GetCallerIdentityCommand, 1);
+    // tags in bulk: one GetResources per Region with its tables' ARNs, no ListTagsOfResource
+    expect(taggingMock.commandCalls(GetResourcesCommand).map((c) => c.args[0].input.ResourceARNList?.length)).toEqual([3, 3]);
+    expect(ddbMock).toHaveReceivedCommandTimes(ListTagsOfResourceCommand, 0);
   });
 
   it('every finding carries cost; the report totals it (us-east-1 has no sourced price: counted, not guessed)', async () => {
