@@ -3,8 +3,6 @@
  * Used by the scheduled scan, the Config rule's periodic run and the CLI.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
-import { bulkTagLookup } from './inventory/tags';
 import { sleep } from './pace';
 import type { Clients } from './clients';
 import { awsErrorName, errorMessage } from '../core/errors';
@@ -162,6 +160,8 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     regions.map(async (region) => {
       try {
         const options = { logger, ...deps.inventory, ...(progress ? { onProgress: progress.update } : {}) };
+        // The Tagging API client loads when the Region's tables are listed, not at module init (cold start: npm run bench:cold).
+        const [{ ResourceGroupsTaggingAPIClient }, { bulkTagLookup }] = await Promise.all([import('@aws-sdk/client-resource-groups-tagging-api'), import('./inventory/tags')]);
         const tagging = deps.clients.get(ResourceGroupsTaggingAPIClient, region, request.clientAccount);
         const bulkTags = (names: readonly string[]) => bulkTagLookup(tagging, { accountId, region }, names, { retry: options.retry ?? {}, sleep: options.sleep ?? sleep, logger, region });
         const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region, request.clientAccount), { accountId, region }, options, deps.pacers?.for(accountId, region), bulkTags);

@@ -16,7 +16,8 @@
  * could be silently ignored against a newer stored UpdatedAt). Nothing is dropped: every record
  * that did not arrive is in `failures`, and callers fail the run on them.
  */
-import { BatchImportFindingsCommand, GetFindingsCommand, SecurityHubClient, type AwsSecurityFinding } from '@aws-sdk/client-securityhub';
+// The client loads on first use (only with Security Hub on), not at module init.
+import type { AwsSecurityFinding, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { Clients } from './clients';
 import type { ScanReport, SecurityHubDelivery, SecurityHubFailure } from './scan';
 import { RateLimiter, isRetryable, retrying, sleep as realSleep, type Sleep } from './pace';
@@ -24,6 +25,8 @@ import { awsErrorName, errorMessage } from '../core/errors';
 import { GENERATOR_ID, findingId, partitionOfFinding, productArn, toAsff } from '../report/asff';
 import { archivedRecord, isOwnActive, needsImport, nextUpdatedAt } from '../report/asff-lifecycle';
 import { partitionOf } from '../core/ids';
+
+const sdk = () => import('@aws-sdk/client-securityhub');
 import type { Finding } from '../core/types';
 import { silentLogger, type Logger } from '../runtime/logger';
 
@@ -59,6 +62,8 @@ export interface SecurityHubDeps {
   /** The Clients account key of an account (Clients.setAccountCredentials); default: the caller's own. */
   clientAccount?: (accountId: string) => string | undefined;
   sleep?: Sleep;
+  /** The pacers' clock, ms (tests pair it with a fake sleep); default Date.now. */
+  clock?: () => number;
   /** Attempts per call and per failed record, first included (default 5). */
   attempts?: number;
   baseDelayMs?: number;
@@ -130,7 +135,7 @@ export async function publishToSecurityHub(targets: readonly SecurityHubTarget[]
 
 async function syncTarget(target: SecurityHubTarget, run: SecurityHubRun, deps: SecurityHubDeps): Promise<SecurityHubSummary> {
   const { accountId, region } = target;
-  const client = deps.clients.get(SecurityHubClient, region, deps.clientAccount?.(accountId));
+  const client = deps.clients.get((await sdk()).SecurityHubClient, region, deps.clientAccount?.(accountId));
   const summary: SecurityHubSummary = { imported: 0, unchanged: 0, archived: 0, failed: 0, failures: [] };
   const fail = (operation: SecurityHubFailure['operation'], error: { errorName: string; message: string }, id?: string) => {
     summary.failed++;
@@ -167,8 +172,9 @@ async function syncTarget(target: SecurityHubTarget, run: SecurityHubRun, deps: 
 }
 
 /** pitr-guard's ACTIVE findings in this account and Region, by Id (every page, paced). */
-export async function ownActiveFindings(client: SecurityHubClient, where: { accountId: string; region: string; productArn: string }, deps: Pick<SecurityHubDeps, 'sleep' | 'attempts' | 'baseDelayMs'> = {}): Promise<Map<string, AwsSecurityFinding>> {
-  const pace = new RateLimiter(GET_FINDINGS_PER_SECOND, undefined, deps.sleep ?? realSleep);
+export async function ownActiveFindings(client: SecurityHubClient, where: { accountId: string; region: string; productArn: string }, deps: Pick<SecurityHubDeps, 'sleep' | 'clock' | 'attempts' | 'baseDelayMs'> = {}): Promise<Map<string, AwsSecurityFinding>> {
+  const { GetFindingsCommand } = await sdk();
+  const pace = new RateLimiter(GET_FINDINGS_PER_SECOND, deps.clock, deps.sleep ?? realSleep);
   const eq = (Value: string) => [{ Value, Comparison: 'EQUALS' as const }];
   const found = new Map<string, AwsSecurityFinding>();
   let NextToken: string | undefined;
@@ -214,8 +220,9 @@ export function batches(records: readonly AwsSecurityFinding[]): AwsSecurityFind
  * BatchImportFindings of `records` (all of one account and Region) with the client of that
  * account and Region. Returns the records that still failed after the retries.
  */
-export async function importFindings(client: SecurityHubClient, records: readonly AwsSecurityFinding[], deps: Pick<SecurityHubDeps, 'sleep' | 'attempts' | 'baseDelayMs'> = {}): Promise<{ failures: { id: string; errorName: string; message: string }[] }> {
-  const pace = new RateLimiter(IMPORTS_PER_SECOND, undefined, deps.sleep ?? realSleep);
+export async function importFindings(client: SecurityHubClient, records: readonly AwsSecurityFinding[], deps: Pick<SecurityHubDeps, 'sleep' | 'clock' | 'attempts' | 'baseDelayMs'> = {}): Promise<{ failures: { id: string; errorName: string; message: string }[] }> {
+  const { BatchImportFindingsCommand } = await sdk();
+  const pace = new RateLimiter(IMPORTS_PER_SECOND, deps.clock, deps.sleep ?? realSleep);
   const attempts = deps.attempts ?? 5;
   const wait = deps.sleep ?? realSleep;
   const failures: { id: string; errorName: string; message: string }[] = [];

@@ -37,10 +37,10 @@ function sdkOf(handlerFile: string): { bundled: string[]; atInit: string[] } {
 describe('SDK clients per Lambda bundle', () => {
   it.each([
     ['functions/pitr-change.ts', ['client-account', 'client-dynamodb', 'client-organizations', 'client-sns', 'client-ssm', 'client-sts'], ['client-dynamodb']],
-    ['functions/scheduled-scan.ts', ['client-account', 'client-dynamodb', 'client-organizations', 'client-s3', 'client-sns', 'client-ssm', 'client-sts', 'lib-storage'], ['client-dynamodb']],
-    ['functions/config-rule.ts', ['client-account', 'client-config-service', 'client-dynamodb', 'client-sts'], ['client-config-service', 'client-dynamodb']],
-    ['functions/org-plan.ts', ['client-account', 'client-dynamodb', 'client-organizations', 'client-s3', 'client-sts', 'lib-storage'], ['client-dynamodb']],
-    ['functions/org-shard.ts', ['client-account', 'client-dynamodb', 'client-organizations', 'client-s3', 'client-sts', 'lib-storage'], ['client-dynamodb']],
+    ['functions/scheduled-scan.ts', ['client-account', 'client-dynamodb', 'client-organizations', 'client-resource-groups-tagging-api', 'client-s3', 'client-securityhub', 'client-sns', 'client-ssm', 'client-sts', 'lib-storage'], ['client-dynamodb']],
+    ['functions/config-rule.ts', ['client-account', 'client-config-service', 'client-dynamodb', 'client-resource-groups-tagging-api', 'client-sts'], ['client-config-service', 'client-dynamodb']],
+    ['functions/org-plan.ts', ['client-account', 'client-dynamodb', 'client-organizations', 'client-resource-groups-tagging-api', 'client-s3', 'client-sts', 'lib-storage'], ['client-dynamodb']],
+    ['functions/org-shard.ts', ['client-account', 'client-dynamodb', 'client-organizations', 'client-resource-groups-tagging-api', 'client-s3', 'client-securityhub', 'client-sts', 'lib-storage'], ['client-dynamodb']],
     ['functions/org-aggregate.ts', ['client-s3', 'client-sns', 'client-ssm', 'lib-storage'], ['client-s3']],
   ])('%s bundles %j and loads only %j at init', (handler, bundled, atInit) => {
     expect(sdkOf(handler)).toEqual({ bundled, atInit });
