@@ -8,6 +8,7 @@ import { PacerPool, type InventoryOptions } from '../aws/inventory';
 import { renderCsv } from '../report/csv';
 import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
+import { renderOcsf } from '../report/ocsf';
 import { regionErrorLine, renderTable } from '../report/table';
 import { scan, type ScanReport } from '../aws/scan';
 import { isMultiAccount, scanAccounts } from '../aws/org/scan-accounts';
@@ -18,7 +19,7 @@ import { applyFixes, type Remediate } from './fix';
 import type { CliIo } from './io';
 import { createProgressBar } from './progress';
 
-export const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+export const FORMATS = ['table', 'json', 'csv', 'html', 'ocsf'] as const;
 export type Format = (typeof FORMATS)[number];
 export const FAIL_ON = ['non-compliant', 'error', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
@@ -91,6 +92,8 @@ export function render(report: ScanReport, format: Format, colour: boolean, env:
       return renderCsv(report);
     case 'html':
       return renderHtml(report, source ? { source } : {});
+    case 'ocsf':
+      return renderOcsf(report);
     default:
       return renderTable(report, { palette: colourFor(colour, env) });
   }
