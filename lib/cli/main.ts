@@ -11,6 +11,7 @@ import { ENV } from '../core/config';
 import { PitrGuardError, errorMessage } from '../core/errors';
 import { actOnFindings } from '../act/remediate';
 import { runDemoCommand } from './demo-command';
+import { runEvidence, type EvidenceFlags } from './evidence';
 import { runExplain, type ExplainFlags } from './explain';
 import { processIo, type CliIo } from './io';
 import { EXIT, FAIL_ON, FORMATS, runScan, type ScanCommandDeps, type ScanFlags } from './scan-command';
@@ -92,6 +93,39 @@ Examples:
   pitr-guard scan --fix --yes              # in CI: re-enable PITR without asking`,
     )
     .action(async (flags: ScanFlags) => setExit(await runScan(flags, io, deps)));
+
+  const evidenceCommand = program
+    .command('evidence')
+    .summary('a self-contained folder for auditors: the reports, the policy, the ledger history, the Config results, a SHA-256 manifest')
+    .description('Scan as `scan` does and write an evidence folder: report.json/.csv/.html, policy.json, history.json/.csv, config-rule.json, README.md and MANIFEST.sha256.')
+    .requiredOption('--output <dir>', 'the folder to write (must be new or empty, unless --force)')
+    .option('--force', 'write into a non-empty folder, overwriting the evidence files in it')
+    .option('--ledger-table <name>', `the findings ledger table to read the history from (default: $${ENV.findingsTable}; without one the folder has no history and says so)`)
+    .option('--ledger-region <region>', "the ledger table's Region (default: your default Region)")
+    .option('--config-rule <name>', 'the pitr-guard Config rule to read results from, in each scanned Region, or none (default: pitr-guard-dev-dynamodb-pitr)')
+    .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
+    .option('--accounts <scope>', `self, org or a comma list of account IDs (default: $${ENV.accounts}, else self)`)
+    .option('--exclude-accounts <list>', `comma list of account IDs never scanned (default: $${ENV.excludeAccounts})`)
+    .option('--member-role <name>', `role assumed in every other account (default: $${ENV.memberRole}, else pitr-guard-member)`)
+    .option('--external-id <id>', `sts:ExternalId sent when assuming the member role (default: $${ENV.externalId})`)
+    .option('--concurrency <n>', 'accounts scanned at once, 1-100 (default 8)');
+  addCommonOptions(evidenceCommand)
+    .addOption(new Option('--fail-on <when>', 'exit 1 on: non-compliant, error, never (as scan)').choices([...FAIL_ON]).default('non-compliant'))
+    .addHelpText(
+      'after',
+      `
+Verify a folder with: cd DIR && sha256sum -c MANIFEST.sha256 (docs/evidence.md).
+
+Exit codes as scan: 0 nothing to report under --fail-on; 1 non-compliant or unreadable tables, a
+Region or account not scanned, or a ledger or Config rule that could not be read (the folder is
+still written and says so); 2 usage, configuration or credential error, or a non-empty --output
+without --force: nothing written.
+
+Examples:
+  pitr-guard evidence --output evidence-2026-12 --regions all --ledger-table pitr-guard-prod-findings
+  pitr-guard evidence --output audit --accounts org --regions eu-west-1,us-east-1 --config-rule pitr-guard-prod-dynamodb-pitr`,
+    )
+    .action(async (flags: EvidenceFlags) => setExit(await runEvidence(flags, io, deps)));
 
   const explainCommand = program
     .command('explain')
