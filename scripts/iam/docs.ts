@@ -98,6 +98,13 @@ export function renderIamDoc(root: string): string {
     '`dynamodb:ListTagsOfResource`, and `account:ListRegions` for `--regions all`), plus',
     '`dynamodb:UpdateContinuousBackups` for `scan --fix`, and `sts:GetCallerIdentity`, which needs no grant.',
     '',
+    '`pitr-guard evidence` ([evidence](evidence.md)) needs the same read actions, plus (declared in',
+    '`lib/aws/evidence-sources.ts`) `dynamodb:Scan` on the findings ledger table (with `--ledger-table`)',
+    'and `config:GetComplianceDetailsByConfigRule` on the pitr-guard rule',
+    '(`arn:aws:config:<region>:<account>:config-rule/*` narrowed to the rule, or `*`: the rule ARN holds a',
+    'generated ID). With `--accounts`, both commands also need `sts:AssumeRole` on the member role',
+    '(and `organizations:ListAccounts` for `--accounts org`).',
+    '',
   );
   return lines.join('\n');
 }
