@@ -1,5 +1,5 @@
 /**
- * The `pitr-guard` command line: `scan`, `explain`, `demo`. Exit codes: 0 nothing non-compliant or
+ * The `pitr-guard` command line: `scan`, `evidence`, `explain`, `demo`. Exit codes: 0 nothing non-compliant or
  * in error, 1 something is, or a Region could not be listed (see --fail-on; the partial report is
  * still printed and stderr names each Region not scanned), 2 usage, configuration, credential or
  * access error before there is a report (one line on stderr, no stack trace). stdout carries only
@@ -51,7 +51,7 @@ Run "pitr-guard <command> --help" for a command's options.`,
 
   const scanCommand = program
     .command('scan')
-    .summary("report every table's PITR compliance (table, json, csv or html); --fix re-enables PITR")
+    .summary("report every table's PITR compliance (table, json, csv, html or ocsf); --fix re-enables PITR")
     .description('Scan every table in the given Regions and report its PITR compliance.')
     .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
     .addOption(new Option('--format <format>', 'report format').choices([...FORMATS]).default('table'))
