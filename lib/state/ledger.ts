@@ -39,6 +39,7 @@ import { AwsCallError, awsErrorName } from '../core/errors';
 import { formatTableArn } from '../core/ids';
 import type { Finding, FindingStatus, HistoryEntry } from '../core/types';
 import {
+  FIXED_BY_PITR_GUARD,
   decideIncident,
   disablesInWindow,
   isOpen,
@@ -364,7 +365,11 @@ export class FindingsLedger {
             ':incident': { S: t.incidentId },
             ':zero': { N: '0' },
             ':one': { N: '1' },
-            ...historyValues([{ at, event: 'INCIDENT_CLOSED', detail: `${t.incidentId}: fixed by ${fixedBy}` }]),
+            ...historyValues([
+              // The scan re-enabled PITR itself (lib/act/close-incidents.ts): what pitr-guard did, then the close.
+              ...(fixedBy === FIXED_BY_PITR_GUARD ? [{ at, event: 'REMEDIATED' as const, detail: 'pitr-guard re-enabled PITR and verified it (scan)' }] : []),
+              { at, event: 'INCIDENT_CLOSED', detail: `${t.incidentId}: fixed by ${fixedBy}` },
+            ]),
           },
           ReturnValues: 'UPDATED_NEW',
         }),

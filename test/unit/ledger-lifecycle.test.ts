@@ -179,7 +179,10 @@ describe('FindingsLedger.resolve (the scan re-enabled the table)', () => {
         ':incident': { S: INCIDENT },
         ':zero': { N: '0' },
         ':one': { N: '1' },
-        ...history({ at: '2026-11-21T12:00:05.000Z', event: 'INCIDENT_CLOSED', detail: `${INCIDENT}: fixed by pitr-guard` }),
+        ...history(
+          { at: '2026-11-21T12:00:05.000Z', event: 'REMEDIATED', detail: 'pitr-guard re-enabled PITR and verified it (scan)' },
+          { at: '2026-11-21T12:00:05.000Z', event: 'INCIDENT_CLOSED', detail: `${INCIDENT}: fixed by pitr-guard` },
+        ),
       },
       ReturnValues: 'UPDATED_NEW',
     });
