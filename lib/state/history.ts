@@ -7,11 +7,10 @@
  * ReturnValues UPDATED_NEW; when the returned list is longer than the limit, one more UpdateItem
  * REMOVEs the oldest entries, conditioned on the length it saw (a concurrent append makes it fail:
  * the next append trims). Trimming is best effort: a failed trim leaves a longer list, never a lost
- * entry or a failed ledger write.
+ * entry or a failed ledger write. Pure helpers: the writers send the calls (their IAM covers them).
  */
-import { UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
 import type { HistoryEntry } from '../core/types';
-import { LEDGER_KEY } from './ledger-item';
 
 export const HISTORY_LIMIT = 100;
 
@@ -40,35 +39,19 @@ export function parseHistory(item: Record<string, AttributeValue> | undefined): 
   });
 }
 
-/** The REMOVE that keeps the newest `limit` of `length` entries, or undefined when none is over. */
-export function trimCommand(ledgerTable: string, key: string, length: number, limit: number = HISTORY_LIMIT): UpdateItemCommand | undefined {
+/**
+ * The UpdateItem input (without TableName and Key) that trims a list of `length` entries to the
+ * newest `limit`: one REMOVE of the oldest, conditioned on the length seen; undefined when it is
+ * not over. The writers send it themselves (ledger.ts, incidents.ts), best effort, so this module
+ * makes no AWS call (and needs no IAM of its own).
+ */
+export function trimInput(length: number, limit: number = HISTORY_LIMIT): Pick<UpdateItemCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'> | undefined {
   if (length <= limit) return undefined;
   const paths = Array.from({ length: length - limit }, (_, i) => `history[${i}]`);
-  return new UpdateItemCommand({
-    TableName: ledgerTable,
-    Key: { [LEDGER_KEY]: { S: key } },
-    UpdateExpression: `REMOVE ${paths.join(', ')}`,
-    ConditionExpression: 'size(history) = :historyLength',
-    ExpressionAttributeValues: { ':historyLength': { N: String(length) } },
-  });
+  return { UpdateExpression: `REMOVE ${paths.join(', ')}`, ConditionExpression: 'size(history) = :historyLength', ExpressionAttributeValues: { ':historyLength': { N: String(length) } } };
 }
 
-/** After a write that appended: trims the list when the attributes it returned show it over the limit (best effort). */
-export async function trimHistory(ddb: DynamoDBClient, ledgerTable: string, key: string, attributes: Record<string, AttributeValue> | undefined): Promise<void> {
-  const command = trimCommand(ledgerTable, key, attributes?.history?.L?.length ?? 0);
-  if (!command) return;
-  try {
-    await ddb.send(command);
-  } catch {
-    // A concurrent append (condition failed) or AWS pushing back: the list stays longer until the next append trims it.
-  }
+/** How many entries the attributes a write returned (ReturnValues UPDATED_NEW) hold. */
+export function historyLength(attributes: Record<string, AttributeValue> | undefined): number {
+  return attributes?.history?.L?.length ?? 0;
 }
-
-export const permissions: readonly import('../core/iam').Permission[] = [
-  {
-    sid: 'FindingsLedgerHistory',
-    actions: ['dynamodb:UpdateItem'],
-    resource: 'findingsTable',
-    why: 'trims a table’s history in the findings ledger to its last 100 entries',
-  },
-];

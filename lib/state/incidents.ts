@@ -9,7 +9,7 @@ import { AwsCallError, awsErrorName } from '../core/errors';
 import { formatTableArn } from '../core/ids';
 import { FIXED_BY_PITR_GUARD, incidentIdFor, isOpen, nextReminder, recordDisable, type DisableRecord, type LifecycleSettings, type LoopDecision } from '../core/lifecycle';
 import type { HistoryEntry } from '../core/types';
-import { HISTORY_APPEND, historyValues, trimHistory } from './history';
+import { HISTORY_APPEND, historyLength, historyValues, trimInput } from './history';
 import { LEDGER_KEY, RETRYABLE, disableValue, incidentFacts } from './ledger-item';
 
 /** What the reactor's write of one event decided (IncidentLedger.recordChange). */
@@ -139,7 +139,7 @@ export class IncidentLedger {
             ...(history.length > 0 ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
           }),
         );
-        if (history.length > 0) await trimHistory(this.ddb, this.tableName, key, out.Attributes);
+        if (history.length > 0) await this.trimHistory(key, out.Attributes);
         return { ...(loop ? { loop } : {}), ...(incidentId ? { incidentId } : {}), incident };
       } catch (error) {
         failure = error;
@@ -147,6 +147,17 @@ export class IncidentLedger {
       }
     }
     throw new AwsCallError('UpdateItem', failure, key);
+  }
+
+  /** After a write that appended: trims the history to HISTORY_LIMIT when it is over (best effort, see history.ts). */
+  private async trimHistory(key: string, attributes: Record<string, AttributeValue> | undefined): Promise<void> {
+    const trim = trimInput(historyLength(attributes));
+    if (!trim) return;
+    try {
+      await this.ddb.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [LEDGER_KEY]: { S: key } }, ...trim }));
+    } catch {
+      // A concurrent append (condition failed) or AWS pushing back: the list stays longer until the next append trims it.
+    }
   }
 }
 

@@ -49,7 +49,7 @@ import {
 } from '../core/lifecycle';
 
 import { LEDGER_KEY, RETRYABLE, incidentFacts, optionalOpen as optional, type OpenIncident } from './ledger-item';
-import { HISTORY_APPEND, historyValues, trimHistory } from './history';
+import { HISTORY_APPEND, historyLength, historyValues, trimInput } from './history';
 
 export type { OpenIncident } from './ledger-item';
 
@@ -176,7 +176,7 @@ export class FindingsLedger {
         }
         if ((old.item.lastSeen?.S ?? '') > run.seenAt) return 'stale';
         const changed = await this.ddb.send(this.change(f, key, run, old.item));
-        await trimHistory(this.ddb, this.tableName, key, changed.Attributes);
+        await this.trimHistory(key, changed.Attributes);
         // The status write leaves the lifecycle attributes alone: the old item's are current (a
         // writer in between is caught by the lifecycle step's version condition).
         return { since: run.seenAt, facts: incidentFacts(old.item) };
@@ -299,7 +299,7 @@ export class FindingsLedger {
       }
       try {
         const claimed = await this.ddb.send(this.claim(key, facts, set, remove, values, history.length > 0));
-        if (history.length > 0) await trimHistory(this.ddb, this.tableName, key, claimed.Attributes);
+        if (history.length > 0) await this.trimHistory(key, claimed.Attributes);
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
           facts = incidentFacts(error.Item ?? {});
@@ -374,12 +374,23 @@ export class FindingsLedger {
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      await trimHistory(this.ddb, this.tableName, t.tableArn, out.Attributes);
+      await this.trimHistory(t.tableArn, out.Attributes);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw new AwsCallError('UpdateItem', error, t.tableArn);
     }
     return { ...t, kind: 'RESOLVED', fixedBy, at };
+  }
+
+  /** After a write that appended: trims the history to HISTORY_LIMIT when it is over (best effort, see history.ts). */
+  private async trimHistory(key: string, attributes: Record<string, AttributeValue> | undefined): Promise<void> {
+    const trim = trimInput(historyLength(attributes));
+    if (!trim) return;
+    try {
+      await this.ddb.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [LEDGER_KEY]: { S: key } }, ...trim }));
+    } catch {
+      // A concurrent append (condition failed) or AWS pushing back: the list stays longer until the next append trims it.
+    }
   }
 
   private async send(command: UpdateItemCommand): Promise<void> {
