@@ -195,8 +195,7 @@ function readme(input: EvidenceInput, tables: readonly TableHistory[], range: { 
 
 /** Every file of the folder, the manifest last. */
 export function evidenceFiles(input: EvidenceInput): EvidenceFile[] {
-  const ledgerOk = input.ledger?.read.status === 'OK';
-  const tables = ledgerOk && input.ledger?.read.status === 'OK' ? tableHistories(input.report, input.ledger.read.items) : [];
+  const tables = input.ledger?.read.status === 'OK' ? tableHistories(input.report, input.ledger.read.items) : [];
   const range = timeRange(input, tables);
   const ledger = input.ledger
     ? { tableName: input.ledger.tableName, region: input.ledger.region, status: input.ledger.read.status, ...(input.ledger.read.status === 'ERROR' ? { errorName: input.ledger.read.errorName, message: input.ledger.read.message } : {}) }
