@@ -1,5 +1,5 @@
 /**
- * The `pitr-guard` command line: `scan`, `explain`, `demo`, `drill`, `guardrail scp`. Exit codes: 0 nothing non-compliant or
+ * The `pitr-guard` command line: `scan`, `evidence`, `explain`, `demo`, `drill`, `guardrail scp`. Exit codes: 0 nothing non-compliant or
  * in error, 1 something is, or a Region could not be listed (see --fail-on; the partial report is
  * still printed and stderr names each Region not scanned), 2 usage, configuration, credential or
  * access error before there is a report (one line on stderr, no stack trace). stdout carries only
@@ -12,6 +12,7 @@ import { PitrGuardError, errorMessage } from '../core/errors';
 import { actOnFindings } from '../act/remediate';
 import { runDemoCommand } from './demo-command';
 import { runDrillCommand, type DrillFlags } from './drill';
+import { runEvidence, type EvidenceFlags } from './evidence';
 import { runExplain, type ExplainFlags } from './explain';
 import { runGuardrailScp, type GuardrailFlags } from './guardrail';
 import { processIo, type CliIo } from './io';
@@ -54,7 +55,7 @@ Run "pitr-guard <command> --help" for a command's options.`,
 
   const scanCommand = program
     .command('scan')
-    .summary("report every table's PITR compliance (table, json, csv or html); --fix re-enables PITR")
+    .summary("report every table's PITR compliance (table, json, csv, html or ocsf); --fix re-enables PITR")
     .description('Scan every table in the given Regions and report its PITR compliance.')
     .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
     .addOption(new Option('--format <format>', 'report format').choices([...FORMATS]).default('table'))
@@ -99,6 +100,39 @@ Examples:
   pitr-guard scan --format asff > findings.asff.json   # what BatchImportFindings would receive`,
     )
     .action(async (flags: ScanFlags) => setExit(await runScan(flags, io, deps)));
+
+  const evidenceCommand = program
+    .command('evidence')
+    .summary('a self-contained folder for auditors: the reports, the policy, the ledger history, the Config results, a SHA-256 manifest')
+    .description('Scan as `scan` does and write an evidence folder: report.json/.csv/.html, policy.json, history.json/.csv, config-rule.json, README.md and MANIFEST.sha256.')
+    .requiredOption('--output <dir>', 'the folder to write (must be new or empty, unless --force)')
+    .option('--force', 'write into a non-empty folder, overwriting the evidence files in it')
+    .option('--ledger-table <name>', `the findings ledger table to read the history from (default: $${ENV.findingsTable}; without one the folder has no history and says so)`)
+    .option('--ledger-region <region>', "the ledger table's Region (default: your default Region)")
+    .option('--config-rule <name>', 'the pitr-guard Config rule to read results from, in each scanned Region, or none (default: pitr-guard-dev-dynamodb-pitr)')
+    .option('--regions <list>', `comma-separated Region codes, or "all" (default: $${ENV.regions}, else your default Region)`)
+    .option('--accounts <scope>', `self, org or a comma list of account IDs (default: $${ENV.accounts}, else self)`)
+    .option('--exclude-accounts <list>', `comma list of account IDs never scanned (default: $${ENV.excludeAccounts})`)
+    .option('--member-role <name>', `role assumed in every other account (default: $${ENV.memberRole}, else pitr-guard-member)`)
+    .option('--external-id <id>', `sts:ExternalId sent when assuming the member role (default: $${ENV.externalId})`)
+    .option('--concurrency <n>', 'accounts scanned at once, 1-100 (default 8)');
+  addCommonOptions(evidenceCommand)
+    .addOption(new Option('--fail-on <when>', 'exit 1 on: non-compliant, error, never (as scan)').choices([...FAIL_ON]).default('non-compliant'))
+    .addHelpText(
+      'after',
+      `
+Verify a folder with: cd DIR && sha256sum -c MANIFEST.sha256 (docs/evidence.md).
+
+Exit codes as scan: 0 nothing to report under --fail-on; 1 non-compliant or unreadable tables, a
+Region or account not scanned, or a ledger or Config rule that could not be read (the folder is
+still written and says so); 2 usage, configuration or credential error, or a non-empty --output
+without --force: nothing written.
+
+Examples:
+  pitr-guard evidence --output evidence-2026-12 --regions all --ledger-table pitr-guard-prod-findings
+  pitr-guard evidence --output audit --accounts org --regions eu-west-1,us-east-1 --config-rule pitr-guard-prod-dynamodb-pitr`,
+    )
+    .action(async (flags: EvidenceFlags) => setExit(await runEvidence(flags, io, deps)));
 
   const explainCommand = program
     .command('explain')

@@ -9,37 +9,42 @@ import { renderAsff } from '../report/asff';
 import { renderCsv } from '../report/csv';
 import { renderHtml } from '../report/html';
 import { renderJson } from '../report/json';
+import { renderOcsf } from '../report/ocsf';
 import { regionErrorLine, renderTable } from '../report/table';
 import { scan, type ScanReport } from '../aws/scan';
 import { isMultiAccount, scanAccounts } from '../aws/org/scan-accounts';
 import { ENV, parseAccounts, parseExcludeAccounts, parseExternalId, parseMemberRole, securityHubFromEnv, type Scope } from '../core/config';
 import { failureLines, publishReport } from '../aws/security-hub';
 import { colourFor } from '../report/colour';
-import { envValue, parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type SdkRegion } from './common';
+import { envValue, parseRegionsOption, resolveCommon, resolveRegions, validateCommon, type CommonFlags, type Resolved, type SdkRegion } from './common';
 import { applyFixes, type Remediate } from './fix';
 import type { CliIo } from './io';
 import { createProgressBar } from './progress';
 
-export const FORMATS = ['table', 'json', 'csv', 'html', 'asff'] as const;
+export const FORMATS = ['table', 'json', 'csv', 'html', 'asff', 'ocsf'] as const;
 export type Format = (typeof FORMATS)[number];
 export const FAIL_ON = ['non-compliant', 'error', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
 export const EXIT = { OK: 0, PROBLEMS: 1, ERROR: 2 } as const;
 
-export interface ScanFlags extends CommonFlags {
+/** The flags that choose what is scanned (scan and evidence). */
+export interface ScopeFlags extends CommonFlags {
   regions?: string;
+  accounts?: string;
+  excludeAccounts?: string;
+  memberRole?: string;
+  externalId?: string;
+  concurrency?: string;
+}
+
+export interface ScanFlags extends ScopeFlags {
   format: Format;
   output?: string;
   fix?: boolean;
   yes?: boolean;
   dryRun?: boolean;
   failOn: FailOn;
-  accounts?: string;
-  excludeAccounts?: string;
-  memberRole?: string;
-  externalId?: string;
-  concurrency?: string;
   securityHub?: boolean;
 }
 
@@ -96,6 +101,8 @@ export function render(report: ScanReport, format: Format, colour: boolean, env:
       return renderHtml(report, source ? { source } : {});
     case 'asff':
       return renderAsff(report);
+    case 'ocsf':
+      return renderOcsf(report);
     default:
       return renderTable(report, { palette: colourFor(colour, env) });
   }
@@ -123,7 +130,7 @@ export function outputSummary(report: Pick<ScanReport, 'summary' | 'regionErrors
 }
 
 /** --accounts, --exclude-accounts, --member-role, --external-id (each else its variable), checked before any AWS call. */
-export function scopeFromFlags(flags: ScanFlags, io: CliIo): Scope {
+export function scopeFromFlags(flags: ScopeFlags, io: CliIo): Scope {
   const pick = (flag: string | undefined, variable: string, name: string) => ({ value: flag ?? envValue(io.env, variable), source: flag !== undefined ? name : variable });
   const a = pick(flags.accounts, ENV.accounts, '--accounts');
   const x = pick(flags.excludeAccounts, ENV.excludeAccounts, '--exclude-accounts');
@@ -146,23 +153,28 @@ export function parseConcurrency(value: string | undefined): number | undefined 
   return n;
 }
 
-export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps = {}): Promise<number> {
-  if (flags.dryRun && !flags.fix) throw new UsageError('--dry-run only applies to --fix: use --fix --dry-run to list what would change');
-  if (flags.yes && !flags.fix) throw new UsageError('--yes only applies to --fix');
-  const interactive = io.isTTY?.stdin === true && io.isTTY?.stderr === true && io.prompt !== undefined;
-  if (flags.fix && !flags.dryRun && !flags.yes && !interactive) {
-    throw new UsageError('--fix changes tables and this is not an interactive terminal: add --yes to confirm, or --dry-run to only list the changes');
-  }
-  if (flags.fix && !deps.remediate) throw new UsageError('--fix is not available in this build (lib/act/remediate is missing)');
-  if (flags.output !== undefined && flags.output.trim() === '') throw new UsageError('--output needs a file name');
+/** What a scan from the scope flags produced (shared by `scan` and `evidence`). */
+export interface FlagScan {
+  report: ScanReport;
+  common: Resolved;
+  pacers: PacerPool;
+  regions: string[] | 'all';
+  homeRegion: string;
+  scope: Scope;
+}
 
+/**
+ * The scan the scope flags ask for (--regions, --accounts, --exclude-accounts, --member-role,
+ * --external-id, --concurrency and the common flags): every flag checked before any AWS call,
+ * then one account or the multi-account scan. `scan` and `evidence` both run it.
+ */
+export async function scanFromFlags(flags: ScopeFlags, io: CliIo, deps: ScanCommandDeps = {}): Promise<FlagScan> {
   // Everything that needs no AWS first: a bad flag or variable is one line, before any SDK client exists.
   const validated = validateCommon(flags, io);
   const scope = scopeFromFlags(flags, io);
   const concurrency = parseConcurrency(flags.concurrency);
   if (concurrency !== undefined && !isMultiAccount(scope.accounts)) throw new UsageError('--concurrency only applies to --accounts org or a list of accounts');
   const requested = parseRegionsOption(flags.regions, io);
-  const securityHub = flags.securityHub === true || securityHubFromEnv(io.env);
   const common = await resolveCommon(flags, io, validated, deps.sdkRegion);
   const regions = requested ?? resolveRegions(undefined, io, common.defaultRegion);
   const homeRegion = common.defaultRegion ?? (regions === 'all' ? 'us-east-1' : (regions[0] as string));
@@ -193,6 +205,23 @@ export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps
   } finally {
     bar.done();
   }
+  return { report, common, pacers, regions, homeRegion, scope };
+}
+
+export async function runScan(flags: ScanFlags, io: CliIo, deps: ScanCommandDeps = {}): Promise<number> {
+  if (flags.dryRun && !flags.fix) throw new UsageError('--dry-run only applies to --fix: use --fix --dry-run to list what would change');
+  if (flags.yes && !flags.fix) throw new UsageError('--yes only applies to --fix');
+  const interactive = io.isTTY?.stdin === true && io.isTTY?.stderr === true && io.prompt !== undefined;
+  if (flags.fix && !flags.dryRun && !flags.yes && !interactive) {
+    throw new UsageError('--fix changes tables and this is not an interactive terminal: add --yes to confirm, or --dry-run to only list the changes');
+  }
+  if (flags.fix && !deps.remediate) throw new UsageError('--fix is not available in this build (lib/act/remediate is missing)');
+  if (flags.output !== undefined && flags.output.trim() === '') throw new UsageError('--output needs a file name');
+
+  const securityHub = flags.securityHub === true || securityHubFromEnv(io.env);
+  const scanned = await scanFromFlags(flags, io, deps);
+  const { common, pacers, regions } = scanned;
+  let report = scanned.report;
 
   if (flags.fix && deps.remediate) {
     report = await applyFixes(report, {

@@ -8,6 +8,8 @@ import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, typ
 import { AwsCallError, awsErrorName } from '../core/errors';
 import { formatTableArn } from '../core/ids';
 import { FIXED_BY_PITR_GUARD, incidentIdFor, isOpen, nextReminder, recordDisable, type DisableRecord, type LifecycleSettings, type LoopDecision } from '../core/lifecycle';
+import type { HistoryEntry } from '../core/types';
+import { HISTORY_APPEND, historyLength, historyValues, trimInput } from './history';
 import { LEDGER_KEY, RETRYABLE, disableValue, incidentFacts } from './ledger-item';
 
 /** What the reactor's write of one event decided (IncidentLedger.recordChange). */
@@ -72,6 +74,10 @@ export class IncidentLedger {
         const set: string[] = ['accountId = if_not_exists(accountId, :account)', '#region = if_not_exists(#region, :region)', 'tableName = if_not_exists(tableName, :name)'];
         const remove: string[] = [];
         const values: Record<string, AttributeValue> = { ':account': { S: input.table.accountId }, ':region': { S: input.table.region }, ':name': { S: input.table.tableName } };
+        const history: HistoryEntry[] = [];
+        if (loop && !loop.duplicate && input.disable) {
+          history.push({ at: input.disable.at, event: 'PITR_DISABLED', detail: `UpdateContinuousBackups PointInTimeRecoveryEnabled=false (event ${input.eventId})`, actor: input.disable.principal });
+        }
         if (loop && !loop.duplicate) {
           set.push('disables = :disables');
           values[':disables'] = { L: loop.disables.map(disableValue) };
@@ -88,6 +94,7 @@ export class IncidentLedger {
           const opening = !incidentId;
           if (opening) {
             incidentId = incidentIdFor(key, input.now);
+            history.push({ at: nowIso, event: 'INCIDENT_OPENED', detail: `${incidentId}: opened by the reactor (event ${input.eventId})` });
             set.push('incidentId = :incident', 'openedAt = :now', 'reminders = :zero');
             values[':incident'] = { S: incidentId };
             values[':zero'] = { N: '0' };
@@ -100,6 +107,10 @@ export class IncidentLedger {
             values[':by'] = { S: FIXED_BY_PITR_GUARD };
             remove.push('reminderDueAt');
             incident = opening ? 'opened-and-resolved' : 'resolved';
+            history.push(
+              { at: nowIso, event: 'REMEDIATED', detail: 'pitr-guard re-enabled PITR and verified it' },
+              { at: nowIso, event: 'INCIDENT_CLOSED', detail: `${incidentId ?? ''}: fixed by ${FIXED_BY_PITR_GUARD}` },
+            );
           } else {
             set.push('incidentState = :open');
             values[':open'] = { S: 'OPEN' };
@@ -112,8 +123,12 @@ export class IncidentLedger {
             incident = opening ? 'opened' : 'joined';
           }
         }
+        if (history.length > 0) {
+          set.push(HISTORY_APPEND);
+          Object.assign(values, historyValues(history));
+        }
         const version = facts.lifecycleVersion;
-        await this.ddb.send(
+        const out = await this.ddb.send(
           new UpdateItemCommand({
             TableName: this.tableName,
             Key: { [LEDGER_KEY]: { S: key } },
@@ -121,8 +136,10 @@ export class IncidentLedger {
             ConditionExpression: version === undefined ? 'attribute_not_exists(lifecycleVersion)' : 'lifecycleVersion = :expected',
             ExpressionAttributeNames: { '#region': 'region' },
             ExpressionAttributeValues: { ...values, ':version': { N: String((version ?? 0) + 1) }, ...(version === undefined ? {} : { ':expected': { N: String(version) } }) },
+            ...(history.length > 0 ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
           }),
         );
+        if (history.length > 0) await this.trimHistory(key, out.Attributes);
         return { ...(loop ? { loop } : {}), ...(incidentId ? { incidentId } : {}), incident };
       } catch (error) {
         failure = error;
@@ -130,6 +147,17 @@ export class IncidentLedger {
       }
     }
     throw new AwsCallError('UpdateItem', failure, key);
+  }
+
+  /** After a write that appended: trims the history to HISTORY_LIMIT when it is over (best effort, see history.ts). */
+  private async trimHistory(key: string, attributes: Record<string, AttributeValue> | undefined): Promise<void> {
+    const trim = trimInput(historyLength(attributes));
+    if (!trim) return;
+    try {
+      await this.ddb.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [LEDGER_KEY]: { S: key } }, ...trim }));
+    } catch {
+      // A concurrent append (condition failed) or AWS pushing back: the list stays longer until the next append trims it.
+    }
   }
 }
 

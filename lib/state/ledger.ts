@@ -37,8 +37,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { AwsCallError, awsErrorName } from '../core/errors';
 import { formatTableArn } from '../core/ids';
-import type { DrillSummary, Finding, FindingStatus } from '../core/types';
+import type { DrillSummary, Finding, FindingStatus, HistoryEntry } from '../core/types';
 import {
+  FIXED_BY_PITR_GUARD,
   decideIncident,
   disablesInWindow,
   isOpen,
@@ -48,6 +49,7 @@ import {
 } from '../core/lifecycle';
 
 import { LEDGER_KEY, RETRYABLE, incidentFacts, lastSuccessfulDrill, optionalOpen as optional, type OpenIncident } from './ledger-item';
+import { HISTORY_APPEND, historyLength, historyValues, trimInput } from './history';
 
 export type { OpenIncident } from './ledger-item';
 
@@ -177,7 +179,8 @@ export class FindingsLedger {
           return { since: run.seenAt, facts: {} };
         }
         if ((old.item.lastSeen?.S ?? '') > run.seenAt) return 'stale';
-        await this.send(this.change(f, key, run, old.item));
+        const changed = await this.ddb.send(this.change(f, key, run, old.item));
+        await this.trimHistory(key, changed.Attributes);
         // The status write leaves the lifecycle attributes alone: the old item's are current (a
         // writer in between is caught by the lifecycle step's version condition).
         return { since: run.seenAt, facts: incidentFacts(old.item), ...drillOf(old.item) };
@@ -217,10 +220,10 @@ export class FindingsLedger {
       TableName: this.tableName,
       Key: { [LEDGER_KEY]: { S: key } },
       UpdateExpression:
-        'SET accountId = :account, #region = :region, tableName = :name, reasons = :reasons, lastSeen = :seen, lastRunId = :run, #status = :status, since = :seen, firstSeen = :seen',
+        `SET accountId = :account, #region = :region, tableName = :name, reasons = :reasons, lastSeen = :seen, lastRunId = :run, #status = :status, since = :seen, firstSeen = :seen, ${HISTORY_APPEND}`,
       ConditionExpression: 'attribute_not_exists(tableArn)',
       ExpressionAttributeNames: { '#status': 'status', '#region': 'region' },
-      ExpressionAttributeValues: { ...facts(f, run), ':status': { S: f.status } },
+      ExpressionAttributeValues: { ...facts(f, run), ':status': { S: f.status }, ...historyValues([statusEntry(f, run, undefined)]) },
     });
   }
 
@@ -233,7 +236,8 @@ export class FindingsLedger {
       Key: { [LEDGER_KEY]: { S: key } },
       UpdateExpression:
         'SET accountId = :account, #region = :region, tableName = :name, reasons = :reasons, lastSeen = :seen, lastRunId = :run, #status = :status, since = :seen, firstSeen = if_not_exists(firstSeen, :seen)' +
-        (oldStatus === undefined ? '' : ', previousStatus = :oldStatus'),
+        (oldStatus === undefined ? '' : ', previousStatus = :oldStatus') +
+        `, ${HISTORY_APPEND}`,
       ConditionExpression: `attribute_exists(tableArn) AND ${conditions.join(' AND ')}`,
       ExpressionAttributeNames: { '#status': 'status', '#region': 'region' },
       ExpressionAttributeValues: {
@@ -241,7 +245,9 @@ export class FindingsLedger {
         ':status': { S: f.status },
         ...(oldStatus === undefined ? {} : { ':oldStatus': { S: oldStatus } }),
         ...(oldSeen === undefined ? {} : { ':oldSeen': { S: oldSeen } }),
+        ...historyValues([statusEntry(f, run, oldStatus)]),
       },
+      ReturnValues: 'UPDATED_NEW',
     });
   }
 
@@ -263,7 +269,9 @@ export class FindingsLedger {
       const set: string[] = [];
       const remove: string[] = [];
       const values: Record<string, AttributeValue> = decision.kind === 'NONE' ? {} : { ':now': { S: run.seenAt } };
+      const history: HistoryEntry[] = [];
       if (decision.kind === 'OPEN') {
+        history.push({ at: run.seenAt, event: 'INCIDENT_OPENED', detail: `${decision.incidentId}: ${f.status} (${f.reasons.join(', ')})` });
         set.push('incidentId = :incident', 'incidentState = :open', 'openedAt = :now', 'lastAlertedAt = :now', 'reminders = :zero');
         values[':incident'] = { S: decision.incidentId };
         values[':open'] = { S: 'OPEN' };
@@ -273,6 +281,7 @@ export class FindingsLedger {
         set.push('lastAlertedAt = :now', 'reminders = :reminders');
         values[':reminders'] = { N: String(decision.reminder) };
       } else if (decision.kind === 'RESOLVE') {
+        history.push({ at: run.seenAt, event: 'INCIDENT_CLOSED', detail: `${decision.incidentId}: ${f.status}, fixed by ${decision.fixedBy}` });
         set.push('incidentState = :closed', 'closedAt = :now', 'fixedBy = :by', 'fixedAt = :now');
         values[':closed'] = { S: 'CLOSED' };
         values[':by'] = { S: decision.fixedBy };
@@ -288,8 +297,13 @@ export class FindingsLedger {
         set.push('silencedDisables = :noneSilenced');
         values[':noneSilenced'] = { N: '0' };
       }
+      if (history.length > 0) {
+        set.push(HISTORY_APPEND);
+        Object.assign(values, historyValues(history));
+      }
       try {
-        await this.ddb.send(this.claim(key, facts, set, remove, values));
+        const claimed = await this.ddb.send(this.claim(key, facts, set, remove, values, history.length > 0));
+        if (history.length > 0) await this.trimHistory(key, claimed.Attributes);
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) {
           facts = incidentFacts(error.Item ?? {});
@@ -321,7 +335,7 @@ export class FindingsLedger {
   }
 
   /** The conditional UpdateItem that claims a lifecycle step: the version read must still be the item's. */
-  private claim(key: string, facts: IncidentFacts, set: string[], remove: string[], values: Record<string, AttributeValue>): UpdateItemCommand {
+  private claim(key: string, facts: IncidentFacts, set: string[], remove: string[], values: Record<string, AttributeValue>, appends: boolean): UpdateItemCommand {
     const version = facts.lifecycleVersion;
     return new UpdateItemCommand({
       TableName: this.tableName,
@@ -330,6 +344,7 @@ export class FindingsLedger {
       ConditionExpression: version === undefined ? 'attribute_not_exists(lifecycleVersion)' : 'lifecycleVersion = :expected',
       ExpressionAttributeValues: { ...values, ':version': { N: String((version ?? 0) + 1) }, ...(version === undefined ? {} : { ':expected': { N: String(version) } }) },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ...(appends ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
     });
   }
 
@@ -340,15 +355,30 @@ export class FindingsLedger {
    */
   async resolve(t: Pick<Transition, 'tableArn' | 'accountId' | 'region' | 'tableName' | 'incidentId' | 'openedAt' | 'status' | 'reasons'>, fixedBy: string, at: string): Promise<Transition | undefined> {
     try {
-      await this.ddb.send(
+      const out = await this.ddb.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { [LEDGER_KEY]: { S: t.tableArn } },
-          UpdateExpression: 'SET incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one REMOVE reminderDueAt',
+          UpdateExpression: `SET incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one, ${HISTORY_APPEND} REMOVE reminderDueAt`,
           ConditionExpression: 'incidentId = :incident AND incidentState = :open',
-          ExpressionAttributeValues: { ':closed': { S: 'CLOSED' }, ':open': { S: 'OPEN' }, ':now': { S: at }, ':by': { S: fixedBy }, ':incident': { S: t.incidentId }, ':zero': { N: '0' }, ':one': { N: '1' } },
+          ExpressionAttributeValues: {
+            ':closed': { S: 'CLOSED' },
+            ':open': { S: 'OPEN' },
+            ':now': { S: at },
+            ':by': { S: fixedBy },
+            ':incident': { S: t.incidentId },
+            ':zero': { N: '0' },
+            ':one': { N: '1' },
+            ...historyValues([
+              // The scan re-enabled PITR itself (lib/act/close-incidents.ts): what pitr-guard did, then the close.
+              ...(fixedBy === FIXED_BY_PITR_GUARD ? [{ at, event: 'REMEDIATED' as const, detail: 'pitr-guard re-enabled PITR and verified it (scan)' }] : []),
+              { at, event: 'INCIDENT_CLOSED', detail: `${t.incidentId}: fixed by ${fixedBy}` },
+            ]),
+          },
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
+      await this.trimHistory(t.tableArn, out.Attributes);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw new AwsCallError('UpdateItem', error, t.tableArn);
@@ -356,9 +386,25 @@ export class FindingsLedger {
     return { ...t, kind: 'RESOLVED', fixedBy, at };
   }
 
+  /** After a write that appended: trims the history to HISTORY_LIMIT when it is over (best effort, see history.ts). */
+  private async trimHistory(key: string, attributes: Record<string, AttributeValue> | undefined): Promise<void> {
+    const trim = trimInput(historyLength(attributes));
+    if (!trim) return;
+    try {
+      await this.ddb.send(new UpdateItemCommand({ TableName: this.tableName, Key: { [LEDGER_KEY]: { S: key } }, ...trim }));
+    } catch {
+      // A concurrent append (condition failed) or AWS pushing back: the list stays longer until the next append trims it.
+    }
+  }
+
   private async send(command: UpdateItemCommand): Promise<void> {
     await this.ddb.send(command);
   }
+}
+
+/** The STATUS_CHANGED history entry of a status write (`from` undefined: a new item). */
+function statusEntry(f: Finding, run: LedgerRun, from: string | undefined): HistoryEntry {
+  return { at: run.seenAt, event: 'STATUS_CHANGED', detail: `${from ?? 'first seen'} -> ${f.status} (${f.reasons.join(', ')})` };
 }
 
 function facts(f: Finding, run: LedgerRun): Record<string, AttributeValue> {

@@ -109,6 +109,13 @@ export function renderIamDoc(root: string): string {
     '`drill --yes` needs `dynamodb:RestoreTableToPointInTime` on the source table and read and write',
     'actions on its temporary tables `<table>-pitr-drill-*` (the list: [restore drills](drills.md#iam)).',
     '',
+    '`pitr-guard evidence` ([evidence](evidence.md)) needs the same read actions, plus (declared in',
+    '`lib/aws/evidence-sources.ts`) `dynamodb:Scan` on the findings ledger table (with `--ledger-table`)',
+    'and `config:GetComplianceDetailsByConfigRule` on the pitr-guard rule',
+    '(`arn:aws:config:<region>:<account>:config-rule/*` narrowed to the rule, or `*`: the rule ARN holds a',
+    'generated ID). With `--accounts`, both commands also need `sts:AssumeRole` on the member role',
+    '(and `organizations:ListAccounts` for `--accounts org`).',
+    '',
   );
   return lines.join('\n');
 }

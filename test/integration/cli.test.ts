@@ -161,7 +161,7 @@ describe('exit codes 0 and --fail-on', () => {
 
 describe('exit code 2: one line on stderr, nothing on stdout', () => {
   it.each([
-    [['scan', '--format', 'pdf'], /^pitr-guard: option '--format <format>' argument 'pdf' is invalid\. Allowed choices are table, json, csv, html, asff\. \(run "pitr-guard scan --help" for its options\)$/],
+    [['scan', '--format', 'pdf'], /^pitr-guard: option '--format <format>' argument 'pdf' is invalid\. Allowed choices are table, json, csv, html, asff, ocsf\. \(run "pitr-guard scan --help" for its options\)$/],
     [['scan', '--min-recovery-days', '40'], /^pitr-guard: Invalid --min-recovery-days="40": must be a whole number of days from 1 to 35\.$/],
     [['scan', '--regions', 'eu-west-1,all'], /^pitr-guard: Invalid --regions="eu-west-1,all": all cannot be combined with Region codes\.$/],
     [['scan', '--exempt-tag', 'aws:exempt'], /^pitr-guard: Invalid --exempt-tag="aws:exempt"/],

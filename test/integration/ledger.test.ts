@@ -70,11 +70,14 @@ const T2 = '2026-11-21T11:00:00.000Z';
 const T3 = '2026-11-21T12:00:00.000Z';
 
 describe('findings ledger on moto', () => {
+  /** A STATUS_CHANGED history entry as moto stores it (docs/ledger.md#history). */
+  const changed = (at: string, detail: string) => ({ M: { at: { S: at }, event: { S: 'STATUS_CHANGED' }, detail: { S: detail } } });
+
   it('first run: one item per table, since = firstSeen = lastSeen = the run', async () => {
     await scanAt(T1, 'run-1');
     expect(await items()).toEqual({
-      [arn('orders')]: { tableArn: arn('orders'), accountId: ACCOUNT, region: 'us-east-1', tableName: 'orders', status: 'COMPLIANT', reasons: ['PITR_ENABLED', 'RESTORE_WINDOW_NOT_FULL'], since: T1, firstSeen: T1, lastSeen: T1, lastRunId: 'run-1' },
-      [arn('payments')]: { tableArn: arn('payments'), accountId: ACCOUNT, region: 'us-east-1', tableName: 'payments', status: 'NON_COMPLIANT', reasons: ['PITR_DISABLED'], since: T1, firstSeen: T1, lastSeen: T1, lastRunId: 'run-1' },
+      [arn('orders')]: { tableArn: arn('orders'), accountId: ACCOUNT, region: 'us-east-1', tableName: 'orders', status: 'COMPLIANT', reasons: ['PITR_ENABLED', 'RESTORE_WINDOW_NOT_FULL'], since: T1, firstSeen: T1, lastSeen: T1, lastRunId: 'run-1', history: [changed(T1, 'first seen -> COMPLIANT (PITR_ENABLED, RESTORE_WINDOW_NOT_FULL)')] },
+      [arn('payments')]: { tableArn: arn('payments'), accountId: ACCOUNT, region: 'us-east-1', tableName: 'payments', status: 'NON_COMPLIANT', reasons: ['PITR_DISABLED'], since: T1, firstSeen: T1, lastSeen: T1, lastRunId: 'run-1', history: [changed(T1, 'first seen -> NON_COMPLIANT (PITR_DISABLED)')] },
       [arn('sessions')]: expect.objectContaining({ status: 'EXEMPT', since: T1, firstSeen: T1, lastRunId: 'run-1' }),
     });
   });
@@ -87,6 +90,9 @@ describe('findings ledger on moto', () => {
     expect(now[arn('orders')]).not.toHaveProperty('previousStatus');
     expect(now[arn('payments')]).toEqual(expect.objectContaining({ status: 'COMPLIANT', previousStatus: 'NON_COMPLIANT', since: T2, firstSeen: T1, lastSeen: T2, lastRunId: 'run-2' }));
     expect(now[arn('sessions')]).toEqual(expect.objectContaining({ status: 'EXEMPT', since: T1, lastSeen: T2 }));
+    // One entry per status change; the unchanged tables' steady-state writes append nothing.
+    expect(now[arn('payments')]!.history).toEqual([changed(T1, 'first seen -> NON_COMPLIANT (PITR_DISABLED)'), changed(T2, 'NON_COMPLIANT -> COMPLIANT (PITR_ENABLED, RESTORE_WINDOW_NOT_FULL)')]);
+    expect(now[arn('orders')]!.history).toHaveLength(1);
   });
 
   it('a late write of an older run changes nothing (stale)', async () => {
@@ -113,5 +119,7 @@ describe('findings ledger on moto', () => {
     expect(Object.values(now).map((i) => i.lastRunId)).toEqual(['run-4', 'run-4', 'run-4']);
     expect(now[arn('orders')]).toEqual(expect.objectContaining({ status: 'NON_COMPLIANT', lastSeen: '2026-11-21T12:00:01.000Z', since: '2026-11-21T12:00:01.000Z', firstSeen: T1 }));
     expect(now[arn('payments')]).toEqual(expect.objectContaining({ status: 'COMPLIANT', since: T2 }));
+    // Four racing writers, one status change: exactly one history entry for it.
+    expect(now[arn('orders')]!.history).toEqual([changed(T1, 'first seen -> COMPLIANT (PITR_ENABLED, RESTORE_WINDOW_NOT_FULL)'), changed('2026-11-21T12:00:01.000Z', 'COMPLIANT -> NON_COMPLIANT (PITR_DISABLED)')]);
   });
 });

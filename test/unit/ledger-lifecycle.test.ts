@@ -36,6 +36,12 @@ function finding(status: FindingStatus = 'NON_COMPLIANT'): Finding {
 }
 
 const conditionFailed = (item: Record<string, AttributeValue>) => Object.assign(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }), { Item: item });
+const APPEND = 'history = list_append(if_not_exists(history, :historyEmpty), :history)';
+/** The expression values of appended history entries. */
+const history = (...entries: { at: string; event: string; detail: string; actor?: string }[]) => ({
+  ':historyEmpty': { L: [] },
+  ':history': { L: entries.map((e) => ({ M: { at: { S: e.at }, event: { S: e.event }, detail: { S: e.detail }, ...(e.actor ? { actor: { S: e.actor } } : {}) } })) },
+});
 const updates = () => ddb.commandCalls(UpdateItemCommand).map((c) => c.args[0].input as UpdateItemCommandInput);
 const ledger = () => new FindingsLedger(new DynamoDBClient({}), TABLE, { sleep: noSleep, lifecycle: SETTINGS });
 const openItem = (extra: Record<string, AttributeValue> = {}): Record<string, AttributeValue> => ({
@@ -60,7 +66,7 @@ describe('FindingsLedger.write with the lifecycle', () => {
       TableName: TABLE,
       Key: { tableArn: { S: ARN } },
       UpdateExpression:
-        'SET incidentId = :incident, incidentState = :open, openedAt = :now, lastAlertedAt = :now, reminders = :zero, reminderDueAt = :due, lifecycleVersion = :version REMOVE closedAt, fixedBy, fixedAt',
+        `SET incidentId = :incident, incidentState = :open, openedAt = :now, lastAlertedAt = :now, reminders = :zero, reminderDueAt = :due, ${APPEND}, lifecycleVersion = :version REMOVE closedAt, fixedBy, fixedAt`,
       ConditionExpression: 'attribute_not_exists(lifecycleVersion)',
       ExpressionAttributeValues: {
         ':now': { S: RUN.seenAt },
@@ -69,8 +75,10 @@ describe('FindingsLedger.write with the lifecycle', () => {
         ':zero': { N: '0' },
         ':due': { S: '2026-11-22T12:00:00.000Z' },
         ':version': { N: '1' },
+        ...history({ at: RUN.seenAt, event: 'INCIDENT_OPENED', detail: `${ARN}#${RUN.seenAt}: NON_COMPLIANT (PITR_DISABLED)` }),
       },
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ReturnValues: 'UPDATED_NEW',
     });
     expect(out.transitions).toEqual([
       { kind: 'NEW', tableArn: ARN, accountId: '123456789012', region: 'eu-west-1', tableName: 'orders', status: 'NON_COMPLIANT', reasons: ['PITR_DISABLED'], at: RUN.seenAt, incidentId: `${ARN}#${RUN.seenAt}`, openedAt: RUN.seenAt },
@@ -101,9 +109,17 @@ describe('FindingsLedger.write with the lifecycle', () => {
     ddb.on(UpdateItemCommand).resolvesOnce({ Attributes: openItem() }).resolves({});
     const out = await ledger().write([finding('COMPLIANT')], RUN);
     expect(updates()[1]).toMatchObject({
-      UpdateExpression: 'SET incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, lifecycleVersion = :version REMOVE reminderDueAt',
+      UpdateExpression: `SET incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, ${APPEND}, lifecycleVersion = :version REMOVE reminderDueAt`,
       ConditionExpression: 'lifecycleVersion = :expected',
-      ExpressionAttributeValues: { ':now': { S: RUN.seenAt }, ':closed': { S: 'CLOSED' }, ':by': { S: 'unknown' }, ':version': { N: '5' }, ':expected': { N: '4' } },
+      ExpressionAttributeValues: {
+        ':now': { S: RUN.seenAt },
+        ':closed': { S: 'CLOSED' },
+        ':by': { S: 'unknown' },
+        ':version': { N: '5' },
+        ':expected': { N: '4' },
+        ...history({ at: RUN.seenAt, event: 'INCIDENT_CLOSED', detail: `${INCIDENT}: COMPLIANT, fixed by unknown` }),
+      },
+      ReturnValues: 'UPDATED_NEW',
     });
     expect(out.transitions.map((t) => [t.kind, t.fixedBy])).toEqual([['RESOLVED', 'unknown']]);
     expect(out.openIncidents).toEqual([]);
@@ -153,9 +169,22 @@ describe('FindingsLedger.resolve (the scan re-enabled the table)', () => {
     expect(updates()[0]).toEqual({
       TableName: TABLE,
       Key: { tableArn: { S: ARN } },
-      UpdateExpression: 'SET incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one REMOVE reminderDueAt',
+      UpdateExpression: `SET incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one, ${APPEND} REMOVE reminderDueAt`,
       ConditionExpression: 'incidentId = :incident AND incidentState = :open',
-      ExpressionAttributeValues: { ':closed': { S: 'CLOSED' }, ':open': { S: 'OPEN' }, ':now': { S: '2026-11-21T12:00:05.000Z' }, ':by': { S: 'pitr-guard' }, ':incident': { S: INCIDENT }, ':zero': { N: '0' }, ':one': { N: '1' } },
+      ExpressionAttributeValues: {
+        ':closed': { S: 'CLOSED' },
+        ':open': { S: 'OPEN' },
+        ':now': { S: '2026-11-21T12:00:05.000Z' },
+        ':by': { S: 'pitr-guard' },
+        ':incident': { S: INCIDENT },
+        ':zero': { N: '0' },
+        ':one': { N: '1' },
+        ...history(
+          { at: '2026-11-21T12:00:05.000Z', event: 'REMEDIATED', detail: 'pitr-guard re-enabled PITR and verified it (scan)' },
+          { at: '2026-11-21T12:00:05.000Z', event: 'INCIDENT_CLOSED', detail: `${INCIDENT}: fixed by pitr-guard` },
+        ),
+      },
+      ReturnValues: 'UPDATED_NEW',
     });
   });
   it('another writer closed it first: no transition', async () => {
@@ -186,7 +215,7 @@ describe('IncidentLedger.recordChange (the reactor, lib/state/incidents.ts)', ()
       TableName: TABLE,
       Key: { tableArn: { S: ARN } },
       UpdateExpression:
-        'SET accountId = if_not_exists(accountId, :account), #region = if_not_exists(#region, :region), tableName = if_not_exists(tableName, :name), disables = :disables, incidentId = :incident, openedAt = :now, reminders = :zero, lastAlertedAt = :now, incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, lifecycleVersion = :version REMOVE reminderDueAt',
+        `SET accountId = if_not_exists(accountId, :account), #region = if_not_exists(#region, :region), tableName = if_not_exists(tableName, :name), disables = :disables, incidentId = :incident, openedAt = :now, reminders = :zero, lastAlertedAt = :now, incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, ${APPEND}, lifecycleVersion = :version REMOVE reminderDueAt`,
       ConditionExpression: 'attribute_not_exists(lifecycleVersion)',
       ExpressionAttributeNames: { '#region': 'region' },
       ExpressionAttributeValues: {
@@ -200,7 +229,14 @@ describe('IncidentLedger.recordChange (the reactor, lib/state/incidents.ts)', ()
         ':closed': { S: 'CLOSED' },
         ':by': { S: 'pitr-guard' },
         ':version': { N: '1' },
+        ...history(
+          { at: '2026-11-21T11:59:58.000Z', event: 'PITR_DISABLED', detail: 'UpdateContinuousBackups PointInTimeRecoveryEnabled=false (event e1)', actor: 'arn:aws:iam::123456789012:user/bob' },
+          { at: NOW.toISOString(), event: 'INCIDENT_OPENED', detail: `${ARN}#${NOW.toISOString()}: opened by the reactor (event e1)` },
+          { at: NOW.toISOString(), event: 'REMEDIATED', detail: 'pitr-guard re-enabled PITR and verified it' },
+          { at: NOW.toISOString(), event: 'INCIDENT_CLOSED', detail: `${ARN}#${NOW.toISOString()}: fixed by pitr-guard` },
+        ),
       },
+      ReturnValues: 'UPDATED_NEW',
     });
     expect(out).toEqual({ loop: expect.objectContaining({ count: 1, alert: 'ORDINARY', duplicate: false }), incidentId: `${ARN}#${NOW.toISOString()}`, incident: 'opened-and-resolved' });
   });

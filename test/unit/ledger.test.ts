@@ -43,6 +43,8 @@ const FACTS = {
   ':seen': { S: RUN.seenAt },
   ':run': { S: 'run-2' },
 };
+const HISTORY = (detail: string) => ({ ':historyEmpty': { L: [] }, ':history': { L: [{ M: { at: { S: RUN.seenAt }, event: { S: 'STATUS_CHANGED' }, detail: { S: detail } } }] } });
+const APPEND = 'history = list_append(if_not_exists(history, :historyEmpty), :history)';
 const KEY = { tableArn: { S: 'arn:aws:dynamodb:eu-west-1:123456789012:table/orders' } };
 
 beforeEach(() => ddb.reset());
@@ -74,10 +76,10 @@ describe('FindingsLedger.write', () => {
       TableName: TABLE,
       Key: KEY,
       UpdateExpression:
-        'SET accountId = :account, #region = :region, tableName = :name, reasons = :reasons, lastSeen = :seen, lastRunId = :run, #status = :status, since = :seen, firstSeen = :seen',
+        `SET accountId = :account, #region = :region, tableName = :name, reasons = :reasons, lastSeen = :seen, lastRunId = :run, #status = :status, since = :seen, firstSeen = :seen, ${APPEND}`,
       ConditionExpression: 'attribute_not_exists(tableArn)',
       ExpressionAttributeNames: { '#status': 'status', '#region': 'region' },
-      ExpressionAttributeValues: { ...FACTS, ':status': { S: 'NON_COMPLIANT' } },
+      ExpressionAttributeValues: { ...FACTS, ':status': { S: 'NON_COMPLIANT' }, ...HISTORY('first seen -> NON_COMPLIANT (PITR_DISABLED)') },
     });
     expect(out.since.get(KEY.tableArn.S)).toEqual({ status: 'NON_COMPLIANT', since: RUN.seenAt });
   });
@@ -90,11 +92,45 @@ describe('FindingsLedger.write', () => {
       TableName: TABLE,
       Key: KEY,
       UpdateExpression:
-        'SET accountId = :account, #region = :region, tableName = :name, reasons = :reasons, lastSeen = :seen, lastRunId = :run, #status = :status, since = :seen, firstSeen = if_not_exists(firstSeen, :seen), previousStatus = :oldStatus',
+        `SET accountId = :account, #region = :region, tableName = :name, reasons = :reasons, lastSeen = :seen, lastRunId = :run, #status = :status, since = :seen, firstSeen = if_not_exists(firstSeen, :seen), previousStatus = :oldStatus, ${APPEND}`,
       ConditionExpression: 'attribute_exists(tableArn) AND #status = :oldStatus AND lastSeen = :oldSeen',
       ExpressionAttributeNames: { '#status': 'status', '#region': 'region' },
-      ExpressionAttributeValues: { ...FACTS, ':status': { S: 'NON_COMPLIANT' }, ':oldStatus': { S: 'COMPLIANT' }, ':oldSeen': { S: '2026-11-21T11:00:00.000Z' } },
+      ExpressionAttributeValues: {
+        ...FACTS,
+        ':status': { S: 'NON_COMPLIANT' },
+        ':oldStatus': { S: 'COMPLIANT' },
+        ':oldSeen': { S: '2026-11-21T11:00:00.000Z' },
+        ...HISTORY('COMPLIANT -> NON_COMPLIANT (PITR_DISABLED)'),
+      },
+      ReturnValues: 'UPDATED_NEW',
     });
+    expect(out.since.get(KEY.tableArn.S)?.since).toBe(RUN.seenAt);
+  });
+
+  it('a status change that grows the history past 100 entries: one REMOVE of the oldest, conditioned on the length seen', async () => {
+    const old = { tableArn: KEY.tableArn, status: { S: 'COMPLIANT' }, lastSeen: { S: '2026-11-21T11:00:00.000Z' } };
+    const history = { L: Array.from({ length: 102 }, (_, i) => ({ M: { at: { S: `t${i}` }, event: { S: 'STATUS_CHANGED' }, detail: { S: 'x' } } })) };
+    ddb.on(UpdateItemCommand).rejectsOnce(conditionFailed(old)).resolvesOnce({ Attributes: { history } }).resolves({});
+    const out = await new FindingsLedger(new DynamoDBClient({}), TABLE, { sleep: noSleep }).write([finding('orders')], RUN);
+    expect(inputs()).toHaveLength(3);
+    expect(inputs()[2]).toEqual({
+      TableName: TABLE,
+      Key: KEY,
+      UpdateExpression: 'REMOVE history[0], history[1]',
+      ConditionExpression: 'size(history) = :historyLength',
+      ExpressionAttributeValues: { ':historyLength': { N: '102' } },
+    });
+    expect(out.failed).toEqual([]);
+  });
+
+  it('a failed trim (a concurrent append) is not a failed write: the next append trims', async () => {
+    const old = { tableArn: KEY.tableArn, status: { S: 'COMPLIANT' }, lastSeen: { S: '2026-11-21T11:00:00.000Z' } };
+    const history = { L: Array.from({ length: 101 }, () => ({ M: { at: { S: 't' }, event: { S: 'STATUS_CHANGED' }, detail: { S: 'x' } } })) };
+    ddb.on(UpdateItemCommand).rejectsOnce(conditionFailed(old)).resolvesOnce({ Attributes: { history } }).rejects(conditionFailed());
+    const out = await new FindingsLedger(new DynamoDBClient({}), TABLE, { sleep: noSleep }).write([finding('orders')], RUN);
+    expect(inputs().map((i) => i.UpdateExpression?.slice(0, 20))).toHaveLength(3);
+    expect(inputs()[2]!.UpdateExpression).toBe('REMOVE history[0]');
+    expect(out.failed).toEqual([]);
     expect(out.since.get(KEY.tableArn.S)?.since).toBe(RUN.seenAt);
   });
 
