@@ -25,8 +25,6 @@ import { awsErrorName, errorMessage } from '../core/errors';
 import { GENERATOR_ID, findingId, partitionOfFinding, productArn, toAsff } from '../report/asff';
 import { archivedRecord, isOwnActive, needsImport, nextUpdatedAt } from '../report/asff-lifecycle';
 import { partitionOf } from '../core/ids';
-
-const sdk = () => import('@aws-sdk/client-securityhub');
 import type { Finding } from '../core/types';
 import { silentLogger, type Logger } from '../runtime/logger';
 
@@ -135,7 +133,8 @@ export async function publishToSecurityHub(targets: readonly SecurityHubTarget[]
 
 async function syncTarget(target: SecurityHubTarget, run: SecurityHubRun, deps: SecurityHubDeps): Promise<SecurityHubSummary> {
   const { accountId, region } = target;
-  const client = deps.clients.get((await sdk()).SecurityHubClient, region, deps.clientAccount?.(accountId));
+  const { SecurityHubClient } = await import('@aws-sdk/client-securityhub');
+  const client = deps.clients.get(SecurityHubClient, region, deps.clientAccount?.(accountId));
   const summary: SecurityHubSummary = { imported: 0, unchanged: 0, archived: 0, failed: 0, failures: [] };
   const fail = (operation: SecurityHubFailure['operation'], error: { errorName: string; message: string }, id?: string) => {
     summary.failed++;
@@ -173,7 +172,7 @@ async function syncTarget(target: SecurityHubTarget, run: SecurityHubRun, deps: 
 
 /** pitr-guard's ACTIVE findings in this account and Region, by Id (every page, paced). */
 export async function ownActiveFindings(client: SecurityHubClient, where: { accountId: string; region: string; productArn: string }, deps: Pick<SecurityHubDeps, 'sleep' | 'clock' | 'attempts' | 'baseDelayMs'> = {}): Promise<Map<string, AwsSecurityFinding>> {
-  const { GetFindingsCommand } = await sdk();
+  const { GetFindingsCommand } = await import('@aws-sdk/client-securityhub');
   const pace = new RateLimiter(GET_FINDINGS_PER_SECOND, deps.clock, deps.sleep ?? realSleep);
   const eq = (Value: string) => [{ Value, Comparison: 'EQUALS' as const }];
   const found = new Map<string, AwsSecurityFinding>();
@@ -221,7 +220,7 @@ export function batches(records: readonly AwsSecurityFinding[]): AwsSecurityFind
  * account and Region. Returns the records that still failed after the retries.
  */
 export async function importFindings(client: SecurityHubClient, records: readonly AwsSecurityFinding[], deps: Pick<SecurityHubDeps, 'sleep' | 'clock' | 'attempts' | 'baseDelayMs'> = {}): Promise<{ failures: { id: string; errorName: string; message: string }[] }> {
-  const { BatchImportFindingsCommand } = await sdk();
+  const { BatchImportFindingsCommand } = await import('@aws-sdk/client-securityhub');
   const pace = new RateLimiter(IMPORTS_PER_SECOND, deps.clock, deps.sleep ?? realSleep);
   const attempts = deps.attempts ?? 5;
   const wait = deps.sleep ?? realSleep;
