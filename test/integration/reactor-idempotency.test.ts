@@ -55,10 +55,43 @@ describe('DynamoIdempotencyStore on moto', () => {
   });
 
   it('only one of two racing retries wins the take-over', async () => {
-    const s = store();
-    await s.claim('evt-4', 60_000);
-    await s.release('evt-4', {});
+    // The race that matters: both retries read RETRY before either writes. moto's DynamoDB checks a
+    // condition and writes without a lock, so two UpdateItems that reach its threaded server at the
+    // same instant can both pass (DynamoDB evaluates a condition atomically with the write). The
+    // client below forces that interleaving on purpose — each claim waits until both have read the
+    // item — and hands moto the two conditional UpdateItems one after the other, so what is tested is
+    // the store's condition, not moto's missing lock.
+    const client = ddbClient(moto.endpoint);
+    let reads = 0;
+    let bothRead: () => void = () => undefined;
+    const bothHaveRead = new Promise<void>((resolve) => (bothRead = resolve));
+    let updates: Promise<unknown> = Promise.resolve();
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        sent.push(context.commandName ?? '');
+        if (context.commandName === 'UpdateItemCommand') {
+          const turn = updates.then(() => next(args));
+          updates = turn.catch(() => undefined);
+          return turn;
+        }
+        const out = await next(args);
+        if (context.commandName === 'GetItemCommand' && ++reads === 2) bothRead();
+        if (context.commandName === 'GetItemCommand') await bothHaveRead;
+        return out;
+      },
+      { step: 'initialize', name: 'forceRaceInterleaving' },
+    );
+    const s = new DynamoIdempotencyStore(client, TABLE, { now: () => t, ttlDays: 7 });
+    await store().claim('evt-4', 60_000);
+    await store().release('evt-4', {});
     const [a, b] = await Promise.all([s.claim('evt-4', 60_000), s.claim('evt-4', 60_000)]);
     expect([a.state, b.state].sort()).toEqual(['claimed', 'in-progress']);
+    // both read RETRY and both tried the take-over: the condition, not luck, turned one away
+    expect(sent.filter((c) => c === 'UpdateItemCommand')).toHaveLength(2);
+    const winner = [a, b].find((o) => o.state === 'claimed');
+    expect(winner?.record).toMatchObject({ status: 'IN_PROGRESS', attempts: 2 });
+    const item = await ddbClient(moto.endpoint).send(new GetItemCommand({ TableName: TABLE, Key: { eventId: { S: 'evt-4' } } }));
+    expect(item.Item?.attempts?.N).toBe('2');
   });
 });
