@@ -15,7 +15,8 @@ const port = process.env.MOTO_PORT
         s.close(() => resolve(p));
       });
     });
-const child = spawn(path.join(root, '.venv/bin/moto_server'), ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+// moto's own server with DynamoDB's conditional writes made atomic (dev/local/moto_server.py)
+const child = spawn(path.join(root, '.venv/bin/python'), [path.join(root, 'dev/local/moto_server.py'), '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
 const endpoint = `http://127.0.0.1:${port}`;
 process.stderr.write(
   `moto server on ${endpoint} (Ctrl-C stops it). In another shell:\n` +

@@ -1,7 +1,8 @@
 /**
  * A local moto server (the AWS emulator used by the integration tests, the demo and the
  * benchmarks): started from the project virtualenv on a free loopback port, stopped on demand and,
- * as a last resort, when the Node process exits.
+ * as a last resort, when the Node process exits. It is moto's own server launched through
+ * dev/local/moto_server.py, which makes DynamoDB's conditional writes atomic as they are on AWS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync } from 'node:fs';
@@ -63,11 +64,14 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   if (!existsSync(bin)) {
     throw new Error(`moto_server not found at ${bin}; run: bash scripts/venv.sh`);
   }
+  // moto's own server, with DynamoDB requests handled one at a time: see moto_server.py
+  const python = path.join(venv, 'bin', 'python');
+  const launcher = path.join(projectRoot(), 'dev', 'local', 'moto_server.py');
   const timeoutMs = options.timeoutMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
-    const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', out, out], env: { ...process.env, MOTO_PORT: String(port) } });
+    const child = spawn(python, [launcher, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', out, out], env: { ...process.env, MOTO_PORT: String(port) } });
     running.add(child);
     installExitHook();
     let exited = false;

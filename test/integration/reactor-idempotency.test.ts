@@ -55,26 +55,19 @@ describe('DynamoIdempotencyStore on moto', () => {
   });
 
   it('only one of two racing retries wins the take-over', async () => {
-    // The race that matters: both retries read RETRY before either writes. moto's DynamoDB checks a
-    // condition and writes without a lock, so two UpdateItems that reach its threaded server at the
-    // same instant can both pass (DynamoDB evaluates a condition atomically with the write). The
-    // client below forces that interleaving on purpose — each claim waits until both have read the
-    // item — and hands moto the two conditional UpdateItems one after the other, so what is tested is
-    // the store's condition, not moto's missing lock.
+    // The race that matters: both retries read RETRY before either writes. Left to timing, the two
+    // claims rarely interleave that way, so the client below forces it — each claim waits until both
+    // have read the item — and then sends both conditional take-overs: the store's condition alone
+    // must turn one away. (moto's conditional writes are atomic here only because the local launcher,
+    // dev/local/moto_server.py, serialises DynamoDB requests as DynamoDB's item-level atomicity would.)
     const client = ddbClient(moto.endpoint);
     let reads = 0;
     let bothRead: () => void = () => undefined;
     const bothHaveRead = new Promise<void>((resolve) => (bothRead = resolve));
-    let updates: Promise<unknown> = Promise.resolve();
     const sent: string[] = [];
     client.middlewareStack.add(
       (next, context) => async (args) => {
         sent.push(context.commandName ?? '');
-        if (context.commandName === 'UpdateItemCommand') {
-          const turn = updates.then(() => next(args));
-          updates = turn.catch(() => undefined);
-          return turn;
-        }
         const out = await next(args);
         if (context.commandName === 'GetItemCommand' && ++reads === 2) bothRead();
         if (context.commandName === 'GetItemCommand') await bothHaveRead;
