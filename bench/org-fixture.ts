@@ -6,6 +6,7 @@
  * ListTagsOfResource with one token bucket per (account credentials, Region) and answers
  * ThrottlingException beyond it.
  */
+import type { Context } from 'aws-lambda';
 import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startMoto, type MotoServer } from '../dev/local/moto';
@@ -16,6 +17,12 @@ import { memberRoleCredentials } from '../lib/aws/org/member-credentials';
 
 export const CENTRAL = '123456789012';
 export const LIMITED = ['DescribeContinuousBackups', 'ListTagsOfResource'];
+
+/** A Lambda context of the central account's `functionName` with `seconds` left (the shard stops 15 s before its deadline). */
+export function lambdaContext(functionName: string, seconds: number): Context {
+  const deadline = Date.now() + seconds * 1000;
+  return { functionName, awsRequestId: 'bench', invokedFunctionArn: `arn:aws:lambda:us-east-1:${CENTRAL}:function:${functionName}`, getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
+}
 
 export interface OrgSpec {
   members: number;

@@ -28,14 +28,13 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
 import { SfnRunner } from '../dev/local/sfn-runner';
 import { expectedSummary } from '../dev/seed';
 import { Clients } from '../lib/aws/clients';
 import { handler as shardHandler } from '../functions/org-shard';
 import type { AggregateOutput, PlanOutput } from '../lib/jobs/org-scan/contract';
 import { buildFunction, LAMBDA_NODE } from './lambda-bundle';
-import { CENTRAL, LIMITED, orgFixture, specFromEnv, type OrgFixture } from './org-fixture';
+import { CENTRAL, lambdaContext, LIMITED, orgFixture, specFromEnv, type OrgFixture } from './org-fixture';
 import { AGGREGATE_MEASURED, ASSUMPTIONS, DEPLOYED_MAX_CONCURRENCY, extrapolate, LAMBDA_MEMORY_MB, LAMBDA_TIMEOUTS, type Measured } from './org-model';
 
 const root = path.resolve(__dirname, '..');
@@ -95,11 +94,6 @@ function outcome(run: RoleRun): unknown {
   const error = new Error(run.error.message);
   error.name = run.error.name;
   throw error;
-}
-
-function shardContext(): Context {
-  const deadline = Date.now() + LAMBDA_TIMEOUTS.shard * 1000;
-  return { functionName: 'orgShard', awsRequestId: 'bench', invokedFunctionArn: `arn:aws:lambda:us-east-1:${CENTRAL}:function:orgShard`, getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
 }
 
 function percentile(xs: number[], q: number): number {
@@ -193,7 +187,7 @@ async function measure(fx: OrgFixture): Promise<boolean> {
         }
         const at = performance.now();
         try {
-          return await shardHandler(payload as never, shardContext());
+          return await shardHandler(payload as never, lambdaContext('orgShard', LAMBDA_TIMEOUTS.shard));
         } finally {
           shards.push({ handlerMs: performance.now() - at });
         }

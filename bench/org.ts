@@ -26,13 +26,12 @@ import { parseScope } from '../lib/core/config';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Context } from 'aws-lambda';
 import { SfnRunner } from '../dev/local/sfn-runner';
 import { handler as planHandler } from '../functions/org-plan';
 import { handler as shardHandler } from '../functions/org-shard';
 import { handler as aggregateHandler } from '../functions/org-aggregate';
 import type { AggregateOutput } from '../lib/jobs/org-scan/contract';
-import { CENTRAL, LIMITED, orgFixture, specFromEnv, type OrgFixture } from './org-fixture';
+import { CENTRAL, LIMITED, lambdaContext as context, orgFixture, specFromEnv, type OrgFixture } from './org-fixture';
 import { main as scaleMain } from './org-scale';
 
 const SCALE = process.env.BENCH_SCALE === '1';
@@ -87,12 +86,6 @@ async function cliPath(fx: OrgFixture): Promise<OrgFigures> {
   }
   if (report.accountErrors.length > 0 || report.regionErrors.length > 0 || report.summary.error > 0) throw new Error(`the benchmark scan was incomplete: ${JSON.stringify({ accountErrors: report.accountErrors, regionErrors: report.regionErrors, errors: report.summary.error })}`);
   return figures('cli (in-process, pitr-guard scan --accounts org)', fx, from, seconds, report.summary.total);
-}
-
-/** A Lambda context with `seconds` left (the shard stops 15 s before its deadline). */
-function context(functionName: string, seconds: number): Context {
-  const deadline = Date.now() + seconds * 1000;
-  return { functionName, awsRequestId: 'bench', invokedFunctionArn: `arn:aws:lambda:us-east-1:${CENTRAL}:function:${functionName}`, getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
 }
 
 const steps: Record<string, [number, number][]> = {};
