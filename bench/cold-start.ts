@@ -12,18 +12,15 @@
  * Also prints which AWS SDK clients each bundle holds (esbuild's metafile).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { LAMBDA_NODE as NODE, SERVERLESS_ESBUILD } from './lambda-bundle';
 
 const runs = Number(process.env.BENCH_RUNS ?? 21);
 const root = path.resolve(__dirname, '..');
-/** Node 22 (the nodejs22.x runtime; the project pins it as a devDependency), else this Node. */
-const NODE = process.env.BENCH_NODE ?? (existsSync(path.join(root, 'node_modules', '.bin', 'node')) ? path.join(root, 'node_modules', '.bin', 'node') : process.execPath);
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
 
-/** serverless.yml custom.esbuild, as serverless-esbuild passes it to esbuild. */
-export const SERVERLESS_ESBUILD: BuildOptions = { bundle: true, minify: true, sourcemap: false, target: 'node22', platform: 'node', format: 'cjs', keepNames: true, logLevel: 'error', ...(process.env.BENCH_MAIN_FIELDS ? { mainFields: process.env.BENCH_MAIN_FIELDS.split(',') } : {}) };
 
 /** One fresh process requiring the bundle: wall and CPU (user + system) ms of the require. */
 function initOnce(file: string): { wall: number; cpu: number } {

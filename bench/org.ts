@@ -15,72 +15,28 @@
  * shards, the report bucket in moto S3: its wall time includes plan and aggregate.
  * Options (env): BENCH_MEMBERS (default 3), BENCH_REGIONS (default us-east-1,eu-west-1),
  * BENCH_TABLES per account and Region (default 100), BENCH_DIAG=1 (when each shard's calls ran).
+ *
+ * BENCH_SCALE=1: the scale mode (bench/org-scale.ts), 200 accounts × 3 Regions × 5 tables by
+ * default: plan, fan-out and aggregate timed and their memory measured apart, then extrapolated to
+ * 1,000 accounts × 17 Regions (bench/org-model.ts).
  */
-import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { startMoto, type MotoServer } from '../dev/local/moto';
-import { startFaultProxy, type FaultProxy } from '../dev/local/proxy';
-import { localClients, roundRobinPlan, seedTable } from '../dev/seed';
 import { Clients } from '../lib/aws/clients';
-import { mapLimit } from '../lib/aws/pace';
-import { memberRoleCredentials } from '../lib/aws/org/member-credentials';
 import { scanAccounts } from '../lib/aws/org/scan-accounts';
 import { parseScope } from '../lib/core/config';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Context } from 'aws-lambda';
 import { SfnRunner } from '../dev/local/sfn-runner';
 import { handler as planHandler } from '../functions/org-plan';
 import { handler as shardHandler } from '../functions/org-shard';
 import { handler as aggregateHandler } from '../functions/org-aggregate';
 import type { AggregateOutput } from '../lib/jobs/org-scan/contract';
+import { CENTRAL, LIMITED, lambdaContext as context, orgFixture, specFromEnv, type OrgFixture } from './org-fixture';
+import { main as scaleMain } from './org-scale';
 
-export const CENTRAL = '123456789012';
-const members = Number(process.env.BENCH_MEMBERS ?? 3);
-const regions = (process.env.BENCH_REGIONS ?? 'us-east-1,eu-west-1').split(',');
-const perShard = Number(process.env.BENCH_TABLES ?? 100);
-const LIMITED = ['DescribeContinuousBackups', 'ListTagsOfResource'];
+const SCALE = process.env.BENCH_SCALE === '1';
+const { regions, perShard } = specFromEnv(SCALE);
 const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-
-export interface OrgFixture {
-  moto: MotoServer;
-  proxy: FaultProxy;
-  accounts: string[];
-  tables: number;
-  stop(): Promise<void>;
-}
-
-/** An Organization on moto, seeded through each member's role, behind a rate-limited proxy. */
-export async function orgFixture(): Promise<OrgFixture> {
-  const moto = await startMoto();
-  const direct = localClients(moto.endpoint);
-  const org = direct.get(OrganizationsClient, 'us-east-1');
-  await org.send(new CreateOrganizationCommand({ FeatureSet: 'ALL' }));
-  const accounts = [CENTRAL];
-  for (let i = 0; i < members; i++) {
-    const out = await org.send(new CreateAccountCommand({ AccountName: `member-${i + 1}`, Email: `member-${i + 1}@example.com` }));
-    accounts.push(out.CreateAccountStatus?.AccountId as string);
-  }
-  const plan = roundRobinPlan(Object.fromEntries(regions.map((r) => [r, perShard])));
-  const started = Date.now();
-  for (const account of accounts) {
-    if (account !== CENTRAL) direct.setAccountCredentials(account, memberRoleCredentials(direct, { accountId: account, roleName: 'pitr-guard-member', homeRegion: 'us-east-1', runId: 'seed' }));
-    await mapLimit(plan, 16, (t) => seedTable(direct.get(DynamoDBClient, t.region, account === CENTRAL ? undefined : account), t));
-  }
-  console.log(`seeded ${accounts.length} accounts × ${regions.length} Regions × ${perShard} tables in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const proxy = await startFaultProxy(moto.endpoint, [], { limits: LIMITED.map((operation) => ({ operation, ratePerSecond: 10 })) });
-  return {
-    moto,
-    proxy,
-    accounts,
-    tables: accounts.length * plan.length,
-    stop: async () => {
-      await proxy.stop();
-      await moto.stop();
-    },
-  };
-}
 
 export interface OrgFigures {
   path: string;
@@ -130,12 +86,6 @@ async function cliPath(fx: OrgFixture): Promise<OrgFigures> {
   }
   if (report.accountErrors.length > 0 || report.regionErrors.length > 0 || report.summary.error > 0) throw new Error(`the benchmark scan was incomplete: ${JSON.stringify({ accountErrors: report.accountErrors, regionErrors: report.regionErrors, errors: report.summary.error })}`);
   return figures('cli (in-process, pitr-guard scan --accounts org)', fx, from, seconds, report.summary.total);
-}
-
-/** A Lambda context with `seconds` left (the shard stops 15 s before its deadline). */
-function context(functionName: string, seconds: number): Context {
-  const deadline = Date.now() + seconds * 1000;
-  return { functionName, awsRequestId: 'bench', invokedFunctionArn: `arn:aws:lambda:us-east-1:${CENTRAL}:function:${functionName}`, getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
 }
 
 const steps: Record<string, [number, number][]> = {};
@@ -188,7 +138,7 @@ async function stepFunctionsPath(fx: OrgFixture): Promise<OrgFigures> {
 }
 
 export async function main(paths: Record<string, (fx: OrgFixture) => Promise<OrgFigures>> = { cli: cliPath, 'step-functions': stepFunctionsPath }): Promise<void> {
-  const fx = await orgFixture();
+  const fx = await orgFixture(specFromEnv(false));
   try {
     const rows: OrgFigures[] = [];
     for (const run of Object.values(paths)) {
@@ -203,7 +153,7 @@ export async function main(paths: Record<string, (fx: OrgFixture) => Promise<Org
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
+  (SCALE ? scaleMain() : main()).catch((error: unknown) => {
     console.error(error);
     process.exitCode = 1;
   });

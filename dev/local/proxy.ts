@@ -14,8 +14,9 @@
  * (access key, Region, operation) answers ThrottlingException (400) when a call finds it empty, as
  * DynamoDB's control plane does. Each account reached through AssumeRole signs with its own access
  * key, so every (account, Region) has its own budget, as in AWS.
- * Calls are matched by operation (the X-Amz-Target suffix for JSON protocols, or the `Action`
- * parameter for query protocols) and optionally by request body. Every call is counted.
+ * Calls are matched by operation (the X-Amz-Target suffix for JSON protocols, the `Action`
+ * parameter for query protocols, method and path for the REST APIs pitr-guard calls: Security Hub,
+ * Account ListRegions, S3 object calls) and optionally by request body. Every call is counted.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -72,11 +73,15 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
-/** REST-JSON operations, by method and path (Security Hub has no X-Amz-Target). */
+/** REST-JSON operations, by method and path (Security Hub and Account Management have no X-Amz-Target). */
 const REST_OPERATIONS: Record<string, string> = {
   'POST /findings/import': 'BatchImportFindings',
   'POST /findings': 'GetFindings',
+  'POST /listRegions': 'ListRegions',
 };
+
+/** S3 (REST-XML, path-style against a local endpoint): the object calls, by method. */
+const S3_OBJECT_OPERATIONS: Record<string, string> = { GET: 'GetObject', PUT: 'PutObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' };
 
 function operationOf(headers: IncomingHttpHeaders, body: string, method = '', url = ''): string {
   const target = headers['x-amz-target'];
@@ -84,7 +89,10 @@ function operationOf(headers: IncomingHttpHeaders, body: string, method = '', ur
   const rest = REST_OPERATIONS[`${method} ${url.split('?')[0]}`];
   if (rest) return rest;
   const action = new URLSearchParams(body).get('Action');
-  return action ?? 'Unknown';
+  if (action) return action;
+  // `/bucket/key`: an object call (a bucket-level call, `/bucket`, stays Unknown).
+  if (/^\/[^/?]+\/[^?]+/.test(url)) return S3_OBJECT_OPERATIONS[method] ?? 'Unknown';
+  return 'Unknown';
 }
 
 export interface FaultProxyOptions {
