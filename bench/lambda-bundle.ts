@@ -5,19 +5,37 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the CommonJS plugin file serverless-esbuild loads
+const plugins = require('../scripts/esbuild-plugins.js') as Plugin[];
 
 const root = path.resolve(__dirname, '..');
 
 /** Node 22 (the nodejs22.x runtime; the project pins it as a devDependency), else this Node. */
 export const LAMBDA_NODE = process.env.BENCH_NODE ?? (existsSync(path.join(root, 'node_modules', '.bin', 'node')) ? path.join(root, 'node_modules', '.bin', 'node') : process.execPath);
 
-/** serverless.yml custom.esbuild, as serverless-esbuild passes it to esbuild. */
-export const SERVERLESS_ESBUILD: BuildOptions = { bundle: true, minify: true, sourcemap: false, target: 'node22', platform: 'node', format: 'cjs', keepNames: true, logLevel: 'error', ...(process.env.BENCH_MAIN_FIELDS ? { mainFields: process.env.BENCH_MAIN_FIELDS.split(',') } : {}) };
+/** serverless.yml custom.esbuild, as serverless-esbuild passes it to esbuild (ES modules with splitting: scripts/esbuild-plugins.js). */
+export const SERVERLESS_ESBUILD: BuildOptions = {
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  target: 'node22',
+  platform: 'node',
+  format: 'esm',
+  splitting: true,
+  mainFields: ['module', 'main'],
+  banner: { js: "import { createRequire as __pitrGuardCreateRequire } from 'node:module'; const require = __pitrGuardCreateRequire(import.meta.url);" },
+  plugins,
+  keepNames: true,
+  logLevel: 'error',
+};
 
-/** Bundles functions/<name>.ts to <dir>/<name>.js as serverless-esbuild would; returns the file. */
+/**
+ * Bundles functions/<name>.ts into <dir>/<name>/ as serverless-esbuild would (the entry, its
+ * chunks, package.json "type": "module"); returns the entry's file, to be loaded with import().
+ */
 export async function buildFunction(name: string, dir: string): Promise<string> {
-  const outfile = path.join(dir, `${name}.js`);
-  await build({ ...SERVERLESS_ESBUILD, entryPoints: [path.join(root, 'functions', `${name}.ts`)], outfile, nodePaths: [path.join(root, 'node_modules')] });
-  return outfile;
+  const outdir = path.join(dir, name);
+  await build({ ...SERVERLESS_ESBUILD, entryPoints: [path.join(root, 'functions', `${name}.ts`)], outdir, nodePaths: [path.join(root, 'node_modules')] });
+  return path.join(outdir, `${name}.js`);
 }

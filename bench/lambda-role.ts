@@ -1,14 +1,14 @@
 /**
  * One Lambda invocation in a process of its own, for bench:org (bundled to .bench/ and started by
  * bench/org-scale.ts). Usage: `node [flags] lambda-role.js <function bundle> <function ARN> <timeout s>`
- * with the payload in BENCH_PAYLOAD. It requires the function's bundle (built as serverless.yml
+ * with the payload in BENCH_PAYLOAD. It imports the function's bundle (an ES module) (built as serverless.yml
  * builds it), calls its `handler` once with a Lambda-like context, and prints one line
  * `BENCH_ROLE <json>`: the result or the error (name, message), the handler's wall time, module
  * init time, and memory: RSS and heap before the call, their peaks during it (sampled every 10 ms),
  * and the kernel's maxRSS of the whole process, which is what Lambda reports as "Max Memory Used".
  * Nothing else runs in this process, so the figures are this one function's.
  */
-import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 interface Handler {
   handler: (event: unknown, context: unknown) => Promise<unknown>;
@@ -17,7 +17,7 @@ interface Handler {
 async function main(): Promise<void> {
   const [bundle, functionArn, timeout] = process.argv.slice(2) as [string, string, string];
   const initStart = performance.now();
-  const mod = createRequire(__filename)(bundle) as Handler;
+  const mod = (await import(pathToFileURL(bundle).href)) as Handler;
   const initMs = performance.now() - initStart;
   (globalThis as { gc?: () => void }).gc?.();
   const before = process.memoryUsage();
