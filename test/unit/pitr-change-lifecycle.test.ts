@@ -79,6 +79,9 @@ describe('pitrChange with the findings ledger', () => {
     const write = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
     expect(write?.UpdateExpression).toContain('fixedBy = :by');
     expect(write?.ExpressionAttributeValues?.[':by']).toEqual({ S: 'pitr-guard' });
+    // One read of the item (in the first round trip, with the claim and the table's reads), one write.
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
   });
 
   it('the second disable: the ordinary alert, saying it is a repeat and when the escalation comes', async () => {
