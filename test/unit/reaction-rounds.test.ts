@@ -38,6 +38,8 @@ const sts = mockClient(STSClient);
 const ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/orders';
 const EVENT_ID = '0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f';
 const LEDGER = 'pitr-guard-findings';
+/** The de-duplication record of a copy that already finished. */
+const COMPLETED_RECORD = { Item: { eventId: { S: EVENT_ID }, status: { S: 'COMPLETED' }, attempts: { N: '1' }, leaseUntil: { N: '0' }, expiresAt: { N: '9999999999' }, result: { S: 'ENABLED' } } };
 const disabled = { ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED' as const, PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' as const } } };
 const enabled = { ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED' as const, PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED' as const, RecoveryPeriodInDays: 35 } } };
 
@@ -160,7 +162,7 @@ describe('the reaction, round trip by round trip', () => {
     answer('ListTagsOfResource', { Tags: [] });
     fail('PutItem', awsError('ConditionalCheckFailedException', 400));
     await flush();
-    answer('GetItem', { Item: { eventId: { S: EVENT_ID }, status: { S: 'COMPLETED' }, attempts: { N: '1' }, leaseUntil: { N: '0' }, expiresAt: { N: '9999999999' }, result: { S: 'ENABLED' } } });
+    answer('GetItem', COMPLETED_RECORD);
     await expect(out).resolves.toEqual({ status: 'duplicate', eventId: EVENT_ID, result: 'ENABLED' });
     expect(sent()).not.toContain('UpdateContinuousBackups');
     expect(sent()).not.toContain('UpdateItem');
@@ -404,7 +406,7 @@ describe('with the findings ledger: still four round trips', () => {
     answer('GetItem(ledger)', item(2, 2));
     fail('PutItem', awsError('ConditionalCheckFailedException', 400));
     await flush();
-    answer('GetItem', { Item: { eventId: { S: EVENT_ID }, status: { S: 'COMPLETED' }, attempts: { N: '1' }, leaseUntil: { N: '0' }, expiresAt: { N: '9999999999' }, result: { S: 'ENABLED' } } });
+    answer('GetItem', COMPLETED_RECORD);
     await expect(out).resolves.toEqual({ status: 'duplicate', eventId: EVENT_ID, result: 'ENABLED' });
     expect(sent().filter((n) => n.startsWith('Update'))).toEqual([]);
     expect(sns.calledAt).toBe(-1);
