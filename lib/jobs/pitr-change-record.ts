@@ -23,7 +23,7 @@ import type { Policy, TableChange } from '../core/types';
 import { renderChangeAlert, renderEscalation } from '../notify/format';
 import type { Logger } from '../runtime/logger';
 import type { ChangeRecord, IncidentLedger, PrefetchedItem } from '../state/incidents';
-import type { AlertPlan } from './pitr-change-alerts';
+import { weakensPitr, type AlertPlan } from './pitr-change-alerts';
 
 /** What the recorder needs of the reactor's deps (PitrChangeDeps). */
 export interface RecorderDeps {
@@ -44,8 +44,13 @@ export class ChangeRecorder {
     private readonly change: TableChange,
     private readonly deps: RecorderDeps,
     private readonly at: () => Date,
+    minRecoveryDays: number,
   ) {
-    this.prefetched = deps.ledger.prefetch(this.table);
+    // An UpdateContinuousBackups that did not weaken PITR (pitr-guard's own re-enable, which the rule
+    // matches with minRecoveryDays below 35) almost always finds the table compliant and records
+    // nothing: its item is read only if a write turns out to be needed.
+    const unlikely = change.eventName === 'UpdateContinuousBackups' && !weakensPitr(change, minRecoveryDays);
+    this.prefetched = unlikely ? Promise.resolve(undefined) : deps.ledger.prefetch(this.table);
   }
 
   private get table() {

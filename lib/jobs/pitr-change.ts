@@ -145,7 +145,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
 
   // claim ∥ read: the table (in its own account) and its ledger item are read while the de-duplication claim is on its way; a lost claim drops the reads
   const early = change.kind === 'TABLE_DELETED' ? undefined : readEarly(change, deps, pacers, selfId, logger.child({ eventId: change.eventId }));
-  const recorder = deps.ledger && change.kind !== 'TABLE_DELETED' ? new ChangeRecorder(change, { ledger: deps.ledger, ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}) }, now) : undefined;
+  const recorder = deps.ledger && change.kind !== 'TABLE_DELETED' ? new ChangeRecorder(change, { ledger: deps.ledger, ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}) }, now, policy.minRecoveryDays) : undefined;
   const settle = invocation.idempotency?.settle;
   if (settle) {
     const claim = await settle().catch(async (error: unknown) => {

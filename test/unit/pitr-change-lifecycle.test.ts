@@ -120,4 +120,17 @@ describe('pitrChange with the findings ledger', () => {
     expect(sent.map((a) => a.kind)).toEqual(['change']);
     expect(lines.find((l) => l.event === 'ledger-failed')).toMatchObject({ level: 'error' });
   });
+
+  it('its own re-enable event (minRecoveryDays 7, which the rule matches) reads no ledger item and writes none', async () => {
+    const own = loadEvent<{ detail: { eventID: string; requestParameters: { pointInTimeRecoverySpecification: Record<string, unknown> } } }>('cloudtrail-pitr-enabled.json');
+    own.detail.requestParameters.pointInTimeRecoverySpecification.recoveryPeriodInDays = 7;
+    ddb.on(DescribeContinuousBackupsCommand).resolves({ ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', RecoveryPeriodInDays: 7 } } });
+    const d = deps();
+    d.policy = { ...d.policy, minRecoveryDays: 7 };
+    const out = await run(own, d);
+    expect(out).toMatchObject({ result: 'ALREADY_COMPLIANT' });
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(sent).toEqual([]);
+  });
 });
