@@ -40,6 +40,12 @@ export interface ActDeps {
   pacers?: PacerPool;
   /** Inventory options for the reads (retry backoff, rate, …). */
   inventory?: Partial<InventoryOptions>;
+  /**
+   * Called once UpdateContinuousBackups succeeded, before the verifying read is sent: `compliant`
+   * says whether the update's own answer already shows PITR as the policy wants it. The reactor
+   * starts its findings-ledger write here, so that it travels with the verify (docs/reactor.md).
+   */
+  onApplied?: (answer: { compliant: boolean; pitr: PitrState }) => void;
 }
 
 export interface RemediateOptions {
@@ -147,7 +153,8 @@ export async function act(target: ActTarget, deps: ActDeps, options: RemediateOp
     return finish({ ...tried, result: 'FAILED', errorName: f.errorName, transient: f.transient, message: `${f.operation} failed with ${f.errorName}: ${f.message}` });
   }
 
-  // verify
+  // verify (a caller's write that waits for the update travels with it)
+  deps.onApplied?.({ compliant: compliant(applied.answer), pitr: applied.answer });
   const verified = await verifyStep(ref, compliant, ctx, window);
   if (verified.state === 'gone') return finish({ result: 'GONE', before, message: `Table ${ref.tableName} was deleted right after PITR was enabled.` });
   if (verified.state === 'unverified') {

@@ -133,17 +133,18 @@ export async function waitActiveStep(ref: TableRef, status: string | null | unde
   return current === 'ACTIVE' ? { state: 'active' } : { state: 'not-active', status: current };
 }
 
-export type ApplyResult = { state: 'applied'; calls: number } | { state: 'gone'; calls: number } | { state: 'failed'; calls: number; failure: CallFailure } | { state: 'deferred'; calls: number; errorName: string };
+export type ApplyResult = { state: 'applied'; calls: number; answer: PitrState } | { state: 'gone'; calls: number } | { state: 'failed'; calls: number; failure: CallFailure } | { state: 'deferred'; calls: number; errorName: string };
 
-/** 3. apply: UpdateContinuousBackups (enabled, the period); "not yet" answers are tried again while the window lasts. */
+/** 3. apply: UpdateContinuousBackups (enabled, the period); "not yet" answers are tried again while the window lasts. `answer`: the PITR state its response describes. */
 export async function applyStep(ref: TableRef, period: number, ctx: StepContext, window: Window): Promise<ApplyResult> {
   let calls = 0;
   let notYet: string;
   do {
     calls++;
     try {
-      await retrying(() => ctx.ddb.send(new UpdateContinuousBackupsCommand(enableRequest(ref.tableName, period))), ctx.retry);
-      return { state: 'applied', calls };
+      const out = await retrying(() => ctx.ddb.send(new UpdateContinuousBackupsCommand(enableRequest(ref.tableName, period))), ctx.retry);
+      // Its answer is the ContinuousBackupsDescription after the update (aws-facts 1.4); `verifyStep` still reads it again.
+      return { state: 'applied', calls, answer: pitrState(out) };
     } catch (error) {
       const name = awsErrorName(error);
       if (GONE.has(name)) return { state: 'gone', calls };

@@ -5,11 +5,13 @@
  * (lib/act/remediate), and the alert carries the attribution from the event.
  *
  * `run` is a sequence: parse → scope → claim ∥ read → act → record → say (∥ complete) → finish.
- * The table's reads (pitr-change-read.ts) go out together with the de-duplication claim, and
- * nothing is changed or sent before the claim is won (docs/reactor.md, the call sequence). `record` (with a
- * findings ledger) opens or joins the table's incident, closes it when pitr-guard re-enabled PITR,
- * and counts disables for loop protection: disables below PITR_GUARD_LOOP_LIMIT within the window
- * alert as usual, the one that reaches it sends one escalation instead, later ones send nothing. De-duplication is middleware
+ * The table's reads (pitr-change-read.ts) and its findings-ledger item go out together with the
+ * de-duplication claim, and nothing is changed or sent before the claim is won (docs/reactor.md,
+ * the call sequence). `record` (pitr-change-record.ts, with a findings ledger) opens or joins the
+ * table's incident, closes it when pitr-guard re-enabled PITR, and counts disables for loop
+ * protection: disables below PITR_GUARD_LOOP_LIMIT within the window alert as usual, the one that
+ * reaches it sends one escalation instead, later ones send nothing; after a re-enable its write
+ * travels with the verifying read. De-duplication is middleware
  * around it (lib/state/idempotent.ts, `reactorHandler`); `run` only reads which attempt this is
  * and what an earlier attempt remembered (which channel got which alert).
  *
@@ -20,11 +22,10 @@
  * once and completes. A table that does not exist is GONE: logged, no alert, no retry. A malformed
  * or out-of-scope event is logged once and dropped: retrying garbage cannot help.
  *
- * Over 300 lines: `run` and the paths it branches to (unreachable account, deleted table, the
- * incident record and loop plan), the de-duplication wiring and the deps factory. The alert plan
- * (pitr-change-alerts.ts), the account scope (aws/org/event-accounts.ts), the incident store
- * (state/incidents.ts) and every rendering already live apart; moving record/loopPlan out next to
- * the incident store is the next split.
+ * Over 300 lines: `run` and the paths it branches to (unreachable account, deleted table), the
+ * de-duplication wiring and the deps factory. The alert plan (pitr-change-alerts.ts), the ledger
+ * write and loop plan (pitr-change-record.ts), the account scope (aws/org/event-accounts.ts), the
+ * incident store (state/incidents.ts) and every rendering already live apart.
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -43,14 +44,15 @@ import type { RemediationOutcome, RemediationResult } from '../act/outcome';
 import { outOfScope, parseCloudTrailEvent } from '../events/cloudtrail';
 import type { Policy, TableChange } from '../core/types';
 import { forLog } from '../core/text';
-import { alertPlan, deliverPlan, eventAge, nextStep, type AlertPlan, type EventMemory } from './pitr-change-alerts';
+import { alertPlan, deliverPlan, eventAge, nextStep, type EventMemory } from './pitr-change-alerts';
 import { EventAccounts, surelyOutOfScope, type AssumeFailure } from '../aws/org/event-accounts';
 import { readEarly, unreachableOutcome, type EarlyRead } from './pitr-change-read';
 import { findSystemBackup } from '../aws/inventory/backups';
-import { renderChangeAlert, renderDeletedTableAlert, renderEscalation, type DeletedBackup } from '../notify/format';
+import { renderDeletedTableAlert, type DeletedBackup } from '../notify/format';
 import type { Scope } from '../core/scope';
-import { IncidentLedger, type ChangeRecord } from '../state/incidents';
-import { LIFECYCLE_DEFAULTS, type LifecycleSettings } from '../core/lifecycle';
+import { IncidentLedger } from '../state/incidents';
+import type { LifecycleSettings } from '../core/lifecycle';
+import { ChangeRecorder, loopPlan } from './pitr-change-record';
 
 export { REACTOR_MAX_ATTEMPTS, eventAge, weakensPitr } from './pitr-change-alerts';
 
@@ -141,8 +143,9 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   const age = eventAge(change.actor.eventTime, receivedAt);
   const pacers = deps.pacers ?? new PacerPool();
 
-  // claim ∥ read: the table is read (in its own account) while the de-duplication claim is on its way; a lost claim drops the reads
+  // claim ∥ read: the table (in its own account) and its ledger item are read while the de-duplication claim is on its way; a lost claim drops the reads
   const early = change.kind === 'TABLE_DELETED' ? undefined : readEarly(change, deps, pacers, selfId, logger.child({ eventId: change.eventId }));
+  const recorder = deps.ledger && change.kind !== 'TABLE_DELETED' ? new ChangeRecorder(change, { ledger: deps.ledger, ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}) }, now, policy.minRecoveryDays) : undefined;
   const settle = invocation.idempotency?.settle;
   if (settle) {
     const claim = await settle().catch(async (error: unknown) => {
@@ -151,6 +154,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
     });
     if (!claim.go) {
       await early;
+      await recorder?.drain();
       return claim.response as PitrChangeResult;
     }
   }
@@ -165,6 +169,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   // An earlier attempt did the work; some channels still miss its alert: send it there only.
   if (memory.pending?.final) {
     await early;
+    await recorder?.drain();
     const pending = memory.pending;
     const sent = await deliverPlan({ alert: pending.alert, final: true, already: pending.delivered, only: missingChannels(deps.notifiers, pending.delivered), ...(pending.result ? { result: pending.result } : {}) }, memory, delivery);
     remember();
@@ -179,7 +184,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   const { unreachable, facts } = await (early as Promise<EarlyRead>);
   if (unreachable) log.error(`could not reach account ${change.accountId}: AssumeRole failed (${unreachable.errorName})`, { event: 'account-error', roleArn: unreachable.roleArn, errorName: unreachable.errorName, errorMessage: unreachable.message, transient: unreachable.transient, fix: unreachable.fix });
 
-  // act (the one act path: evaluate → decide → apply → verify, on what was just read)
+  // act (the one act path: evaluate → decide → apply → verify, on what was just read); the ledger write goes out with the verify
   const acted: RemediationOutcome = unreachable ? unreachableOutcome(change, unreachable, policy, now()) : await act({ ...table, ...(facts ? { facts } : {}) }, {
     clients: deps.clients,
     policy,
@@ -188,6 +193,7 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.retry ? { inventory: { retry: deps.retry } } : {}),
+    ...(recorder ? { onApplied: (answer: { compliant: boolean }) => recorder.applied(answer) } : {}),
   }, deps.remediate);
   const retry = acted.result === 'DEFERRED' || (acted.result === 'FAILED' && acted.transient === true);
   const outcome: RemediationOutcome = acted.result === 'FAILED' ? { ...acted, nextStep: nextStep(acted, attempt) } : acted;
@@ -198,23 +204,23 @@ export async function run(event: unknown, deps: PitrChangeDeps, invocation: Invo
   let plan = alertPlan(change, outcome, policy, memory, retry, channels, accountName ? { accountName } : {});
   if (plan.log) log[plan.log.level](plan.log.message, plan.log.fields);
 
-  // record (the incident shared with the scan; loop protection)
-  const recorded = await record(change, outcome, plan, deps, log, now());
+  // record (the incident shared with the scan; loop protection): committed before the alert is planned from it
+  const recorded = await recorder?.record(outcome, plan, log);
   plan = loopPlan(plan, change, outcome, recorded, deps, log, accountName);
   let alert: PitrChangeResult['alert'];
   let undelivered = '';
   if (plan.alert) {
-    // A final alert: COMPLETED is written while it is sent (a failed delivery then releases the event for Lambda's retry).
+    // A final alert: COMPLETED is written while it is sent (a failed delivery then releases the event for Lambda's retry); so is a correction of the incident.
     remember();
     if (!retry) void invocation.idempotency?.completeNow?.(outcome.result);
-    const sent = await deliverPlan({ alert: plan.alert, final: !retry, only: plan.only ?? channels, ...(plan.already ? { already: plan.already } : {}), result: outcome.result }, memory, delivery);
+    const [sent] = await Promise.all([deliverPlan({ alert: plan.alert, final: !retry, only: plan.only ?? channels, ...(plan.already ? { already: plan.already } : {}), result: outcome.result }, memory, delivery), recorder?.drain()]);
     alert = sent.summary;
     if (!retry && sent.missing.length > 0) {
       remember();
       throw new AlertNotDeliveredError(sent.missing, sent.detail);
     }
     if (sent.missing.length > 0) undelivered = ` The alert was not delivered on ${sent.missing.join(', ')} (${sent.detail}).`;
-  }
+  } else await recorder?.drain();
   remember();
 
   // finish: a passing failure goes back to Lambda for a retry
@@ -264,47 +270,6 @@ async function deleted(change: TableChange, deps: PitrChangeDeps, c: DeletedCont
   await c.remember();
   if (sent.missing.length > 0) throw new AlertNotDeliveredError(sent.missing, sent.detail);
   return { ...result, alert: sent.summary };
-}
-
-/** The reactor's write to the findings ledger; a failure is logged and the alert goes out as usual. */
-async function record(change: TableChange, outcome: RemediationOutcome, plan: AlertPlan, deps: PitrChangeDeps, log: Logger, at: Date): Promise<ChangeRecord | undefined> {
-  if (!deps.ledger || !plan.alert || outcome.before.status === 'EXEMPT') return undefined;
-  const a = change.actor;
-  const eventAt = a.eventTime && Number.isFinite(Date.parse(a.eventTime)) ? new Date(a.eventTime).toISOString() : at.toISOString();
-  try {
-    const recorded = await deps.ledger.recordChange({
-      table: { accountId: change.accountId, region: change.region, tableName: change.tableName },
-      eventId: change.eventId,
-      ...(change.kind === 'PITR_DISABLED' ? { disable: { at: eventAt, principal: a.arn.slice(0, 2048), ...(a.userAgent ? { userAgent: a.userAgent.slice(0, 1024) } : {}) } } : {}),
-      alerted: true,
-      fixed: outcome.result === 'ENABLED',
-      now: at,
-      settings: deps.lifecycle ?? LIFECYCLE_DEFAULTS,
-    });
-    log.info('incident recorded', { event: 'incident', incident: recorded.incident, incidentId: recorded.incidentId, ...(recorded.loop ? { disablesInWindow: recorded.loop.count, loopAlert: recorded.loop.alert } : {}) });
-    return recorded;
-  } catch (error) {
-    log.error('could not record the incident in the findings ledger: alerting as usual', { event: 'ledger-failed', errorName: (error as { errorName?: string }).errorName, message: (error as Error).message });
-    return undefined;
-  }
-}
-
-/** Loop protection applied to the plan: the escalation replaces the alert at the limit; past it, nothing is sent. */
-function loopPlan(plan: AlertPlan, change: TableChange, outcome: RemediationOutcome, recorded: ChangeRecord | undefined, deps: PitrChangeDeps, log: Logger, accountName?: string): AlertPlan {
-  const loop = recorded?.loop;
-  if (!loop || !plan.alert || plan.only) return plan;
-  const settings = deps.lifecycle ?? LIFECYCLE_DEFAULTS;
-  if (loop.alert === 'ORDINARY') {
-    if (loop.count < 2 || settings.loopLimit <= 0) return plan;
-    // A repeat below the limit: the ordinary alert, saying it is a repeat and when the escalation comes.
-    return { alert: renderChangeAlert({ change, outcome, minRecoveryDays: deps.policy.minRecoveryDays, ...(accountName ? { accountName } : {}), repeat: { count: loop.count, windowMinutes: settings.loopWindowMinutes, limit: settings.loopLimit } }) };
-  }
-  if (!outcome.before.reasons.includes('REPEATEDLY_DISABLED')) outcome.before.reasons.push('REPEATEDLY_DISABLED');
-  if (loop.alert === 'SILENT') {
-    log.warn(`loop protection: disable ${loop.count} within ${settings.loopWindowMinutes} min, not alerted (counted in the next digest)`, { event: 'loop-silenced', disablesInWindow: loop.count, reasons: outcome.before.reasons });
-    return {};
-  }
-  return { alert: renderEscalation({ change, outcome, disables: loop.disables, settings }) };
 }
 
 function missingChannels(notifiers: readonly Notifier[], delivered: readonly Channel[]): Channel[] {

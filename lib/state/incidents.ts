@@ -3,6 +3,11 @@
  * loop protection and the table's incident, shared with the scheduled scan (lib/state/ledger.ts).
  * Its own module so that only the reactor's role holds dynamodb:GetItem on the ledger (IAM is
  * derived from the modules each function bundles: scripts/iam/derive.ts).
+ *
+ * The reactor reads the item in its first round trip (`prefetch`, alongside its claim and the
+ * table's reads) and writes it alongside the verifying read (`recordChange` with the prefetched
+ * item; a concurrent writer makes it read again). When what it wrote about pitr-guard's fix turns
+ * out wrong once the verify is in, `correctFix` flips the incident it wrote (docs/reactor.md).
  */
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AwsCallError, awsErrorName } from '../core/errors';
@@ -19,6 +24,11 @@ export interface ChangeRecord {
   incidentId?: string;
   /** What happened to the table's incident. */
   incident: 'opened' | 'joined' | 'resolved' | 'opened-and-resolved' | 'none';
+}
+
+/** The item as the reactor's first round trip read it (`item` {} when there is none). */
+export interface PrefetchedItem {
+  item: Record<string, AttributeValue>;
 }
 
 export interface IncidentLedgerOptions {
@@ -50,6 +60,15 @@ export class IncidentLedger {
    * pitr-guard closes it. Read (consistent GetItem), decide, write conditioned on the version read;
    * a concurrent writer makes it start over.
    */
+  /** The table's item, read consistently (the reactor's first round trip); undefined when it could not be read (recordChange then reads it itself). */
+  async prefetch(table: { accountId: string; region: string; tableName: string }): Promise<PrefetchedItem | undefined> {
+    try {
+      return { item: (await this.getItem(formatTableArn(table))).Item ?? {} };
+    } catch {
+      return undefined;
+    }
+  }
+
   async recordChange(input: {
     table: { accountId: string; region: string; tableName: string };
     eventId: string;
@@ -60,6 +79,10 @@ export class IncidentLedger {
     fixed: boolean;
     now: Date;
     settings: LifecycleSettings;
+    /** The item as read earlier (`prefetch`): the first attempt decides from it instead of reading; the condition on its version catches a writer in between. */
+    prefetched?: PrefetchedItem;
+    /** Takes the history trim (best effort) instead of waiting for it, so the caller's next step does not queue behind it. */
+    defer?: (work: Promise<void>) => void;
   }): Promise<ChangeRecord> {
     const key = formatTableArn(input.table);
     const nowIso = input.now.toISOString();
@@ -67,8 +90,8 @@ export class IncidentLedger {
     for (let attempt = 0; attempt < this.attempts; attempt++) {
       if (attempt > 0) await this.sleep(Math.random() * this.baseDelayMs * 2 ** attempt);
       try {
-        const got = await this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: { [LEDGER_KEY]: { S: key } }, ConsistentRead: true }));
-        const facts = incidentFacts(got.Item ?? {});
+        const item = attempt === 0 && input.prefetched ? input.prefetched.item : ((await this.getItem(key)).Item ?? {});
+        const facts = incidentFacts(item);
         const loop = input.disable ? recordDisable(facts.disables, { eventId: input.eventId, ...input.disable }, input.now, input.settings) : undefined;
         const silent = loop?.alert === 'SILENT';
         const set: string[] = ['accountId = if_not_exists(accountId, :account)', '#region = if_not_exists(#region, :region)', 'tableName = if_not_exists(tableName, :name)'];
@@ -102,15 +125,8 @@ export class IncidentLedger {
           if (alerted) set.push('lastAlertedAt = :now');
           if (input.fixed) {
             // Closed in the same write: the next scan says neither "new" nor "resolved" (the reactor's own alert said "re-enabled").
-            set.push('incidentState = :closed', 'closedAt = :now', 'fixedBy = :by', 'fixedAt = :now');
-            values[':closed'] = { S: 'CLOSED' };
-            values[':by'] = { S: FIXED_BY_PITR_GUARD };
-            remove.push('reminderDueAt');
+            closeByPitrGuard(incidentId ?? '', nowIso, { set, remove, values, history });
             incident = opening ? 'opened-and-resolved' : 'resolved';
-            history.push(
-              { at: nowIso, event: 'REMEDIATED', detail: 'pitr-guard re-enabled PITR and verified it' },
-              { at: nowIso, event: 'INCIDENT_CLOSED', detail: `${incidentId ?? ''}: fixed by ${FIXED_BY_PITR_GUARD}` },
-            );
           } else {
             set.push('incidentState = :open');
             values[':open'] = { S: 'OPEN' };
@@ -139,7 +155,11 @@ export class IncidentLedger {
             ...(history.length > 0 ? { ReturnValues: 'UPDATED_NEW' as const } : {}),
           }),
         );
-        if (history.length > 0) await this.trimHistory(key, out.Attributes);
+        if (history.length > 0) {
+          const trimming = this.trimHistory(key, out.Attributes);
+          if (input.defer) input.defer(trimming);
+          else await trimming;
+        }
         return { ...(loop ? { loop } : {}), ...(incidentId ? { incidentId } : {}), incident };
       } catch (error) {
         failure = error;
@@ -147,6 +167,66 @@ export class IncidentLedger {
       }
     }
     throw new AwsCallError('UpdateItem', failure, key);
+  }
+
+  /**
+   * The reactor wrote its incident before the verify was in (`fixed` from UpdateContinuousBackups'
+   * own answer) and the verify says otherwise: `fixed` true closes the incident it opened or joined
+   * (fixed by pitr-guard), false reopens the one it closed. Conditioned on that incident still being
+   * in the state the reactor left it (same ID, not touched by the scan or another event since):
+   * otherwise the later writer's state stands and nothing is written (returns false). It bumps
+   * lifecycleVersion, so a writer holding an older read starts over.
+   */
+  async correctFix(input: { table: { accountId: string; region: string; tableName: string }; incidentId: string; fixed: boolean; why: string; now: Date; settings: Pick<LifecycleSettings, 'remindHours'> }): Promise<boolean> {
+    const key = formatTableArn(input.table);
+    const nowIso = input.now.toISOString();
+    const set: string[] = ['lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one'];
+    const remove: string[] = [];
+    const values: Record<string, AttributeValue> = { ':incident': { S: input.incidentId }, ':zero': { N: '0' }, ':one': { N: '1' } };
+    const history: HistoryEntry[] = [];
+    let condition: string;
+    if (input.fixed) {
+      condition = 'incidentId = :incident AND incidentState = :open';
+      values[':open'] = { S: 'OPEN' };
+      values[':now'] = { S: nowIso };
+      closeByPitrGuard(input.incidentId, nowIso, { set, remove, values, history });
+    } else {
+      condition = 'incidentId = :incident AND incidentState = :closed AND fixedBy = :by';
+      values[':closed'] = { S: 'CLOSED' };
+      values[':by'] = { S: FIXED_BY_PITR_GUARD };
+      set.push('incidentState = :open');
+      values[':open'] = { S: 'OPEN' };
+      remove.push('closedAt', 'fixedBy', 'fixedAt');
+      const due = nextReminder(input.now, input.settings);
+      if (due) {
+        set.push('reminderDueAt = :due');
+        values[':due'] = { S: due };
+      }
+      history.push({ at: nowIso, event: 'INCIDENT_OPENED', detail: `${input.incidentId}: reopened: ${input.why}` });
+    }
+    set.push(HISTORY_APPEND);
+    Object.assign(values, historyValues(history));
+    try {
+      const out = await this.ddb.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [LEDGER_KEY]: { S: key } },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      await this.trimHistory(key, out.Attributes);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw new AwsCallError('UpdateItem', error, key);
+    }
+  }
+
+  private getItem(key: string) {
+    return this.ddb.send(new GetItemCommand({ TableName: this.tableName, Key: { [LEDGER_KEY]: { S: key } }, ConsistentRead: true }));
   }
 
   /** After a write that appended: trims the history to HISTORY_LIMIT when it is over (best effort, see history.ts). */
@@ -159,6 +239,18 @@ export class IncidentLedger {
       // A concurrent append (condition failed) or AWS pushing back: the list stays longer until the next append trims it.
     }
   }
+}
+
+/** The clauses that close an incident as fixed by pitr-guard (`:now` must be set by the caller). */
+function closeByPitrGuard(incidentId: string, nowIso: string, w: { set: string[]; remove: string[]; values: Record<string, AttributeValue>; history: HistoryEntry[] }): void {
+  w.set.push('incidentState = :closed', 'closedAt = :now', 'fixedBy = :by', 'fixedAt = :now');
+  w.values[':closed'] = { S: 'CLOSED' };
+  w.values[':by'] = { S: FIXED_BY_PITR_GUARD };
+  w.remove.push('reminderDueAt');
+  w.history.push(
+    { at: nowIso, event: 'REMEDIATED', detail: 'pitr-guard re-enabled PITR and verified it' },
+    { at: nowIso, event: 'INCIDENT_CLOSED', detail: `${incidentId}: fixed by ${FIXED_BY_PITR_GUARD}` },
+  );
 }
 
 export const permissions: readonly import('../core/iam').Permission[] = [

@@ -1,7 +1,8 @@
 /**
  * The findings ledger on moto: the scheduled scan's job records every table; `since` stays while
  * the status stays and moves when it changes (previousStatus kept); an older run arriving late
- * changes nothing; concurrent writers of different runs end on the newest run.
+ * changes nothing; concurrent writers of different runs end on the newest run. The reactor's
+ * write from a prefetched item and its correction (IncidentLedger) run on moto's expression engine.
  */
 import { CreateTableCommand, DynamoDBClient, ScanCommand, UpdateContinuousBackupsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -12,6 +13,7 @@ import { scan } from '../../lib/aws/scan';
 import { run, type ScheduledScanResult } from '../../lib/jobs/scheduled-scan';
 import { silentLogger } from '../../lib/runtime/logger';
 import { FindingsLedger } from '../../lib/state/ledger';
+import { IncidentLedger } from '../../lib/state/incidents';
 import type { Clients } from '../../lib/aws/clients';
 
 const LEDGER = 'pitr-guard-findings';
@@ -121,5 +123,40 @@ describe('findings ledger on moto', () => {
     expect(now[arn('payments')]).toEqual(expect.objectContaining({ status: 'COMPLIANT', since: T2 }));
     // Four racing writers, one status change: exactly one history entry for it.
     expect(now[arn('orders')]!.history).toEqual([changed(T1, 'first seen -> COMPLIANT (PITR_ENABLED, RESTORE_WINDOW_NOT_FULL)'), changed('2026-11-21T12:00:01.000Z', 'COMPLIANT -> NON_COMPLIANT (PITR_DISABLED)')]);
+  });
+});
+
+describe('the reactor\'s incident write and its correction on moto (IncidentLedger)', () => {
+  const table = { accountId: ACCOUNT, region: 'us-east-1', tableName: 'audit' };
+  const settings = { remindHours: 24, loopLimit: 3, loopWindowMinutes: 60 };
+  const incidents = () => new IncidentLedger(clients.get(DynamoDBClient, 'eu-west-1'), LEDGER, { sleep: async () => undefined });
+  const item = async () => (await items())[arn('audit')] as Record<string, unknown> & { history: { M: { event: { S: string }; detail: { S: string } } }[] };
+
+  it('written closed from a prefetch, reopened when the verify disagrees, closed again once confirmed; a stale correction writes nothing', async () => {
+    const ledger = incidents();
+    const prefetched = await ledger.prefetch(table);
+    expect(prefetched).toEqual({ item: {} });
+    const now = new Date();
+    const recorded = await ledger.recordChange({ table, eventId: 'e-audit-1', disable: { at: now.toISOString(), principal: 'arn:aws:iam::123456789012:user/bob' }, alerted: true, fixed: true, now, settings, ...(prefetched ? { prefetched } : {}) });
+    expect(recorded).toMatchObject({ incident: 'opened-and-resolved', loop: { count: 1, alert: 'ORDINARY' } });
+    const incidentId = recorded.incidentId as string;
+    expect(await item()).toMatchObject({ incidentState: 'CLOSED', fixedBy: 'pitr-guard', lifecycleVersion: { N: '1' } });
+
+    expect(await ledger.correctFix({ table, incidentId, fixed: false, why: 'the verify found UNVERIFIED (AccessDeniedException)', now, settings })).toBe(true);
+    const reopened = await item();
+    expect(reopened).toMatchObject({ incidentId, incidentState: 'OPEN', lifecycleVersion: { N: '2' } });
+    expect(reopened.fixedBy).toBeUndefined();
+    expect(reopened.closedAt).toBeUndefined();
+    expect(typeof reopened.reminderDueAt).toBe('string');
+    expect(reopened.history.map((h) => h.M.event.S)).toEqual(['PITR_DISABLED', 'INCIDENT_OPENED', 'REMEDIATED', 'INCIDENT_CLOSED', 'INCIDENT_OPENED']);
+    expect(reopened.history[4]?.M.detail.S).toBe(`${incidentId}: reopened: the verify found UNVERIFIED (AccessDeniedException)`);
+
+    // Already open: a second reopen finds its condition false and writes nothing.
+    expect(await ledger.correctFix({ table, incidentId, fixed: false, why: 'again', now, settings })).toBe(false);
+    // A stale prefetch (version 0) makes the next write read again; it joins the reopened incident.
+    const joined = await ledger.recordChange({ table, eventId: 'e-audit-2', alerted: true, fixed: false, now, settings, prefetched: { item: {} } });
+    expect(joined).toMatchObject({ incident: 'joined', incidentId });
+    expect(await ledger.correctFix({ table, incidentId, fixed: true, why: 'verified', now, settings })).toBe(true);
+    expect(await item()).toMatchObject({ incidentId, incidentState: 'CLOSED', fixedBy: 'pitr-guard', lifecycleVersion: { N: '4' } });
   });
 });

@@ -262,4 +262,72 @@ describe('IncidentLedger.recordChange (the reactor, lib/state/incidents.ts)', ()
     expect(updates()[1]?.UpdateExpression).toContain('incidentState = :open');
     expect(updates()[1]?.UpdateExpression).toContain('reminderDueAt = :due');
   });
+
+  it('with the item prefetched: no read on the first attempt; a concurrent writer since the prefetch fails the condition, and only then is it read', async () => {
+    ddb.on(GetItemCommand).resolves({ Item: { lifecycleVersion: { N: '3' } } });
+    ddb.on(UpdateItemCommand).rejectsOnce(conditionFailed({})).resolves({});
+    await ledger().recordChange({ ...input('e1'), prefetched: { item: { lifecycleVersion: { N: '2' } } } });
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(1);
+    expect(updates().map((u) => u.ExpressionAttributeValues?.[':expected'])).toEqual([{ N: '2' }, { N: '3' }]);
+  });
+
+  it('prefetch: a consistent GetItem; a failed read is undefined, never an exception', async () => {
+    ddb.on(GetItemCommand).resolvesOnce({}).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    expect(await ledger().prefetch(input('e1').table)).toEqual({ item: {} });
+    expect(await ledger().prefetch(input('e1').table)).toBeUndefined();
+    expect(ddb.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({ TableName: TABLE, Key: { tableArn: { S: ARN } }, ConsistentRead: true });
+  });
+
+  it('a deferred history trim: handed to the caller, not waited for', async () => {
+    ddb.on(GetItemCommand).resolves({});
+    ddb.on(UpdateItemCommand).resolvesOnce({ Attributes: { history: { L: Array.from({ length: 103 }, () => ({ M: {} })) } } }).resolves({});
+    const deferred: Promise<void>[] = [];
+    await ledger().recordChange({ ...input('e1'), defer: (p) => void deferred.push(p) });
+    expect(deferred).toHaveLength(1);
+    await deferred[0];
+    expect(updates()[1]).toMatchObject({ UpdateExpression: 'REMOVE history[0], history[1], history[2]', ConditionExpression: 'size(history) = :historyLength' });
+  });
+});
+
+describe('IncidentLedger.correctFix (the verify disagreed with what the reactor wrote)', () => {
+  const ledger = () => new IncidentLedger(new DynamoDBClient({}), TABLE, { sleep: noSleep });
+  const NOW = new Date('2026-11-21T12:00:01.000Z');
+  const table = { accountId: '123456789012', region: 'eu-west-1', tableName: 'orders' };
+
+  it('reopens the incident it closed: conditioned on the same incident, closed by pitr-guard; the version bumped', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    expect(await ledger().correctFix({ table, incidentId: INCIDENT, fixed: false, why: 'the verify found UNVERIFIED (AccessDeniedException)', now: NOW, settings: SETTINGS })).toBe(true);
+    expect(updates()[0]).toEqual({
+      TableName: TABLE,
+      Key: { tableArn: { S: ARN } },
+      UpdateExpression: `SET lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one, incidentState = :open, reminderDueAt = :due, ${APPEND} REMOVE closedAt, fixedBy, fixedAt`,
+      ConditionExpression: 'incidentId = :incident AND incidentState = :closed AND fixedBy = :by',
+      ExpressionAttributeValues: {
+        ':incident': { S: INCIDENT },
+        ':zero': { N: '0' },
+        ':one': { N: '1' },
+        ':closed': { S: 'CLOSED' },
+        ':by': { S: 'pitr-guard' },
+        ':open': { S: 'OPEN' },
+        ':due': { S: '2026-11-22T12:00:01.000Z' },
+        ...history({ at: NOW.toISOString(), event: 'INCIDENT_OPENED', detail: `${INCIDENT}: reopened: the verify found UNVERIFIED (AccessDeniedException)` }),
+      },
+      ReturnValues: 'UPDATED_NEW',
+    });
+  });
+
+  it('closes the incident it left open, fixed by pitr-guard', async () => {
+    ddb.on(UpdateItemCommand).resolves({});
+    expect(await ledger().correctFix({ table, incidentId: INCIDENT, fixed: true, why: 'verified', now: NOW, settings: SETTINGS })).toBe(true);
+    const u = updates()[0]!;
+    expect(u.ConditionExpression).toBe('incidentId = :incident AND incidentState = :open');
+    expect(u.UpdateExpression).toBe(`SET lifecycleVersion = if_not_exists(lifecycleVersion, :zero) + :one, incidentState = :closed, closedAt = :now, fixedBy = :by, fixedAt = :now, ${APPEND} REMOVE reminderDueAt`);
+    expect(u.ExpressionAttributeValues).toMatchObject({ ':closed': { S: 'CLOSED' }, ':by': { S: 'pitr-guard' }, ':now': { S: NOW.toISOString() } });
+  });
+
+  it('another writer changed the incident since (the scan closed it, another event opened a new one): nothing written, false', async () => {
+    ddb.on(UpdateItemCommand).rejects(conditionFailed({}));
+    expect(await ledger().correctFix({ table, incidentId: INCIDENT, fixed: false, why: 'x', now: NOW, settings: SETTINGS })).toBe(false);
+    expect(updates()).toHaveLength(1);
+  });
 });

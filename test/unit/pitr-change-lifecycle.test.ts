@@ -79,6 +79,9 @@ describe('pitrChange with the findings ledger', () => {
     const write = ddb.commandCalls(UpdateItemCommand)[0]?.args[0].input;
     expect(write?.UpdateExpression).toContain('fixedBy = :by');
     expect(write?.ExpressionAttributeValues?.[':by']).toEqual({ S: 'pitr-guard' });
+    // One read of the item (in the first round trip, with the claim and the table's reads), one write.
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(1);
   });
 
   it('the second disable: the ordinary alert, saying it is a repeat and when the escalation comes', async () => {
@@ -116,5 +119,18 @@ describe('pitrChange with the findings ledger', () => {
     expect(out).toMatchObject({ result: 'ENABLED' });
     expect(sent.map((a) => a.kind)).toEqual(['change']);
     expect(lines.find((l) => l.event === 'ledger-failed')).toMatchObject({ level: 'error' });
+  });
+
+  it('its own re-enable event (minRecoveryDays 7, which the rule matches) reads no ledger item and writes none', async () => {
+    const own = loadEvent<{ detail: { eventID: string; requestParameters: { pointInTimeRecoverySpecification: Record<string, unknown> } } }>('cloudtrail-pitr-enabled.json');
+    own.detail.requestParameters.pointInTimeRecoverySpecification.recoveryPeriodInDays = 7;
+    ddb.on(DescribeContinuousBackupsCommand).resolves({ ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', RecoveryPeriodInDays: 7 } } });
+    const d = deps();
+    d.policy = { ...d.policy, minRecoveryDays: 7 };
+    const out = await run(own, d);
+    expect(out).toMatchObject({ result: 'ALREADY_COMPLIANT' });
+    expect(ddb.commandCalls(GetItemCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateItemCommand)).toHaveLength(0);
+    expect(sent).toEqual([]);
   });
 });

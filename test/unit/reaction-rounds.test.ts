@@ -1,10 +1,12 @@
 /**
  * The reaction in two round trips (issue 15): the de-duplication claim (PutItem) and the table's
- * three reads go out together; UpdateContinuousBackups only once all four have answered; the
- * verifying read after it; COMPLETED is written while the final alert is sent. Every AWS answer is
- * a deferred promise, so the test decides when each call returns and looks at what was sent by then.
+ * three reads (and, with the findings ledger, its item) go out together; UpdateContinuousBackups
+ * only once all have answered; the verifying read after it (with the ledger write); COMPLETED is
+ * written while the final alert is sent. Every AWS answer is a deferred promise, so the test
+ * decides when each call returns and looks at what was sent by then.
  */
 import {
+  ConditionalCheckFailedException,
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -23,6 +25,7 @@ import { PacerPool } from '../../lib/aws/inventory';
 import { EventAccounts } from '../../lib/aws/org/event-accounts';
 import { parseScope } from '../../lib/core/config';
 import { DynamoIdempotencyStore } from '../../lib/state/idempotency';
+import { IncidentLedger } from '../../lib/state/incidents';
 import { createLogger } from '../../lib/runtime/logger';
 import type { Notifier } from '../../lib/notify';
 import type { RenderedAlert } from '../../lib/notify/format';
@@ -34,6 +37,9 @@ const ddb = mockClient(DynamoDBClient);
 const sts = mockClient(STSClient);
 const ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/orders';
 const EVENT_ID = '0b7e6c5d-4a3b-4c2d-9e1f-8a7b6c5d4e3f';
+const LEDGER = 'pitr-guard-findings';
+/** The de-duplication record of a copy that already finished. */
+const COMPLETED_RECORD = { Item: { eventId: { S: EVENT_ID }, status: { S: 'COMPLETED' }, attempts: { N: '1' }, leaseUntil: { N: '0' }, expiresAt: { N: '9999999999' }, result: { S: 'ENABLED' } } };
 const disabled = { ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED' as const, PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' as const } } };
 const enabled = { ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED' as const, PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED' as const, RecoveryPeriodInDays: 35 } } };
 
@@ -106,7 +112,8 @@ beforeEach(() => {
     // One fake for every command (the mock's typing wants one command type at a time).
     ddb.on(Command as typeof PutItemCommand).callsFake((input: Record<string, unknown>) => {
       const d = deferred();
-      pending.push({ name: Command.name.replace(/Command$/, ''), input, answer: d });
+      // The findings ledger's calls are told apart from the de-duplication table's by their table.
+      pending.push({ name: Command.name.replace(/Command$/, '') + (input.TableName === LEDGER ? '(ledger)' : ''), input, answer: d });
       return d.promise;
     });
   }
@@ -155,7 +162,7 @@ describe('the reaction, round trip by round trip', () => {
     answer('ListTagsOfResource', { Tags: [] });
     fail('PutItem', awsError('ConditionalCheckFailedException', 400));
     await flush();
-    answer('GetItem', { Item: { eventId: { S: EVENT_ID }, status: { S: 'COMPLETED' }, attempts: { N: '1' }, leaseUntil: { N: '0' }, expiresAt: { N: '9999999999' }, result: { S: 'ENABLED' } } });
+    answer('GetItem', COMPLETED_RECORD);
     await expect(out).resolves.toEqual({ status: 'duplicate', eventId: EVENT_ID, result: 'ENABLED' });
     expect(sent()).not.toContain('UpdateContinuousBackups');
     expect(sent()).not.toContain('UpdateItem');
@@ -250,5 +257,179 @@ describe('the reaction, round trip by round trip', () => {
     expect(sent().sort()).toEqual(['DescribeContinuousBackups', 'DescribeTable', 'ListTagsOfResource', 'PutItem']);
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
     for (const p of pending) p.answer.reject(new Error('test over'));
+  });
+});
+
+describe('with the findings ledger: still four round trips', () => {
+  const withLedger = (): PitrChangeDeps => ({ ...deps(), ledger: new IncidentLedger(new DynamoDBClient({ region: 'us-east-1' }), LEDGER, { sleep: async () => undefined }), lifecycle: { remindHours: 24, loopLimit: 3, loopWindowMinutes: 60 } });
+  const since = (n: number) => sent().slice(n).sort();
+  const values = (p: { input: Record<string, unknown> } | undefined) => p?.input.ExpressionAttributeValues as Record<string, { S?: string; N?: string }>;
+  const writes = () => pending.filter((p) => p.name === 'UpdateItem(ledger)');
+  /** Prior disables of this table in the window, on an item at `version`. */
+  const item = (disables: number, version: number) => ({
+    Item: {
+      tableArn: { S: ARN },
+      lifecycleVersion: { N: String(version) },
+      disables: { L: Array.from({ length: disables }, (_, i) => ({ M: { eventId: { S: `old-${i}` }, at: { S: new Date(Date.now() - (10 - i) * 60_000).toISOString() }, principal: { S: 'arn:aws:sts::123456789012:assumed-role/Deploy/ci' } } })) },
+    },
+  });
+  const readsIn = () => {
+    answer('DescribeTable', { Table: { TableName: 'orders', TableArn: ARN, TableStatus: 'ACTIVE' } });
+    answer('DescribeContinuousBackups', disabled);
+    answer('ListTagsOfResource', { Tags: [] });
+  };
+
+  it('round 1 adds the ledger read; the ledger write goes with the verify in round 3; the alert and COMPLETED in round 4: 10 calls', async () => {
+    const out = invoke(withLedger());
+    await flush();
+    // Round 1: the claim, the table's three reads and the ledger item (consistent), all at once.
+    expect(since(0)).toEqual(['DescribeContinuousBackups', 'DescribeTable', 'GetItem(ledger)', 'ListTagsOfResource', 'PutItem']);
+    expect(pending.find((p) => p.name === 'GetItem(ledger)')?.input).toEqual({ TableName: LEDGER, Key: { tableArn: { S: ARN } }, ConsistentRead: true });
+    readsIn();
+    answer('GetItem(ledger)', {});
+    answer('PutItem', {});
+    await flush();
+    // Round 2: the update alone.
+    expect(since(5)).toEqual(['UpdateContinuousBackups']);
+    answer('UpdateContinuousBackups', enabled);
+    await flush();
+    // Round 3: the verify and the ledger write together; the write decides from the prefetched (absent) item.
+    expect(since(6)).toEqual(['DescribeContinuousBackups', 'UpdateItem(ledger)']);
+    const write = writes()[0]!.input;
+    expect(write.ConditionExpression).toBe('attribute_not_exists(lifecycleVersion)');
+    expect(write.UpdateExpression).toContain('disables = :disables');
+    expect(write.UpdateExpression).toContain('fixedBy = :by');
+    expect(values(writes()[0])[':closed']).toEqual({ S: 'CLOSED' });
+    answer('DescribeContinuousBackups', enabled, 1);
+    await flush();
+    // The verify is in, the write is not: the alert waits for the committed loop decision.
+    expect(sns.calledAt).toBe(-1);
+    expect(sent()).toHaveLength(8);
+    answer('UpdateItem(ledger)', {});
+    await flush();
+    // Round 4: COMPLETED while the alert is sent; nothing else.
+    expect(since(8)).toEqual(['UpdateItem']);
+    expect(sns.calledAt).toBe(8);
+    expect(values(pending[8])[':s']).toEqual({ S: 'COMPLETED' });
+    answer('UpdateItem', {});
+    sns.answer.resolve();
+    await expect(out).resolves.toMatchObject({ status: 'handled', result: 'ENABLED' });
+    expect(sent()).toHaveLength(9); // + the alert's Publish: 10 calls
+    expect(pending.filter((p) => p.name === 'GetItem(ledger)')).toHaveLength(1);
+    expect(sns.sent.map((a) => a.kind)).toEqual(['change']);
+  });
+
+  it('the item changed between the prefetch and the write: the write fails its condition, reads again and the alert follows the re-read (the escalation)', async () => {
+    const out = invoke(withLedger());
+    await flush();
+    readsIn();
+    answer('GetItem(ledger)', item(1, 1)); // one disable before: this one would be an ordinary repeat…
+    answer('PutItem', {});
+    await flush();
+    answer('UpdateContinuousBackups', enabled);
+    await flush();
+    expect(values(writes()[0])[':expected']).toEqual({ N: '1' });
+    answer('DescribeContinuousBackups', enabled, 1);
+    fail('UpdateItem(ledger)', new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    await flush();
+    // …but another disable was recorded meanwhile (version 2): read again, decide again.
+    expect(sent().slice(8)).toEqual(['GetItem(ledger)']);
+    expect(sns.calledAt).toBe(-1);
+    answer('GetItem(ledger)', item(2, 2), 1);
+    await flush();
+    expect(values(writes()[1])[':expected']).toEqual({ N: '2' });
+    expect(sns.calledAt).toBe(-1);
+    answer('UpdateItem(ledger)', {}, 1);
+    await flush();
+    answer('UpdateItem', {});
+    sns.answer.resolve();
+    await expect(out).resolves.toMatchObject({ result: 'ENABLED' });
+    // The third disable in the window: one escalation, never the ordinary alert as well.
+    expect(sns.sent.map((a) => a.kind)).toEqual(['escalation']);
+  });
+
+  it('the verify does not confirm what the update answered: the incident written closed is reopened alongside the alert (UNVERIFIED)', async () => {
+    const out = invoke(withLedger());
+    await flush();
+    readsIn();
+    answer('GetItem(ledger)', {});
+    answer('PutItem', {});
+    await flush();
+    answer('UpdateContinuousBackups', enabled);
+    await flush();
+    answer('UpdateItem(ledger)', {});
+    fail('DescribeContinuousBackups', awsError('AccessDeniedException', 400), 1);
+    await flush();
+    // Round 4: the alert, COMPLETED and the correction, together.
+    expect(since(8)).toEqual(['UpdateItem', 'UpdateItem(ledger)']);
+    expect(sns.calledAt).toBeGreaterThanOrEqual(8); // sent in the same round: nothing was answered since the verify
+    const fix = writes()[1]!.input;
+    expect(fix.ConditionExpression).toBe('incidentId = :incident AND incidentState = :closed AND fixedBy = :by');
+    expect(fix.UpdateExpression).toMatch(/^SET lifecycleVersion = if_not_exists\(lifecycleVersion, :zero\) \+ :one, incidentState = :open, reminderDueAt = :due, history = .* REMOVE closedAt, fixedBy, fixedAt$/);
+    expect(values(writes()[1])[':incident']).toEqual(values(writes()[0])[':incident']);
+    answer('UpdateItem', {});
+    answer('UpdateItem(ledger)', {}, 1);
+    sns.answer.resolve();
+    await expect(out).resolves.toMatchObject({ result: 'UNVERIFIED' });
+    expect(sent()).toHaveLength(10); // + the Publish: 11 calls, still 4 round trips
+    expect(sns.sent.map((a) => a.kind)).toEqual(['change']);
+  });
+
+  it('the update answered without a PITR description: the incident is written open, and closed alongside the alert once the verify confirms', async () => {
+    const out = invoke(withLedger());
+    await flush();
+    readsIn();
+    answer('GetItem(ledger)', {});
+    answer('PutItem', {});
+    await flush();
+    answer('UpdateContinuousBackups', {});
+    await flush();
+    expect(values(writes()[0])[':open']).toEqual({ S: 'OPEN' });
+    expect(writes()[0]!.input.UpdateExpression).not.toContain('fixedBy = :by');
+    answer('UpdateItem(ledger)', {});
+    answer('DescribeContinuousBackups', enabled, 1);
+    await flush();
+    expect(since(8)).toEqual(['UpdateItem', 'UpdateItem(ledger)']);
+    const fix = writes()[1]!.input;
+    expect(fix.ConditionExpression).toBe('incidentId = :incident AND incidentState = :open');
+    expect(fix.UpdateExpression).toContain('fixedBy = :by');
+    answer('UpdateItem', {});
+    answer('UpdateItem(ledger)', {}, 1);
+    sns.answer.resolve();
+    await expect(out).resolves.toMatchObject({ result: 'ENABLED' });
+  });
+
+  it('a lost claim: the ledger read is dropped with the table reads; no ledger write, no change, no alert', async () => {
+    const out = invoke(withLedger());
+    await flush();
+    readsIn();
+    answer('GetItem(ledger)', item(2, 2));
+    fail('PutItem', awsError('ConditionalCheckFailedException', 400));
+    await flush();
+    answer('GetItem', COMPLETED_RECORD);
+    await expect(out).resolves.toEqual({ status: 'duplicate', eventId: EVENT_ID, result: 'ENABLED' });
+    expect(sent().filter((n) => n.startsWith('Update'))).toEqual([]);
+    expect(sns.calledAt).toBe(-1);
+  });
+
+  it('alert mode (no update): the ledger write follows the reads, the alert follows the write: three round trips', async () => {
+    const d = withLedger();
+    d.policy = { ...d.policy, mode: 'alert' };
+    const out = invoke(d);
+    await flush();
+    readsIn();
+    answer('GetItem(ledger)', {});
+    answer('PutItem', {});
+    await flush();
+    expect(since(5)).toEqual(['UpdateItem(ledger)']);
+    expect(writes()[0]!.input.UpdateExpression).not.toContain('fixedBy = :by');
+    answer('UpdateItem(ledger)', {});
+    await flush();
+    expect(since(6)).toEqual(['UpdateItem']);
+    expect(sns.calledAt).toBe(6);
+    answer('UpdateItem', {});
+    sns.answer.resolve();
+    await expect(out).resolves.toMatchObject({ result: 'SKIPPED_MODE' });
+    expect(sent()).not.toContain('UpdateContinuousBackups');
   });
 });
