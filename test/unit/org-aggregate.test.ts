@@ -296,13 +296,13 @@ describe('aggregate: a shard error for every way a shard can lack findings', () 
     const file = shardFile(RUN, A, 'eu-west-1', []);
     mergeResult(results, recordResult(childRecord(item(A, 'eu-west-1'), { output: shardOutput(file) }), 'SUCCEEDED', RUN)!);
     mergeResult(results, recordResult(childRecord(item(A, 'eu-west-1'), { failed: { Error: 'Lambda.Unknown', Cause: '' } }), 'FAILED', RUN)!);
-    expect([...results.values()]).toEqual([{ kind: 'file', accountId: A, region: 'eu-west-1', key: `runs/${RUN}/shards/${A}/eu-west-1.json` }]);
+    expect([...results.values()]).toEqual([{ kind: 'file', accountId: A, region: 'eu-west-1', key: `runs/${RUN}/shards/${A}/eu-west-1.json`, parts: 1 }]);
   });
 
   it('records: FAILED without Error uses the Status, TIMED_OUT included; Output pointing outside the run is refused', () => {
     const rec = childRecord(item(A, 'eu-west-1'), { failed: { Error: '', Cause: '', Status: 'TIMED_OUT' } });
     expect(recordResult(rec, 'FAILED', RUN)).toEqual({ kind: 'error', error: { accountId: A, region: 'eu-west-1', errorName: 'States.TIMED_OUT', message: 'no cause recorded' } });
-    const outside = childRecord(item(A, 'eu-west-1'), { output: { status: 'SCANNED', accountId: A, region: 'eu-west-1', key: 'runs/other/x.json', summary: summarize([]) } });
+    const outside = childRecord(item(A, 'eu-west-1'), { output: { status: 'SCANNED', accountId: A, region: 'eu-west-1', key: 'runs/other/x.json', parts: 1, summary: summarize([]) } });
     expect(recordResult(outside, 'SUCCEEDED', RUN)).toMatchObject({ kind: 'error', error: { errorName: 'ResultMismatch' } });
     expect(recordResult({ Input: '{}' }, 'SUCCEEDED', RUN)).toBeUndefined();
     expect(causeMessage('x'.repeat(2000))).toHaveLength(500);

@@ -3,12 +3,21 @@ import type { ShardFile } from './contract';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** A ShardFile as the shard wrote it, for that shard; otherwise why not (one line). */
-export function checkShardFile(value: unknown, expected: { accountId: string; region: string; runId: string }): ShardFile | string {
+/**
+ * A ShardFile as the shard wrote it, for that shard (and part: `expected.part`, default 0; a file
+ * without `part` is a whole Region, part 0); otherwise why not (one line).
+ */
+export function checkShardFile(value: unknown, expected: { accountId: string; region: string; runId: string; part?: number }): ShardFile | string {
   if (!isObject(value) || !isObject(value.shard)) return 'not a ShardFile object';
   const { shard } = value;
   if (shard.accountId !== expected.accountId || shard.region !== expected.region || shard.runId !== expected.runId) {
     return `it is the file of ${String(shard.accountId)}/${String(shard.region)} in run ${String(shard.runId)}`;
+  }
+  const part = value.part;
+  if (part === undefined ? (expected.part ?? 0) !== 0 : !isObject(part) || part.index !== (expected.part ?? 0)) return `it is not part ${expected.part ?? 0} of its shard`;
+  if (isObject(part)) {
+    if (typeof part.done !== 'boolean') return 'part.done is not true or false';
+    for (const key of ['startAfter', 'lastTable'] as const) if (part[key] !== undefined && typeof part[key] !== 'string') return `part.${key} is not a table name`;
   }
   if (typeof value.generatedAt !== 'string') return 'generatedAt is missing';
   for (const key of ['findings', 'vanished', 'outcomes', 'unrecorded'] as const) if (!Array.isArray(value[key])) return `${key} is not an array`;
@@ -37,4 +46,35 @@ export function checkShardFile(value: unknown, expected: { accountId: string; re
     if (!isObject(h) || !Number.isInteger(h.failed) || (h.failed as number) < 0 || !Array.isArray(h.failures)) return 'securityHub is not a Security Hub delivery';
   }
   return value as unknown as ShardFile;
+}
+
+/**
+ * The parts of each shard, checked as a chain while the aggregate adds them in order: part n
+ * starts where part n-1 ended (its `startAfter` is that part's `lastTable`), only the last part
+ * is `done` (unless the shard is incomplete: then none is). `check` answers undefined for a part
+ * to add, a message for the first broken link of a shard, and '' for the parts after it (skipped
+ * without another error).
+ */
+export class PartChain {
+  private shard = '';
+  private last: string | undefined;
+  private broken = false;
+
+  check(r: { shard: { accountId: string; region: string; parts: number; incomplete?: unknown }; part: number }, file: ShardFile | string): string | undefined {
+    const id = `${r.shard.accountId}/${r.shard.region}`;
+    if (id !== this.shard) [this.shard, this.last, this.broken] = [id, undefined, false];
+    if (this.broken) return '';
+    const why = typeof file === 'string' ? file : this.link(r, file);
+    if (why !== undefined) this.broken = true;
+    return why;
+  }
+
+  private link(r: { shard: { parts: number; incomplete?: unknown }; part: number }, file: ShardFile): string | undefined {
+    const part = file.part ?? { index: 0, done: true };
+    if (part.startAfter !== this.last) return `part ${r.part} starts after ${JSON.stringify(part.startAfter ?? null)}, not after the previous part's last table ${JSON.stringify(this.last ?? null)}`;
+    const last = r.part === r.shard.parts - 1 && !r.shard.incomplete;
+    if (part.done !== last) return last ? `the shard's last part ${r.part} does not end the Region` : `part ${r.part} ends the Region, but the shard has ${r.shard.parts} parts`;
+    this.last = part.lastTable;
+    return undefined;
+  }
 }
