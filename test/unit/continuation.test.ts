@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { BatchImportFindingsCommand, GetFindingsCommand, SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Clients } from '../../lib/aws/clients';
 import { createPacers } from '../../lib/aws/inventory';
@@ -34,6 +35,7 @@ const NAMES = Array.from({ length: 25 }, (_, i) => (i % 5 === 0 ? `Zed-${String(
 const ddb = mockClient(DynamoDBClient);
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
 const s3 = mockClient(S3Client);
+const hub = mockClient(SecurityHubClient);
 
 let now = 0;
 const clock = () => now;
@@ -60,7 +62,7 @@ function fakeRegion(names: readonly string[]) {
 }
 
 beforeEach(() => {
-  for (const m of [ddb, tagging, s3]) m.reset();
+  for (const m of [ddb, tagging, s3, hub]) m.reset();
   s3.on(PutObjectCommand).resolves({});
   now = 0;
   described.clear();
@@ -199,6 +201,25 @@ describe('the shard in parts', () => {
     expect(written.flatMap((w) => w.file.findings.map((f) => f.tableName)).sort()).toEqual(NAMES);
     expect(described.size).toBe(25);
     expect([...described.values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('with Security Hub: every part imports its own findings; only the last lists the whole Region again, for the archive', async () => {
+    fakeRegion(NAMES);
+    hub.on(GetFindingsCommand).resolves({ Findings: [] });
+    hub.on(BatchImportFindingsCommand).callsFake(async (input: { Findings: unknown[] }) => ({ FailedCount: 0, SuccessCount: input.Findings.length, FailedFindings: [] }));
+    let input: ShardItem = item;
+    const starts: (string | undefined)[][] = [];
+    for (;;) {
+      const before = ddb.commandCalls(ListTablesCommand).length;
+      const out = await shard(input, { ...deps, securityHub: true }, { remainingMs: () => 900_000 });
+      starts.push(ddb.commandCalls(ListTablesCommand).slice(before).map((c) => c.args[0].input.ExclusiveStartTableName));
+      if (out.status !== 'CONTINUE') break;
+      input = out.next;
+    }
+    // Parts 0-2 list once after their cursor; part 3 lists its range, then the whole Region (pages of 10).
+    expect(starts).toEqual([[undefined], [NAMES[6]], [NAMES[13]], [NAMES[20], undefined, NAMES[9], NAMES[19]]]);
+    expect(hub.commandCalls(GetFindingsCommand)).toHaveLength(4);
+    expect(hub.commandCalls(BatchImportFindingsCommand).flatMap((c) => c.args[0].input.Findings ?? [])).toHaveLength(25);
   });
 
   it('a re-run of the same part (a Lambda retry) re-writes the same file with the same tables', async () => {

@@ -34,7 +34,6 @@ import { getObjectJson, uploadObject } from '../../aws/report-bucket';
 import { ReportBucketClient } from '../../aws/report-bucket-client';
 import { hasProblems } from '../../core/summary';
 import { errorMessage, awsErrorName } from '../../core/errors';
-import { truncate } from '../../core/text';
 import { deliver, type DeliveryReport, type Notifier } from '../../notify';
 import { changeDigestHasNews, renderChangeDigest, renderDigest, type ChangeDigestInput } from '../../notify/digest';
 import { lifecycleDigestInput } from '../../notify/lifecycle-digest';
@@ -43,7 +42,7 @@ import type { Mode } from '../../core/types';
 import type { HtmlHead } from '../../report/html';
 import type { Logger } from '../../runtime/logger';
 import { silentMetrics, type Metrics } from '../../runtime/metrics';
-import { reportPrefix, shardFileKey, type AggregateOutput, type RunPlan, type ShardFile } from './contract';
+import { reportPrefix, type AggregateOutput, type RunPlan } from './contract';
 import { csvChunks, htmlChunks, jsonChunks, readable } from './report-streams';
 import { missingResults, mergeResult, parseAggregateInput, parseManifest, parsePlan, parseShards, recordResult, type ResultManifest, type ShardResult } from './results';
 import { FindingSpool } from './spool';
@@ -91,7 +90,7 @@ export const reportKeys = (runId: string) => ({
 export { ChangeTotals, RunTotals, TopN, UNRECORDED_LISTED } from './totals';
 export { checkShardFile } from './shard-file';
 import { ChangeTotals, RunTotals } from './totals';
-import { PartChain, checkShardFile } from './shard-file';
+import { addShardFiles } from './read-shards';
 
 export async function aggregate(event: unknown, deps: AggregateDeps, invocation: AggregateInvocation = {}): Promise<AggregateResult> {
   const started = Date.now();
@@ -136,36 +135,12 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
   const files = [...results.values()].flatMap((r) => (r.kind === 'file' ? [r] : []));
   files.sort((a, b) => a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region));
   for (const r of results.values()) if (r.kind === 'error') totals.shardError(r.error);
-  // Every part of every shard, in order: (account, Region), then part.
-  const reads = files.flatMap((shard) => Array.from({ length: shard.parts }, (_, part) => ({ shard, part, key: part === 0 ? shard.key : shardFileKey(runId, shard.accountId, shard.region, part) })));
 
   const keys = reportKeys(runId);
   const spool = new FindingSpool(deps.tmpDir);
   let head: HtmlHead;
   try {
-    const read = async (r: (typeof reads)[number]): Promise<ShardFile | string> => {
-      try {
-        return checkShardFile(await getObjectJson(s3, bucket, r.key), { accountId: r.shard.accountId, region: r.shard.region, runId, part: r.part });
-      } catch (error) {
-        return errorMessage(error);
-      }
-    };
-    // Files are fetched READ_AHEAD at a time but added strictly in order (the spool's order).
-    const pending: Promise<ShardFile | string>[] = [];
-    for (let i = 0; i < Math.min(READ_AHEAD, reads.length); i++) pending.push(read(reads[i] as (typeof reads)[number]));
-    const parts = new PartChain();
-    for (let i = 0; i < reads.length; i++) {
-      const r = reads[i] as (typeof reads)[number];
-      const checked = await (pending.shift() as Promise<ShardFile | string>);
-      const next = reads[i + READ_AHEAD];
-      if (next) pending.push(read(next));
-      const problem = parts.check(r, checked);
-      if (problem !== undefined) {
-        // One shard error per shard: its later parts are left out (each would be a gap in the chain).
-        if (problem) totals.shardError({ accountId: r.shard.accountId, region: r.shard.region, errorName: 'ShardFileUnreadable', message: truncate(`${r.key}: ${problem}${r.part < r.shard.parts - 1 ? `; parts ${r.part + 1}-${r.shard.parts - 1} left out` : ''}`, 500) });
-      } else await totals.addShard(checked as ShardFile, spool);
-      if (r.part === r.shard.parts - 1 && r.shard.incomplete) totals.shardError(r.shard.incomplete);
-    }
+    await addShardFiles(files, { runId, readAhead: READ_AHEAD, get: (key) => getObjectJson(s3, bucket, key), totals, spool });
     await spool.close();
     head = totals.head(now());
     // Restore sources named before their table was read: one more pass over the spool resolves them.

@@ -9,7 +9,7 @@
  */
 import { ShardFailedError } from '../../core/errors';
 import { TABLE_NAME } from '../../core/ids';
-import type { ScanSummary } from '../../core/summary';
+import { emptySummary, type ScanSummary } from '../../core/summary';
 import type { ScannedRange } from '../../aws/scan';
 import { shardFileKey, type ShardContinuation, type ShardContinueOutput, type ShardItem, type ShardOutput } from './contract';
 
@@ -28,8 +28,6 @@ export const READ_SHARE = 0.5;
 export const MAX_PARTS = 10_000;
 
 const SUMMARY_KEYS = ['total', 'compliant', 'nonCompliant', 'exempt', 'notApplicable', 'error'] as const;
-
-export const emptySummary = (): ScanSummary => ({ total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 });
 
 export function addSummaries(a: ScanSummary, b: ScanSummary): ScanSummary {
   const out = emptySummary();

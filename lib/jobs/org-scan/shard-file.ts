@@ -48,33 +48,3 @@ export function checkShardFile(value: unknown, expected: { accountId: string; re
   return value as unknown as ShardFile;
 }
 
-/**
- * The parts of each shard, checked as a chain while the aggregate adds them in order: part n
- * starts where part n-1 ended (its `startAfter` is that part's `lastTable`), only the last part
- * is `done` (unless the shard is incomplete: then none is). `check` answers undefined for a part
- * to add, a message for the first broken link of a shard, and '' for the parts after it (skipped
- * without another error).
- */
-export class PartChain {
-  private shard = '';
-  private last: string | undefined;
-  private broken = false;
-
-  check(r: { shard: { accountId: string; region: string; parts: number; incomplete?: unknown }; part: number }, file: ShardFile | string): string | undefined {
-    const id = `${r.shard.accountId}/${r.shard.region}`;
-    if (id !== this.shard) [this.shard, this.last, this.broken] = [id, undefined, false];
-    if (this.broken) return '';
-    const why = typeof file === 'string' ? file : this.link(r, file);
-    if (why !== undefined) this.broken = true;
-    return why;
-  }
-
-  private link(r: { shard: { parts: number; incomplete?: unknown }; part: number }, file: ShardFile): string | undefined {
-    const part = file.part ?? { index: 0, done: true };
-    if (part.startAfter !== this.last) return `part ${r.part} starts after ${JSON.stringify(part.startAfter ?? null)}, not after the previous part's last table ${JSON.stringify(this.last ?? null)}`;
-    const last = r.part === r.shard.parts - 1 && !r.shard.incomplete;
-    if (part.done !== last) return last ? `the shard's last part ${r.part} does not end the Region` : `part ${r.part} ends the Region, but the shard has ${r.shard.parts} parts`;
-    this.last = part.lastTable;
-    return undefined;
-  }
-}
