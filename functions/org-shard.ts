@@ -1,8 +1,7 @@
 /**
  * Organization scan, one shard (the child of ScanShards in statemachine/org-scan.asl.json): one
- * account and one Region → runs/<runId>/shards/<account>/<region>.json (and .part-<n>.json when the
- * Region takes more than one invocation), ledger, remediation.
- * Thin handler: the job is lib/jobs/org-scan/shard.ts (`run`).
+ * account and one Region (one part per invocation) → runs/<runId>/shards/<account>/<region>[.part-<n>].json,
+ * ledger, remediation. Thin handler: the job is lib/jobs/org-scan/shard.ts (`run`).
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
