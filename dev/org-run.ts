@@ -139,6 +139,7 @@ export const shardOutput = (file: ShardFile): ShardOutput => ({
   accountId: file.shard.accountId,
   region: file.shard.region,
   key: shardFileKey(file.shard.runId, file.shard.accountId, file.shard.region),
+  parts: 1,
   summary: file.summary,
 });
 

@@ -1,7 +1,7 @@
 /**
  * Organization scan, one shard (the child of ScanShards in statemachine/org-scan.asl.json): one
- * account and one Region → runs/<runId>/shards/<account>/<region>.json, ledger, remediation.
- * Thin handler: the job is lib/jobs/org-scan/shard.ts (`run`).
+ * account and one Region (one part per invocation) → runs/<runId>/shards/<account>/<region>[.part-<n>].json,
+ * ledger, remediation. Thin handler: the job is lib/jobs/org-scan/shard.ts (`run`).
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -13,7 +13,7 @@ import { FindingsLedger } from '../lib/state/ledger';
 import { createLogger } from '../lib/runtime/logger';
 import { accountFromContext, depsOf, injectDeps, logErrors, type ContextWithDeps } from '../lib/runtime/middleware';
 import { run, type ShardDeps } from '../lib/jobs/org-scan/shard';
-import type { ShardOutput } from '../lib/jobs/org-scan/contract';
+import type { ShardContinueOutput, ShardOutput } from '../lib/jobs/org-scan/contract';
 
 export { run } from '../lib/jobs/org-scan/shard';
 
@@ -32,7 +32,7 @@ const fallbackLogger = createLogger({ base: { function: 'orgShard' } });
 
 /** A fresh handler (its own cached deps: a new "container"); the demo builds one per run. */
 export const makeHandler = () =>
-  middy<unknown, ShardOutput, Error, ContextWithDeps<ShardDeps>>()
+  middy<unknown, ShardOutput | ShardContinueOutput, Error, ContextWithDeps<ShardDeps>>()
     .use(logErrors(() => fallbackLogger))
     .use(injectDeps(buildDeps))
     .handler((event, context) => run(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));

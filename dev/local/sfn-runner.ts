@@ -12,7 +12,8 @@
  *   IntervalSeconds, MaxAttempts, BackoffRate, MaxDelaySeconds, JitterStrategy), Catch; the
  *   result is Lambda's `{ ExecutedVersion, Payload, StatusCode }`, a thrown error is the error
  *   named by its `name` (Lambda's errorType) with Lambda's Cause JSON.
- * - Pass with Parameters, ResultPath, OutputPath.
+ * - Pass with Parameters or Result, ResultPath, OutputPath.
+ * - Choice with Choices of `Variable` + `StringEquals` + `Next`, and Default; Succeed.
  * - Map, DISTRIBUTED: ItemReader `arn:aws:states:::s3:getObject` (InputType JSON, Parameters),
  *   MaxConcurrency / MaxConcurrencyPath as a real concurrency limit, ToleratedFailurePercentage,
  *   ItemProcessor run as one child execution per item, ResultWriter `arn:aws:states:::s3:putObject`
@@ -20,7 +21,10 @@
  *   with `Input`/`Output` as JSON strings) and returning `{ MapRunArn, ResultWriterDetails }`.
  * - Paths: `$`, `$.a.b`, `$$.Execution.Name` and the like (dotted names only); the intrinsic
  *   States.Format. Payloads over 256 KiB fail with States.DataLimitExceeded, as in AWS; an
- *   EXPRESS child that runs longer than 5 minutes is TIMED_OUT (listed with the failed children).
+ *   EXPRESS child that runs longer than 5 minutes is TIMED_OUT (listed with the failed children);
+ *   a STANDARD child has no time limit, but one whose history would pass 25,000 events (each
+ *   state it enters counted as AWS's history counts it, about: 2 per Pass/Choice/Succeed, 5 per
+ *   Task attempt) fails with States.Runtime, as AWS fails such an execution.
  *
  * Tests inject `sleep` (and `random` for jitter) to make retries fast and deterministic.
  */
@@ -91,11 +95,16 @@ interface Machine {
 
 const ALLOWED: Record<string, Set<string>> = {
   Task: new Set(['Type', 'Comment', 'Resource', 'Parameters', 'OutputPath', 'ResultPath', 'Retry', 'Catch', 'Next', 'End']),
-  Pass: new Set(['Type', 'Comment', 'Parameters', 'OutputPath', 'ResultPath', 'Next', 'End']),
+  Pass: new Set(['Type', 'Comment', 'Parameters', 'Result', 'OutputPath', 'ResultPath', 'Next', 'End']),
+  Choice: new Set(['Type', 'Comment', 'Choices', 'Default']),
+  Succeed: new Set(['Type', 'Comment']),
   Map: new Set(['Type', 'Comment', 'Label', 'ItemReader', 'MaxConcurrency', 'MaxConcurrencyPath', 'ToleratedFailurePercentage', 'ItemProcessor', 'ResultWriter', 'ResultPath', 'Next', 'End']),
 };
 const RETRIER = new Set(['ErrorEquals', 'IntervalSeconds', 'MaxAttempts', 'BackoffRate', 'MaxDelaySeconds', 'JitterStrategy']);
 const CATCHER = new Set(['ErrorEquals', 'Next', 'ResultPath']);
+const CHOICE_RULE = new Set(['Variable', 'StringEquals', 'Next']);
+/** A STANDARD execution's history limit (aws-facts-org.md §2.3). */
+const HISTORY_LIMIT = 25_000;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -117,6 +126,18 @@ function checkMachine(where: string, machine: unknown, top: boolean): Machine {
     const allowed = ALLOWED[String(state.Type)];
     if (!allowed) throw new UnsupportedAslError(at, `state type ${String(state.Type)}`);
     onlyKeys(at, state, allowed);
+    if (state.Type === 'Choice') {
+      const choices = state.Choices;
+      if (!Array.isArray(choices) || choices.length === 0) throw new UnsupportedAslError(at, 'a Choice without Choices');
+      for (const c of choices) {
+        const rule = onlyKeys(`${at}.Choices`, c, CHOICE_RULE);
+        if (typeof rule.Variable !== 'string' || typeof rule.StringEquals !== 'string' || typeof rule.Next !== 'string' || !(rule.Next in m.States)) throw new UnsupportedAslError(`${at}.Choices`, 'a rule other than { Variable, StringEquals, Next }');
+      }
+      if (typeof state.Default !== 'string' || !(state.Default in m.States)) throw new UnsupportedAslError(at, `Default ${String(state.Default)}`);
+      continue;
+    }
+    if (state.Type === 'Succeed') continue;
+    if (state.Type === 'Pass' && state.Parameters !== undefined && state.Result !== undefined) throw new UnsupportedAslError(at, 'a Pass with both Parameters and Result');
     if ((state.End === true) === (typeof state.Next === 'string')) throw new UnsupportedAslError(at, 'a state without exactly one of Next / End: true');
     if (typeof state.Next === 'string' && !(state.Next in m.States)) throw new UnsupportedAslError(at, `Next ${state.Next} (no such state)`);
     for (const r of (state.Retry as unknown[] | undefined) ?? []) onlyKeys(`${at}.Retry`, r, RETRIER);
@@ -277,29 +298,49 @@ export class SfnRunner {
     }
   }
 
-  private async runMachine(machine: Machine, input: Json, ctx: Ctx): Promise<Json> {
+  private async runMachine(machine: Machine, input: Json, ctx: Ctx, history?: { events: number }): Promise<Json> {
     let name = machine.StartAt;
     let value = input;
     for (;;) {
       const state = machine.States[name] as State;
       const stepCtx: Ctx = { ...ctx, State: { Name: name, EnteredTime: new Date().toISOString(), RetryCount: 0 } };
-      const { output, next } = await this.runState(name, state, value, stepCtx);
+      const { output, next } = await this.runState(name, state, value, stepCtx, history);
       value = limited(output, `state ${name}`);
       if (!next) return value;
       name = next;
     }
   }
 
-  private async runState(name: string, state: State, input: Json, ctx: Ctx): Promise<{ output: Json; next?: string }> {
+  private async runState(name: string, state: State, input: Json, ctx: Ctx, history?: { events: number }): Promise<{ output: Json; next?: string }> {
     const next = typeof state.Next === 'string' ? state.Next : undefined;
+    const record = (events: number) => {
+      if (!history) return;
+      history.events += events;
+      if (history.events > HISTORY_LIMIT) throw new StatesError('States.Runtime', `the execution's history passed ${HISTORY_LIMIT} events`);
+    };
+    if (state.Type !== 'Task') record(2);
+    if (state.Type === 'Succeed') return { output: input };
+    if (state.Type === 'Choice') {
+      const rule = (state.Choices as Record<string, string>[]).find((c) => {
+        let value: Json;
+        try {
+          value = select(c.Variable as string, input, ctx);
+        } catch {
+          return false; // a missing Variable does not match a StringEquals rule
+        }
+        return value === c.StringEquals;
+      });
+      return { output: input, next: rule ? (rule.Next as string) : String(state.Default) };
+    }
     if (state.Type === 'Pass') {
-      const result = state.Parameters !== undefined ? evaluate(state.Parameters, input, ctx) : input;
+      const result = state.Parameters !== undefined ? evaluate(state.Parameters, input, ctx) : state.Result !== undefined ? structuredClone(state.Result) : input;
       return { output: applyOutputPath(state.OutputPath, applyResultPath(state.ResultPath, input, result), ctx), ...(next ? { next } : {}) };
     }
     const retriers = ((state.Retry as Record<string, unknown>[] | undefined) ?? []).map((r) => ({ r, attempts: 0 }));
     let attempt = 0;
     for (;;) {
       try {
+        if (state.Type === 'Task') record(5);
         const result = state.Type === 'Task' ? await this.invoke(name, state, input, ctx, attempt) : await this.map(name, state, input, ctx);
         return { output: applyOutputPath(state.OutputPath, applyResultPath(state.ResultPath, input, limited(result, `state ${name} result`)), ctx), ...(next ? { next } : {}) };
       } catch (error) {
@@ -371,8 +412,11 @@ export class SfnRunner {
         const index = next++;
         const item = (items as unknown[])[index];
         const childName = randomUUID();
+        const express = this.childLimitMs(processor) !== undefined;
+        // AWS's ARNs: an EXPRESS child is `express:<machine>/<label>:<map run>:<name>`, a STANDARD one `execution:<machine>/<label>:<name>`.
+        const childArn = express ? `arn:aws:states:${this.region}:${this.accountId}:express:${this.name}/${label}:${mapRunId}:${childName}` : `arn:aws:states:${this.region}:${this.accountId}:execution:${this.name}/${label}:${childName}`;
         const childCtx: Ctx = {
-          Execution: { Id: `arn:aws:states:${this.region}:${this.accountId}:express:${this.name}/${label}:${mapRunId}:${childName}`, Name: childName, StartTime: new Date().toISOString(), Input: item },
+          Execution: { Id: childArn, Name: childName, StartTime: new Date().toISOString(), Input: item },
           StateMachine: { Id: childMachineArn, Name: `${this.name}/${label}` },
         };
         const startDate = new Date().toISOString();
@@ -381,7 +425,7 @@ export class SfnRunner {
         this.maxRunning = Math.max(this.maxRunning, running);
         let timer: NodeJS.Timeout | undefined;
         try {
-          const child = this.runMachine(processor, limited(item, 'map item'), childCtx);
+          const child = this.runMachine(processor, limited(item, 'map item'), childCtx, express ? undefined : { events: 0 });
           const limit = this.childLimitMs(processor);
           const output = limit === undefined
             ? await child

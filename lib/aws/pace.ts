@@ -184,14 +184,29 @@ export async function retrying<T>(fn: () => Promise<T>, options: Partial<RetryOp
 
 /** Runs `worker` over `items` with at most `concurrency` in flight; keeps the input order. */
 export async function mapLimit<T, R>(items: readonly T[], concurrency: number, worker: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  return (await mapUntil(items, concurrency, () => false, worker)).results;
+}
+
+/**
+ * As mapLimit, but no item is started once `stop()` says so (asked before each start; the first
+ * item always starts, so a caller always makes progress). The items started are always a prefix
+ * of `items`, and all of them are finished when this resolves: `results` has `started` entries.
+ */
+export async function mapUntil<T, R>(items: readonly T[], concurrency: number, stop: () => boolean, worker: (item: T, index: number) => Promise<R>): Promise<{ results: R[]; started: number }> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let stopped = false;
   const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !stopped) {
+      if (next > 0 && stop()) {
+        stopped = true;
+        break;
+      }
       const index = next++;
       results[index] = await worker(items[index] as T, index);
     }
   });
   await Promise.all(lanes);
-  return results;
+  results.length = next;
+  return { results, started: next };
 }

@@ -10,6 +10,7 @@ import { costTotals, type CostTotals } from '../core/cost';
 import { evaluate } from '../core/evaluate';
 import { linkFindings } from '../core/links';
 import { callerAccountId, enabledRegions, inventoryRegion, type InventoryOptions, type InventoryProgress, type PacerPool } from './inventory';
+import { inventoryRange, type TableRange } from './inventory/range';
 import { silentLogger, type Logger } from '../runtime/logger';
 import type { Finding, Policy } from '../core/types';
 import { regionSummaries, sortFindings, summarize, type RegionSummary, type ScanSummary } from '../core/summary';
@@ -92,6 +93,19 @@ export interface ScanReport {
   shardErrors: ShardError[];
   /** Only when the run imports into Security Hub (docs/security-hub.md): what was delivered, and what was not. */
   securityHub?: SecurityHubDelivery;
+  /** Only a ranged scan (ScanRequest.range: one part of an Organization shard): the range read. Never rendered. */
+  range?: ScannedRange;
+}
+
+/** The contiguous range of one Region's tables (ListTables order) a ranged scan read. */
+export interface ScannedRange {
+  region: string;
+  /** Exclusive; absent = from the Region's first table. */
+  startAfter?: string;
+  /** Inclusive; absent = the range held no table. */
+  lastTable?: string;
+  /** No table follows `lastTable`. */
+  done: boolean;
 }
 
 /** The Security Hub delivery of a report (lib/aws/security-hub.ts). */
@@ -146,6 +160,8 @@ export interface ScanRequest {
   accountId?: string;
   /** The account key of the clients to use (Clients.setAccountCredentials); default: the caller's own. */
   clientAccount?: string;
+  /** Read only this range of the one Region in `policy.regions` (lib/aws/inventory/range.ts); the report's `range` says what was read. */
+  range?: TableRange;
 }
 
 export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanReport> {
@@ -154,6 +170,8 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
   const { policy, homeRegion } = request;
   const accountId = request.accountId ?? (await callerAccountId(deps.clients, homeRegion));
   const regions = policy.regions === 'all' ? await enabledRegions(deps.clients, homeRegion, request.clientAccount) : [...policy.regions];
+  if (request.range && regions.length !== 1) throw new Error(`a ranged scan reads exactly one Region, got ${regions.length}`);
+  let range: ScannedRange | undefined;
 
   const progress = deps.onProgress ? progressTracker(regions, deps.onProgress) : undefined;
   const perRegion = await Promise.all(
@@ -164,7 +182,13 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
         const [{ ResourceGroupsTaggingAPIClient }, { bulkTagLookup }] = await Promise.all([import('@aws-sdk/client-resource-groups-tagging-api'), import('./inventory/tags')]);
         const tagging = deps.clients.get(ResourceGroupsTaggingAPIClient, region, request.clientAccount);
         const bulkTags = (names: readonly string[]) => bulkTagLookup(tagging, { accountId, region }, names, { retry: options.retry ?? {}, sleep: options.sleep ?? sleep, logger, region });
-        const inv = await inventoryRegion(deps.clients.get(DynamoDBClient, region, request.clientAccount), { accountId, region }, options, deps.pacers?.for(accountId, region), bulkTags);
+        const ddb = deps.clients.get(DynamoDBClient, region, request.clientAccount);
+        if (request.range) {
+          const inv = await inventoryRange(ddb, { accountId, region }, request.range, options, deps.pacers?.for(accountId, region), bulkTags);
+          range = { region, ...(inv.startAfter ? { startAfter: inv.startAfter } : {}), ...(inv.lastTable ? { lastTable: inv.lastTable } : {}), done: inv.done };
+          return { region, inv };
+        }
+        const inv = await inventoryRegion(ddb, { accountId, region }, options, deps.pacers?.for(accountId, region), bulkTags);
         return { region, inv };
       } catch (error) {
         progress?.failed(region);
@@ -210,6 +234,7 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
     regionErrors,
     regionSummaries: regionSummaries(findings, regions, false),
     shardErrors: [],
+    ...(range ? { range } : {}),
   };
 }
 

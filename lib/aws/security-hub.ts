@@ -9,7 +9,9 @@
  *      RecordState filters; filtered again here, as moto ignores filters), paged, 3 calls/s.
  *   2. Each table's record is imported only when it changed or is due for refresh
  *      (lib/report/asff-lifecycle.ts), with an UpdatedAt newer than the stored one.
- *   3. Stored findings whose table is not in the listing are re-imported ARCHIVED.
+ *   3. Stored findings whose table is not in the listing are re-imported ARCHIVED. A Region an
+ *      Organization shard reads in parts: only its final part archives, against the Region's
+ *      whole listing, read again at that point (`listed`).
  *   4. BatchImportFindings: ≤100 findings and ≤6 MB per call, 10 calls/s; throttling and 5xx are
  *      retried with backoff; FailedFindings (FailedCount) are resent with backoff, then reported.
  * A GetFindings failure leaves that Region's findings unimported and reported (importing blind
@@ -23,7 +25,7 @@ import type { ScanReport, SecurityHubDelivery, SecurityHubFailure } from './scan
 import { RateLimiter, isRetryable, retrying, sleep as realSleep, type Sleep } from './pace';
 import { awsErrorName, errorMessage } from '../core/errors';
 import { GENERATOR_ID, findingId, partitionOfFinding, productArn, toAsff } from '../report/asff';
-import { archivedRecord, isOwnActive, needsImport, nextUpdatedAt } from '../report/asff-lifecycle';
+import { archivable, archivedRecord, isOwnActive, needsImport, nextUpdatedAt } from '../report/asff-lifecycle';
 import { partitionOf } from '../core/ids';
 import type { Finding } from '../core/types';
 import { silentLogger, type Logger } from '../runtime/logger';
@@ -40,8 +42,10 @@ export interface SecurityHubTarget {
   accountId: string;
   region: string;
   findings: readonly Finding[];
-  /** True when the Region was listed completely: stored findings of tables not in `findings` are archived. */
+  /** True when the Region was listed completely: stored findings of tables not in `findings` (nor in `listed`) are archived. */
   archive: boolean;
+  /** A Region read in parts (an Organization shard): the names of its whole listing, whose findings an earlier part imported. */
+  listed?: ReadonlySet<string>;
 }
 
 export interface SecurityHubRun {
@@ -72,14 +76,21 @@ export interface SecurityHubDeps {
  * on), and any other pair a finding names (archive off). A Region that could not be listed is
  * left out entirely: nothing is archived on a guess.
  */
-export function targetsOf(report: Pick<ScanReport, 'accountId' | 'accounts' | 'regions' | 'regionErrors' | 'findings'>): SecurityHubTarget[] {
+export function targetsOf(report: Pick<ScanReport, 'accountId' | 'accounts' | 'regions' | 'regionErrors' | 'findings' | 'range'>, listed?: ReadonlySet<string>): SecurityHubTarget[] {
   const key = (accountId: string, region: string) => `${accountId}/${region}`;
   const unlisted = new Set(report.regionErrors.map((e) => key(e.accountId ?? report.accountId, e.region)));
-  const targets = new Map<string, { accountId: string; region: string; findings: Finding[]; archive: boolean }>();
+  const targets = new Map<string, { accountId: string; region: string; findings: Finding[]; archive: boolean; listed?: ReadonlySet<string> }>();
+  // A ranged scan (one part of a shard): only the part that ends the Region archives, and only
+  // what the Region's whole listing (`listed`) no longer holds; a part that started mid-Region
+  // without that listing archives nothing.
+  const r = report.range;
+  const partial = r !== undefined && (!r.done || (r.startAfter !== undefined && !listed));
   for (const a of report.accounts) {
     if (a.status !== 'SCANNED') continue;
     for (const region of a.regions ?? report.regions) {
-      if (!unlisted.has(key(a.accountId, region))) targets.set(key(a.accountId, region), { accountId: a.accountId, region, findings: [], archive: true });
+      if (unlisted.has(key(a.accountId, region))) continue;
+      const ranged = r?.region === region;
+      targets.set(key(a.accountId, region), { accountId: a.accountId, region, findings: [], archive: !(ranged && partial), ...(ranged && listed && r?.startAfter !== undefined ? { listed } : {}) });
     }
   }
   for (const f of report.findings) {
@@ -98,9 +109,9 @@ export function targetsOf(report: Pick<ScanReport, 'accountId' | 'accounts' | 'r
  * Clients: the report's own account with the caller's credentials, any other with the account's
  * (Clients.setAccountCredentials, as the scan set them), unless `deps.clientAccount` says otherwise.
  */
-export async function publishReport(report: ScanReport, deps: SecurityHubDeps): Promise<SecurityHubSummary> {
+export async function publishReport(report: ScanReport, deps: SecurityHubDeps, listed?: ReadonlySet<string>): Promise<SecurityHubSummary> {
   const clientAccount = deps.clientAccount ?? ((id: string) => (id === report.accountId ? undefined : id));
-  const delivery = await publishToSecurityHub(targetsOf(report), { generatedAt: report.generatedAt, minRecoveryDays: report.policy.minRecoveryDays, exemptTag: report.policy.exemptTag }, { ...deps, clientAccount });
+  const delivery = await publishToSecurityHub(targetsOf(report, listed), { generatedAt: report.generatedAt, minRecoveryDays: report.policy.minRecoveryDays, exemptTag: report.policy.exemptTag }, { ...deps, clientAccount });
   report.securityHub = { ...delivery, failures: delivery.failures.slice(0, 100) };
   return delivery;
 }
@@ -161,7 +172,7 @@ async function syncTarget(target: SecurityHubTarget, run: SecurityHubRun, deps: 
     if (needsImport(next, old, run.generatedAt)) records.push(next);
     else summary.unchanged++;
   }
-  const archived = target.archive ? [...stored.values()].map((s) => archivedRecord(s, run.generatedAt, `the tables of account ${accountId} in ${region}`)) : [];
+  const archived = target.archive ? [...stored.values()].filter((f) => archivable(f, target.listed)).map((s) => archivedRecord(s, run.generatedAt, `the tables of account ${accountId} in ${region}`)) : [];
   const result = await importFindings(client, [...records, ...archived], deps);
   const failedIds = new Set(result.failures.map((f) => f.id));
   summary.imported += records.filter((r) => !failedIds.has(r.Id as string)).length;

@@ -25,7 +25,7 @@ export interface RegionSummary {
   summary: ScanSummary;
 }
 
-const emptySummary = (): ScanSummary => ({ total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 });
+export const emptySummary = (): ScanSummary => ({ total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 });
 
 /** Adds one finding's status to a summary (the one place a status maps to its counter). */
 export function countFinding(s: ScanSummary, status: Finding['status']): void {
@@ -68,14 +68,13 @@ export function summarize(findings: readonly Finding[]): ScanSummary {
 
 const RANK = new Map(FINDING_STATUSES.map((s, i) => [s, i]));
 
+/** The report's order: worst status first, then account, Region and table name. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return (RANK.get(a.status) ?? 99) - (RANK.get(b.status) ?? 99) || a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region) || a.tableName.localeCompare(b.tableName);
+}
+
 export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.sort(
-    (a, b) =>
-      (RANK.get(a.status) ?? 99) - (RANK.get(b.status) ?? 99) ||
-      a.accountId.localeCompare(b.accountId) ||
-      a.region.localeCompare(b.region) ||
-      a.tableName.localeCompare(b.tableName),
-  );
+  return findings.sort(compareFindings);
 }
 
 /** True when the report shows anything a security team must look at: drift or blind spots. */

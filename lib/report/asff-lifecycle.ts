@@ -15,6 +15,7 @@
  */
 import type { AwsSecurityFinding } from '@aws-sdk/client-securityhub';
 import { FIELD_PREFIX, GENERATOR_ID, cut, LIMITS } from './asff';
+import { parseTableArn } from '../core/ids';
 
 /** Re-import an unchanged finding after this many days (well inside Security Hub's 90-day expiry). */
 export const REFRESH_DAYS = 30;
@@ -85,4 +86,15 @@ export function archivedRecord(stored: AwsSecurityFinding, at: string, scanned: 
     Compliance: { Status: 'NOT_AVAILABLE', StatusReasons: [{ ReasonCode: 'TABLE_NOT_FOUND', Description: why }] },
     RecordState: 'ARCHIVED',
   };
+}
+
+/**
+ * Whether a stored finding with no finding in this run's part may be archived: not when its table
+ * is in `listed` (a Region read in several parts: every table name the final part's full listing
+ * holds, read by an earlier part). Without `listed`, every such finding may (as before).
+ */
+export function archivable(stored: AwsSecurityFinding, listed: ReadonlySet<string> | undefined): boolean {
+  if (!listed) return true;
+  const name = parseTableArn(stored.Resources?.[0]?.Id ?? '')?.tableName ?? parseTableArn((stored.Id ?? '').replace(`/${GENERATOR_ID}`, ''))?.tableName;
+  return name === undefined || !listed.has(name);
 }

@@ -70,7 +70,7 @@ function spec(): RunSpec {
       childRecord(shards[2]!, { output: shardOutput(fileAUs) }),
       childRecord(shards[1]!, { output: shardOutput(fileAEu) }),
       childRecord(shards[4]!, { output: { status: 'ERROR', accountId: B, region: 'us-east-1', error: { Error: 'AwsCallError', Cause: JSON.stringify({ errorType: 'AwsCallError', errorMessage: 'ListTables failed: AccessDeniedException: not authorized', trace: ['at x'] }) } } }),
-      childRecord(shards[5]!, { output: { status: 'SCANNED', accountId: D, region: 'eu-west-1', key: `runs/${RUN}/shards/${D}/eu-west-1.json`, summary: { total: 1, compliant: 1, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 } } }),
+      childRecord(shards[5]!, { output: { status: 'SCANNED', accountId: D, region: 'eu-west-1', key: `runs/${RUN}/shards/${D}/eu-west-1.json`, parts: 1, summary: { total: 1, compliant: 1, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 } } }),
     ],
     failed: [childRecord(shards[3]!, { failed: { Error: 'Lambda.Unknown', Cause: JSON.stringify({ errorMessage: 'Task timed out after 900.00 seconds' }) } })],
     pending: [childRecord(shards[6]!, { pending: true })],

@@ -206,7 +206,8 @@ describe('the Organization scan state machine, run locally on moto (plan → sha
     const outputs = records.map((r) => JSON.parse(r.Output) as ShardOutput | ShardErrorOutput);
     const byKey = Object.fromEntries(outputs.map((o) => [`${o.accountId}/${o.region}`, o]));
     for (const region of REGIONS) {
-      expect(byKey[`${ids.staging}/${region}`]).toEqual({ status: 'ERROR', accountId: ids.staging, region, error: { Error: 'ShardFailedError', Cause: expect.stringContaining('AssumeRole failed: AccessDenied') } });
+      // ShardErrorOutput: the item the shard was invoked with, its error, status ERROR.
+      expect(byKey[`${ids.staging}/${region}`]).toEqual({ runId, bucket: BUCKET, accountId: ids.staging, name: 'staging', region, startedAt: '2026-11-21T10:00:00.000Z', status: 'ERROR', error: { Error: 'ShardFailedError', Cause: expect.stringContaining('AssumeRole failed: AccessDenied') } });
       for (const account of [CENTRAL, ids.prod]) expect(byKey[`${account}/${region}`]).toMatchObject({ status: 'SCANNED', key: `runs/${runId}/shards/${account}/${region}.json` });
     }
     const shardCalls = (account: string) => result.invocations.filter((i) => i.state === 'ScanShard' && (i.payload as ShardItem).accountId === account);

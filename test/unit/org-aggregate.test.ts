@@ -15,7 +15,7 @@ import { evaluate } from '../../lib/core/evaluate';
 import { linkFindings } from '../../lib/core/links';
 import type { Finding, TableFacts } from '../../lib/core/types';
 import { aggregate, checkShardFile, TopN, type AggregateDeps } from '../../lib/jobs/org-scan/aggregate';
-import { planKey, shardFileKey, shardsKey, type AggregateInput, type RunPlan, type ShardItem } from '../../lib/jobs/org-scan/contract';
+import { planKey, shardFileKey, shardsKey, type AggregateInput, type RunPlan, type ShardErrorOutput, type ShardItem, type ShardOutput } from '../../lib/jobs/org-scan/contract';
 import { causeMessage, parseAggregateInput, parseManifest, recordResult } from '../../lib/jobs/org-scan/results';
 import type { Notifier, RenderedAlert } from '../../lib/notify';
 import { renderCsv } from '../../lib/report/csv';
@@ -296,13 +296,13 @@ describe('aggregate: a shard error for every way a shard can lack findings', () 
     const file = shardFile(RUN, A, 'eu-west-1', []);
     mergeResult(results, recordResult(childRecord(item(A, 'eu-west-1'), { output: shardOutput(file) }), 'SUCCEEDED', RUN)!);
     mergeResult(results, recordResult(childRecord(item(A, 'eu-west-1'), { failed: { Error: 'Lambda.Unknown', Cause: '' } }), 'FAILED', RUN)!);
-    expect([...results.values()]).toEqual([{ kind: 'file', accountId: A, region: 'eu-west-1', key: `runs/${RUN}/shards/${A}/eu-west-1.json` }]);
+    expect([...results.values()]).toEqual([{ kind: 'file', accountId: A, region: 'eu-west-1', key: `runs/${RUN}/shards/${A}/eu-west-1.json`, parts: 1 }]);
   });
 
   it('records: FAILED without Error uses the Status, TIMED_OUT included; Output pointing outside the run is refused', () => {
     const rec = childRecord(item(A, 'eu-west-1'), { failed: { Error: '', Cause: '', Status: 'TIMED_OUT' } });
     expect(recordResult(rec, 'FAILED', RUN)).toEqual({ kind: 'error', error: { accountId: A, region: 'eu-west-1', errorName: 'States.TIMED_OUT', message: 'no cause recorded' } });
-    const outside = childRecord(item(A, 'eu-west-1'), { output: { status: 'SCANNED', accountId: A, region: 'eu-west-1', key: 'runs/other/x.json', summary: summarize([]) } });
+    const outside = childRecord(item(A, 'eu-west-1'), { output: { status: 'SCANNED', accountId: A, region: 'eu-west-1', key: 'runs/other/x.json', parts: 1, summary: summarize([]) } });
     expect(recordResult(outside, 'SUCCEEDED', RUN)).toMatchObject({ kind: 'error', error: { errorName: 'ResultMismatch' } });
     expect(recordResult({ Input: '{}' }, 'SUCCEEDED', RUN)).toBeUndefined();
     expect(causeMessage('x'.repeat(2000))).toHaveLength(500);
@@ -312,6 +312,63 @@ describe('aggregate: a shard error for every way a shard can lack findings', () 
     const file = shardFile(RUN, A, 'eu-west-1', [f(A, 'us-east-1', 't', 'COMPLIANT')]);
     expect(checkShardFile(file, { accountId: A, region: 'eu-west-1', runId: RUN })).toBe(`findings[0] is a table of ${A}/us-east-1`);
     expect(checkShardFile({ ...shardFile(RUN, A, 'eu-west-1', []), outcomes: null }, { accountId: A, region: 'eu-west-1', runId: RUN })).toBe('outcomes is not an array');
+  });
+});
+
+describe('aggregate: a shard in parts (continuation)', () => {
+  // ListTables' order (code units) puts "Zulu" and "alpha-2" in other places than the report's localeCompare does.
+  const names = ['Alpha', 'Zulu', '_tmp', 'alpha', 'alpha-2', 'alpha_1', 'beta', 'gamma', 'zeta'];
+  const statuses: Finding['status'][] = ['COMPLIANT', 'NON_COMPLIANT', 'COMPLIANT', 'ERROR', 'COMPLIANT', 'NON_COMPLIANT', 'COMPLIANT', 'EXEMPT', 'COMPLIANT'];
+  const all = names.map((n, i) => f(B, 'eu-west-1', n, statuses[i]!));
+  /** Parts of 3 tables each, in ListTables order, with their chain. */
+  const partFiles = (at: (i: number) => Partial<ReturnType<typeof shardFile>> = () => ({})) =>
+    [0, 1, 2].map((i) =>
+      shardFile(RUN, B, 'eu-west-1', all.slice(3 * i, 3 * i + 3), { part: { index: i, ...(i > 0 ? { startAfter: names[3 * i - 1] } : {}), lastTable: names[3 * i + 2], done: i === 2 }, ...at(i) }),
+    );
+  function run(parts: ReturnType<typeof shardFile>[], output: ShardOutput | ShardErrorOutput) {
+    const shards = [item(B, 'eu-west-1')];
+    const input = store({ plan: plan('report', [{ accountId: B, status: 'SCANNED' }]), shards, files: new Map(), succeeded: [childRecord(shards[0]!, { output })], failed: [], pending: [] });
+    parts.forEach((file, i) => objects.set(shardFileKey(RUN, B, 'eu-west-1', i), JSON.stringify(file)));
+    return input;
+  }
+  const scanned = { status: 'SCANNED' as const, accountId: B, region: 'eu-west-1', key: shardFileKey(RUN, B, 'eu-west-1'), parts: 3, summary: summarize(all) };
+
+  it('reads every part (part 0 at <region>.json, then .part-1, .part-2) and reports every table once, in the report’s order, as one file would', async () => {
+    await aggregate(run(partFiles(), scanned), deps(notifier()));
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key).filter((k) => k?.includes('/shards/'))).toEqual([0, 1, 2].map((i) => shardFileKey(RUN, B, 'eu-west-1', i)));
+    expect(shardFileKey(RUN, B, 'eu-west-1', 2)).toBe(`runs/${RUN}/shards/${B}/eu-west-1.part-2.json`);
+    const report = JSON.parse(put(`reports/${RUN}/report.json`)) as ScanReport;
+    expect(report.findings.map((x) => x.tableName)).toEqual(sortFindings(JSON.parse(JSON.stringify(all)) as Finding[]).map((x) => x.tableName));
+    expect(report.findings.map((x) => x.tableName)).not.toEqual(names); // the merge mattered
+    expect(report.shardErrors).toEqual([]);
+    expect(report.regionSummaries.filter((r) => r.accountId)).toEqual([{ accountId: B, region: 'eu-west-1', summary: summarize(all) }]);
+    expect(report.accounts).toEqual([{ accountId: B, status: 'SCANNED', regions: ['eu-west-1'], summary: summarize(all) }]);
+  });
+
+  it('a part that breaks the chain (does not start after the previous part’s last table) is one shard error, and the later parts are left out', async () => {
+    const broken = partFiles((i) => (i === 1 ? { part: { index: 1, startAfter: 'Alpha', lastTable: 'alpha_1', done: false } } : {}));
+    await aggregate(run(broken, scanned), deps(notifier()));
+    const report = JSON.parse(put(`reports/${RUN}/report.json`)) as ScanReport;
+    expect(report.shardErrors).toEqual([{ accountId: B, region: 'eu-west-1', errorName: 'ShardFileUnreadable', message: `${shardFileKey(RUN, B, 'eu-west-1', 1)}: part 1 starts after "Alpha", not after the previous part's last table "_tmp"; parts 2-2 left out` }]);
+    expect(report.findings.map((x) => x.tableName).sort()).toEqual(names.slice(0, 3).sort());
+  });
+
+  it('an incomplete shard (a later part failed after its retries, caught with its continuation): the parts written are read, and the rest is a shard error', async () => {
+    const two = partFiles().slice(0, 2).map((file) => ({ ...file, part: { ...file.part!, done: false } }));
+    const failed = { ...item(B, 'eu-west-1'), continuation: { part: 2, startAfter: 'alpha_1', summary: summarize(all.slice(0, 6)) }, status: 'ERROR' as const, error: { Error: 'ShardFailedError', Cause: JSON.stringify({ errorMessage: 'ListTables in eu-west-1 failed: AccessDeniedException: no' }) } };
+    const out = await aggregate(run(two, failed), deps(notifier()));
+    const report = JSON.parse(put(`reports/${RUN}/report.json`)) as ScanReport;
+    expect(report.findings.map((x) => x.tableName).sort()).toEqual(names.slice(0, 6).sort());
+    expect(report.shardErrors).toEqual([{ accountId: B, region: 'eu-west-1', errorName: 'ShardFailedError', message: 'the Region was scanned in 2 part(s) through table alpha_1; the tables after it were not scanned: ListTables in eu-west-1 failed: AccessDeniedException: no' }]);
+    expect(out).toMatchObject({ shardErrors: 1, problems: true });
+  });
+
+  it('a last part that does not end the Region is refused (the output said SCANNED)', async () => {
+    const files = partFiles((i) => (i === 2 ? { part: { index: 2, startAfter: 'alpha_1', lastTable: 'zeta', done: false } } : {}));
+    await aggregate(run(files, scanned), deps(notifier()));
+    const report = JSON.parse(put(`reports/${RUN}/report.json`)) as ScanReport;
+    expect(report.shardErrors).toEqual([{ accountId: B, region: 'eu-west-1', errorName: 'ShardFileUnreadable', message: `${shardFileKey(RUN, B, 'eu-west-1', 2)}: the shard's last part 2 does not end the Region` }]);
+    expect(report.findings).toHaveLength(6);
   });
 });
 

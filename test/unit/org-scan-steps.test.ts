@@ -163,9 +163,9 @@ describe('shard: one account and Region', () => {
     ddb.on(ListTablesCommand).resolves({ TableNames: [] });
     const out = await shard(item, deps());
     const key = `runs/${item.runId}/shards/${OTHER}/eu-west-1.json`;
-    expect(out).toEqual({ status: 'SCANNED', accountId: OTHER, region: 'eu-west-1', key, summary: { total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 } });
+    expect(out).toEqual({ status: 'SCANNED', accountId: OTHER, region: 'eu-west-1', key, parts: 1, summary: { total: 0, compliant: 0, nonCompliant: 0, exempt: 0, notApplicable: 0, error: 0 } });
     expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([{ RoleArn: `arn:aws:iam::${OTHER}:role/pitr-guard-member`, RoleSessionName: `pitr-guard-${item.runId}`.slice(0, 64), DurationSeconds: 3600 }]);
-    expect(written(key) as ShardFile).toEqual({ shard: { runId: item.runId, accountId: OTHER, region: 'eu-west-1' }, generatedAt: '2026-11-21T10:00:05.000Z', summary: out.summary, findings: [], vanished: [], outcomes: [], unrecorded: [] });
+    expect(written(key) as ShardFile).toEqual({ shard: { runId: item.runId, accountId: OTHER, region: 'eu-west-1' }, part: { index: 0, done: true }, generatedAt: '2026-11-21T10:00:05.000Z', summary: out.summary, findings: [], vanished: [], outcomes: [], unrecorded: [] });
   });
 
   it('refuses an item for an account the scope leaves out', async () => {

@@ -197,6 +197,27 @@ describe('publishReport', () => {
     expect(hub.commandCalls(BatchImportFindingsCommand)[0]!.args[0].input.Findings!.map((x) => x.Compliance?.Status)).toEqual(['NOT_AVAILABLE']);
   });
 
+  it('a Region read in parts (an Organization shard): a part that is not the last archives nothing; the last archives only what the whole listing no longer holds', async () => {
+    const earlier = stored(table('alpha'), '2026-11-20T00:00:00.000Z'); // read by an earlier part, still listed
+    const gone = stored(table('beta', { pitr: { status: 'DISABLED' } }), '2026-11-20T00:00:00.000Z');
+    hub.on(GetFindingsCommand).resolves({ Findings: [earlier, gone] });
+    const mid = report([table('omega')], { range: { region: 'eu-west-1', startAfter: 'alpha', lastTable: 'omega', done: false } });
+    expect(targetsOf(mid).map((t) => [t.region, t.archive])).toEqual([['eu-west-1', false]]);
+    await publishReport(mid, { clients: new Clients(), ...fast });
+    expect(hub.commandCalls(BatchImportFindingsCommand).flatMap((c) => c.args[0].input.Findings ?? []).map((x) => x.RecordState)).toEqual(['ACTIVE']);
+    hub.resetHistory();
+    const last = report([table('zeta')], { range: { region: 'eu-west-1', startAfter: 'omega', lastTable: 'zeta', done: true } });
+    expect(targetsOf(last).map((t) => t.archive)).toEqual([false]); // without the whole listing: never on a guess
+    const out = await publishReport(last, { clients: new Clients(), ...fast }, new Set(['alpha', 'omega', 'zeta']));
+    expect(out).toEqual(expect.objectContaining({ imported: 1, archived: 1 }));
+    expect(hub.commandCalls(BatchImportFindingsCommand).flatMap((c) => c.args[0].input.Findings ?? []).map((x) => [x.Id, x.RecordState])).toEqual([
+      [findingId(table('zeta')), 'ACTIVE'],
+      [gone.Id, 'ARCHIVED'],
+    ]);
+    // A Region read in one part archives as before.
+    expect(targetsOf(report([], { range: { region: 'eu-west-1', done: true } })).map((t) => t.archive)).toEqual([true]);
+  });
+
   it('a GetFindings failure leaves the Region’s findings unimported and reported, never archived on a guess', async () => {
     hub.on(GetFindingsCommand).rejects(awsError('InvalidAccessException', 401, 'Account is not subscribed to AWS Security Hub'));
     const r = report([table('a'), table('b')]);

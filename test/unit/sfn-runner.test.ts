@@ -148,8 +148,8 @@ describe('SfnRunner on statemachine/org-scan.asl.json', () => {
     const outputs = json<{ Output: string }[]>(`b/${manifest.ResultFiles.SUCCEEDED![0]!.Key}`).map((rec) => JSON.parse(rec.Output) as Record<string, unknown>);
     expect(outputs).toHaveLength(5);
     expect(outputs.filter((o) => o.status === 'ERROR')).toEqual([
-      { status: 'ERROR', accountId: '222222222222', region: 'us-east-1', error: { Error: 'ShardFailedError', Cause: expect.stringContaining('"errorMessage":"ListTables in us-east-1 failed: AccessDeniedException: no"') } },
-      { status: 'ERROR', accountId: '333333333333', region: 'us-east-1', error: { Error: 'ShardRetryableError', Cause: expect.stringContaining('throttled for good') } },
+      { ...item('222222222222', 'us-east-1'), status: 'ERROR', error: { Error: 'ShardFailedError', Cause: expect.stringContaining('"errorMessage":"ListTables in us-east-1 failed: AccessDeniedException: no"') } },
+      { ...item('333333333333', 'us-east-1'), status: 'ERROR', error: { Error: 'ShardRetryableError', Cause: expect.stringContaining('throttled for good') } },
     ]);
     // Cause is Lambda's error JSON, as Step Functions passes it.
     const denied = outputs.find((o) => o.accountId === '222222222222' && o.region === 'us-east-1') as { error: { Cause: string } };
@@ -174,10 +174,12 @@ describe('SfnRunner on statemachine/org-scan.asl.json', () => {
     expect(failed[0]).not.toHaveProperty('Output');
   });
 
-  it('times out an EXPRESS child past its limit (AWS: 5 minutes): TIMED_OUT in FAILED_0.json, no catcher sees it', async () => {
+  it('times out an EXPRESS child past its limit (AWS: 5 minutes): TIMED_OUT in FAILED_0.json, no catcher sees it (the definition’s children are STANDARD: an EXPRESS copy)', async () => {
     let key = '';
+    const express = structuredClone(definition) as { States: { ScanShards: { ItemProcessor: { ProcessorConfig: { ExecutionType: string } } } } };
+    express.States.ScanShards.ItemProcessor.ProcessorConfig.ExecutionType = 'EXPRESS';
     const r = new SfnRunner({
-      definition,
+      definition: express,
       s3: new S3Client({ region: 'us-east-1' }),
       expressTimeoutMs: 30,
       handlers: {
@@ -193,6 +195,80 @@ describe('SfnRunner on statemachine/org-scan.asl.json', () => {
     const manifest = json<{ ResultFiles: Record<string, { Key: string }[]> }>(`b/${key}`);
     expect(json<Record<string, unknown>[]>(`b/${manifest.ResultFiles.FAILED![0]!.Key}`)).toEqual([expect.objectContaining({ Status: 'TIMED_OUT', Error: 'States.Timeout', Input: JSON.stringify(shards[1]) })]);
     expect(json<unknown[]>(`b/${manifest.ResultFiles.SUCCEEDED![0]!.Key}`)).toHaveLength(1);
+  });
+
+  it('loops a STANDARD child through its parts: CONTINUE → ScanShard again with `next`, until SCANNED; no time limit', async () => {
+    let key = '';
+    const r = new SfnRunner({
+      definition,
+      s3: new S3Client({ region: 'us-east-1' }),
+      expressTimeoutMs: 1, // not an EXPRESS child: never applies
+      handlers: {
+        PlanFunctionArn: planHandler(2, shards.slice(0, 2)),
+        ShardFunctionArn: async (p) => {
+          const i = p as ReturnType<typeof item> & { continuation?: { part: number } };
+          await new Promise((res) => setTimeout(res, 5));
+          const part = i.continuation?.part ?? 0;
+          if (i.region === 'eu-west-1' || part === 3) return { status: 'SCANNED', accountId: i.accountId, region: i.region, parts: part + 1 };
+          return { status: 'CONTINUE', accountId: i.accountId, region: i.region, next: { ...item(i.accountId, i.region), continuation: { part: part + 1, startAfter: `t${part}` } } };
+        },
+        AggregateFunctionArn: async (p) => {
+          key = (p as { results: { ResultWriterDetails: { Key: string } } }).results.ResultWriterDetails.Key;
+          return {};
+        },
+      },
+    });
+    const result = await r.start({}, 'parts');
+    expect(result.status).toBe('SUCCEEDED');
+    const calls = result.invocations.filter((i) => i.state === 'ScanShard' && (i.payload as { region: string }).region === 'us-east-1').map((i) => (i.payload as { continuation?: unknown }).continuation);
+    expect(calls).toEqual([undefined, { part: 1, startAfter: 't0' }, { part: 2, startAfter: 't1' }, { part: 3, startAfter: 't2' }]);
+    const manifest = json<{ ResultFiles: Record<string, { Key: string }[]> }>(`b/${key}`);
+    expect(manifest.ResultFiles.FAILED).toEqual([]);
+    const records = json<{ ExecutionArn: string; Input: string; Output: string }[]>(`b/${manifest.ResultFiles.SUCCEEDED![0]!.Key}`);
+    // The record keeps the child's first input and its last output, as AWS does.
+    expect(records.map((x) => [JSON.parse(x.Input), JSON.parse(x.Output)])).toEqual([
+      [shards[0], { status: 'SCANNED', accountId: '111111111111', region: 'us-east-1', parts: 4 }],
+      [shards[1], { status: 'SCANNED', accountId: '111111111111', region: 'eu-west-1', parts: 1 }],
+    ]);
+    expect(records[0]!.ExecutionArn).toMatch(/^arn:aws:states:us-east-1:123456789012:execution:pitr-guard-org-scan-local\/ScanShards:/);
+  });
+
+  it('a part that fails is caught with its continuation: ShardError keeps the item it was invoked with', async () => {
+    let key = '';
+    const r = runner({
+      PlanFunctionArn: planHandler(1, shards.slice(0, 1)),
+      ShardFunctionArn: async (p) => {
+        const i = p as ReturnType<typeof item> & { continuation?: { part: number } };
+        if (i.continuation) throw named('ShardFailedError', 'ListTables in us-east-1 failed: AccessDeniedException: no');
+        return { status: 'CONTINUE', accountId: i.accountId, region: i.region, next: { ...i, continuation: { part: 1, startAfter: 'orders' } } };
+      },
+      AggregateFunctionArn: async (p) => {
+        key = (p as { results: { ResultWriterDetails: { Key: string } } }).results.ResultWriterDetails.Key;
+        return {};
+      },
+    });
+    expect((await r.start({}, 'part-fails')).status).toBe('SUCCEEDED');
+    const manifest = json<{ ResultFiles: Record<string, { Key: string }[]> }>(`b/${key}`);
+    const outputs = json<{ Output: string }[]>(`b/${manifest.ResultFiles.SUCCEEDED![0]!.Key}`).map((x) => JSON.parse(x.Output) as unknown);
+    expect(outputs).toEqual([{ ...shards[0], continuation: { part: 1, startAfter: 'orders' }, status: 'ERROR', error: { Error: 'ShardFailedError', Cause: expect.stringContaining('AccessDeniedException') } }]);
+  });
+
+  it('fails a STANDARD child whose history would pass 25,000 events (States.Runtime, not caught): FAILED_0.json', async () => {
+    let key = '';
+    const r = runner({
+      PlanFunctionArn: planHandler(1, shards.slice(0, 1)),
+      ShardFunctionArn: async (p) => ({ status: 'CONTINUE', next: p }), // never done
+      AggregateFunctionArn: async (p) => {
+        key = (p as { results: { ResultWriterDetails: { Key: string } } }).results.ResultWriterDetails.Key;
+        return {};
+      },
+    });
+    const result = await r.start({}, 'endless');
+    expect(result.status).toBe('SUCCEEDED');
+    // 5 (task) + 2 (Choice) + 2 (Pass) = 9 events a part: the 2,778th part passes 25,000.
+    expect(result.invocations.filter((i) => i.state === 'ScanShard')).toHaveLength(2778);
+    const manifest = json<{ ResultFiles: Record<string, { Key: string }[]> }>(`b/${key}`);
+    expect(json<Record<string, unknown>[]>(`b/${manifest.ResultFiles.FAILED![0]!.Key}`)).toEqual([expect.objectContaining({ Status: 'FAILED', Error: 'States.Runtime', Input: JSON.stringify(shards[0]) })]);
   });
 
   it('honours MaxConcurrencyPath as a concurrency limit', async () => {
@@ -243,5 +319,8 @@ describe('SfnRunner on statemachine/org-scan.asl.json', () => {
     expect(make((d) => (d.States.Plan.Resource = 'arn:aws:states:::sqs:sendMessage'))).toThrow(/Resource arn:aws:states:::sqs:sendMessage/);
     expect(make((d) => (d.States.Plan.Retry[0].Foo = 1))).toThrow(/Retry: field Foo/);
     expect(make((d) => (d.States.Plan.Parameters.FunctionName = '${Unknown}'))).toThrow(/no handler for the definition's placeholder \$\{Unknown\}/);
+    expect(make((d) => (d.States.ScanShards.ItemProcessor.States.MoreTables.Choices[0].NumericEquals = 1))).toThrow(/Choices: field NumericEquals/);
+    expect(make((d) => (d.States.ScanShards.ItemProcessor.States.MoreTables.Default = 'Nowhere'))).toThrow(/Default Nowhere/);
+    expect(make((d) => (d.States.ScanShards.ItemProcessor.States.ShardError.Parameters = {}))).toThrow(/both Parameters and Result/);
   });
 });

@@ -48,7 +48,8 @@ describe('statemachine/org-scan.asl.json', () => {
     expect(map.ItemReader).toEqual({ Resource: 'arn:aws:states:::s3:getObject', ReaderConfig: { InputType: 'JSON' }, Parameters: { 'Bucket.$': '$.bucket', 'Key.$': '$.shardsKey' } });
     expect(map.MaxConcurrencyPath).toBe('$.maxConcurrency');
     expect(map.ToleratedFailurePercentage).toBe(100);
-    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'EXPRESS' });
+    // STANDARD children: a shard may take several invocations (parts), longer than EXPRESS's 5 minutes.
+    expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' });
     expect(map.ResultWriter).toEqual({ Resource: 'arn:aws:states:::s3:putObject', Parameters: { 'Bucket.$': '$.bucket', 'Prefix.$': "States.Format('runs/{}/results', $.runId)" } });
     expect(map.ResultPath).toBe('$.results');
     const shard = map.ItemProcessor.States.ScanShard;
@@ -56,7 +57,13 @@ describe('statemachine/org-scan.asl.json', () => {
     expect(shard.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException', 'ShardRetryableError']));
     expect(shard.Retry[0]).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
     expect(shard.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ShardError' }]);
-    expect(map.ItemProcessor.States.ShardError).toEqual({ Type: 'Pass', Parameters: { status: 'ERROR', 'accountId.$': '$.accountId', 'region.$': '$.region', 'error.$': '$.error' }, End: true });
+    // ShardErrorOutput: the item the part was invoked with (its continuation), its error, status ERROR.
+    expect(map.ItemProcessor.States.ShardError).toMatchObject({ Type: 'Pass', Result: 'ERROR', ResultPath: '$.status', End: true });
+    // The continuation loop: CONTINUE → NextPart ($.next) → ScanShard; anything else ends the child.
+    expect(shard.Next).toBe('MoreTables');
+    expect(map.ItemProcessor.States.MoreTables).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.status', StringEquals: 'CONTINUE', Next: 'NextPart' }], Default: 'ShardScanned' });
+    expect(map.ItemProcessor.States.NextPart).toEqual({ Type: 'Pass', OutputPath: '$.next', Next: 'ScanShard' });
+    expect(map.ItemProcessor.States.ShardScanned).toEqual({ Type: 'Succeed' });
     expect(d.States.Aggregate).toMatchObject({ Parameters: { FunctionName: ARNS.AggregateFunctionArn, 'Payload.$': '$' }, OutputPath: '$.Payload', End: true });
     expect(d.States.Aggregate.Retry[0].ErrorEquals).toContain('Lambda.TooManyRequestsException');
   });

@@ -71,25 +71,29 @@ export interface RegionInventory {
 
 /** Every table name in the client's Region, all pages. Throws AwsCallError when listing fails. */
 export async function listTableNames(ddb: DynamoDBClient, options: Partial<InventoryOptions> = {}): Promise<string[]> {
-  const o = { ...DEFAULT_INVENTORY, ...options };
   const names: string[] = [];
   let startAfter: string | undefined;
   do {
-    const start = startAfter;
-    let page;
-    try {
-      // Each page is retried on its own, so a throttle on page 7 resumes at page 7.
-      page = await retrying(() => ddb.send(new ListTablesCommand({ ExclusiveStartTableName: start, Limit: 100 })), {
-        ...o.retry,
-        sleep: o.sleep,
-      });
-    } catch (error) {
-      throw new AwsCallError('ListTables', error);
-    }
-    names.push(...(page.TableNames ?? []));
-    startAfter = page.LastEvaluatedTableName;
+    const page = await listTablesPage(ddb, startAfter, options);
+    names.push(...page.names);
+    startAfter = page.last;
   } while (startAfter);
   return names;
+}
+
+/**
+ * One ListTables page (up to 100 names, in the name order ListTables keeps) after `startAfter`
+ * (ExclusiveStartTableName); `last` is LastEvaluatedTableName, absent on the last page. Each page
+ * is retried on its own, so a throttle on page 7 resumes at page 7. Throws AwsCallError.
+ */
+export async function listTablesPage(ddb: DynamoDBClient, startAfter: string | undefined, options: Partial<InventoryOptions> = {}): Promise<{ names: string[]; last?: string }> {
+  const o = { ...DEFAULT_INVENTORY, ...options };
+  try {
+    const page = await retrying(() => ddb.send(new ListTablesCommand({ ExclusiveStartTableName: startAfter, Limit: 100 })), { ...o.retry, sleep: o.sleep });
+    return { names: page.TableNames ?? [], ...(page.LastEvaluatedTableName ? { last: page.LastEvaluatedTableName } : {}) };
+  } catch (error) {
+    throw new AwsCallError('ListTables', error);
+  }
 }
 
 export interface Pacers {
@@ -290,7 +294,7 @@ export async function inventoryRegion(
 
 /** IAM for the calls above (scripts/iam/derive.ts builds each function's role from these). */
 export const permissions: readonly import('../../core/iam').Permission[] = [
-  { sid: 'ListTables', actions: ['dynamodb:ListTables'], resource: '*', why: 'lists the tables of each Region', calledBy: ['listTableNames'] },
+  { sid: 'ListTables', actions: ['dynamodb:ListTables'], resource: '*', why: 'lists the tables of each Region', calledBy: ['listTableNames', 'listTablesPage'] },
   {
     sid: 'ReadTables',
     actions: ['dynamodb:DescribeTable', 'dynamodb:DescribeContinuousBackups', 'dynamodb:ListTagsOfResource'],

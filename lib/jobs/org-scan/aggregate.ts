@@ -34,7 +34,6 @@ import { getObjectJson, uploadObject } from '../../aws/report-bucket';
 import { ReportBucketClient } from '../../aws/report-bucket-client';
 import { hasProblems } from '../../core/summary';
 import { errorMessage, awsErrorName } from '../../core/errors';
-import { truncate } from '../../core/text';
 import { deliver, type DeliveryReport, type Notifier } from '../../notify';
 import { changeDigestHasNews, renderChangeDigest, renderDigest, type ChangeDigestInput } from '../../notify/digest';
 import { lifecycleDigestInput } from '../../notify/lifecycle-digest';
@@ -43,7 +42,7 @@ import type { Mode } from '../../core/types';
 import type { HtmlHead } from '../../report/html';
 import type { Logger } from '../../runtime/logger';
 import { silentMetrics, type Metrics } from '../../runtime/metrics';
-import { reportPrefix, type AggregateOutput, type RunPlan, type ShardFile } from './contract';
+import { reportPrefix, type AggregateOutput, type RunPlan } from './contract';
 import { csvChunks, htmlChunks, jsonChunks, readable } from './report-streams';
 import { missingResults, mergeResult, parseAggregateInput, parseManifest, parsePlan, parseShards, recordResult, type ResultManifest, type ShardResult } from './results';
 import { FindingSpool } from './spool';
@@ -91,7 +90,7 @@ export const reportKeys = (runId: string) => ({
 export { ChangeTotals, RunTotals, TopN, UNRECORDED_LISTED } from './totals';
 export { checkShardFile } from './shard-file';
 import { ChangeTotals, RunTotals } from './totals';
-import { checkShardFile } from './shard-file';
+import { addShardFiles } from './read-shards';
 
 export async function aggregate(event: unknown, deps: AggregateDeps, invocation: AggregateInvocation = {}): Promise<AggregateResult> {
   const started = Date.now();
@@ -141,27 +140,7 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
   const spool = new FindingSpool(deps.tmpDir);
   let head: HtmlHead;
   try {
-    const read = async (f: (typeof files)[number]): Promise<ShardFile | string> => {
-      try {
-        return checkShardFile(await getObjectJson(s3, bucket, f.key), { accountId: f.accountId, region: f.region, runId });
-      } catch (error) {
-        return errorMessage(error);
-      }
-    };
-    // Files are fetched READ_AHEAD at a time but added strictly in order (the spool's order).
-    const pending: Promise<ShardFile | string>[] = [];
-    for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++) pending.push(read(files[i] as (typeof files)[number]));
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i] as (typeof files)[number];
-      const checked = await (pending.shift() as Promise<ShardFile | string>);
-      const next = files[i + READ_AHEAD];
-      if (next) pending.push(read(next));
-      if (typeof checked === 'string') {
-        totals.shardError({ accountId: f.accountId, region: f.region, errorName: 'ShardFileUnreadable', message: truncate(`${f.key}: ${checked}`, 500) });
-        continue;
-      }
-      await totals.addShard(checked, spool);
-    }
+    await addShardFiles(files, { runId, readAhead: READ_AHEAD, get: (key) => getObjectJson(s3, bucket, key), totals, spool });
     await spool.close();
     head = totals.head(now());
     // Restore sources named before their table was read: one more pass over the spool resolves them.

@@ -7,15 +7,25 @@
  *   plan       in:  PlanInput (the schedule's event and the execution's name)
  *              writes runs/<runId>/plan.json (RunPlan) and runs/<runId>/shards.json (ShardItem[])
  *              out: PlanOutput (small)
- *   ScanShards Distributed Map: ItemReader = shards.json, one child per ShardItem, MaxConcurrencyPath
- *              = $.maxConcurrency; each child invokes shard with the ShardItem
- *   shard      in:  ShardItem; writes runs/<runId>/shards/<accountId>/<region>.json (ShardFile)
- *              out: ShardOutput (small). A shard that still fails after its retries is caught
- *              by the state machine and becomes a ShardErrorOutput: never a failed run.
- *              ResultWriter writes every child's output under runs/<runId>/results/ (manifest.json
- *              + SUCCEEDED_n.json / FAILED_n.json, the AWS shape).
+ *   ScanShards Distributed Map: ItemReader = shards.json, one STANDARD child per ShardItem,
+ *              MaxConcurrencyPath = $.maxConcurrency; each child invokes shard with the ShardItem,
+ *              and again with each `next` item while the shard answers CONTINUE (continuation)
+ *   shard      in:  ShardItem (with `continuation` from the second part on); reads the Region's
+ *              tables in ListTables order from `continuation.startAfter` until its time budget
+ *              (remaining Lambda time, a share kept for acting and writing; ShardDeps.budgetMs)
+ *              ends, and writes what it finished as part n: runs/<runId>/shards/<accountId>/
+ *              <region>.json for part 0, <region>.part-<n>.json after (ShardFile with `part`).
+ *              out: ShardOutput when the Region is done (`parts` files), else ShardContinueOutput
+ *              (its `next` = the item plus the continuation: the last table whose result is
+ *              written is the cursor, so no table is read twice and none is skipped). A Lambda
+ *              retry of the same item re-writes the same part file. A shard that still fails after
+ *              its retries is caught by the state machine and becomes a ShardErrorOutput (with
+ *              the continuation it failed in: the parts before it are in the report): never a
+ *              failed run. ResultWriter writes every child's last output under
+ *              runs/<runId>/results/ (manifest.json + SUCCEEDED_n.json / FAILED_n.json, the AWS shape).
  *   aggregate  in:  AggregateInput (= PlanOutput + the Map's ResultWriterDetails)
- *              reads the plan, the result manifest and each ShardFile one at a time (bounded memory);
+ *              reads the plan, the result manifest and each ShardFile (every part, in order, each
+ *              checked to start where the one before ended) one at a time (bounded memory);
  *              writes reports/<runId>/report.json|report.csv|report.html|summary.json; sends the digest
  *              out: AggregateOutput (small)
  */
@@ -55,6 +65,29 @@ export interface ShardItem {
   region: string;
   /** The schedule's time of this run (ISO 8601): the ledger's run time. */
   startedAt: string;
+  /** Absent for part 0 (the items of shards.json); set by the shard itself for every later part. */
+  continuation?: ShardContinuation;
+}
+
+/** Where the next part of a shard starts. */
+export interface ShardContinuation {
+  /** The part to write next (≥ 1); parts 0…part-1 are written. */
+  part: number;
+  /** The last table (ListTables order) whose result is in a written part: the next part lists after it. */
+  startAfter: string;
+  /** The counts of the parts written so far. */
+  summary: ScanSummary;
+}
+
+/** Which range of the Region's tables one ShardFile holds (ListTables order). */
+export interface ShardPart {
+  index: number;
+  /** Exclusive: the previous part's lastTable; absent for part 0. */
+  startAfter?: string;
+  /** Inclusive; absent when the range held no table. */
+  lastTable?: string;
+  /** The Region's last part. */
+  done: boolean;
 }
 
 export interface PlanOutput {
@@ -68,9 +101,11 @@ export interface PlanOutput {
   startedAt: string;
 }
 
-/** runs/<runId>/shards/<accountId>/<region>.json, written by one shard. */
+/** runs/<runId>/shards/<accountId>/<region>.json (part 0) or <region>.part-<n>.json, written by one shard invocation. */
 export interface ShardFile {
   shard: Pick<ShardItem, 'runId' | 'accountId' | 'name' | 'region'>;
+  /** The range of tables this file covers (absent in files written before continuation: one whole Region). */
+  part?: ShardPart;
   generatedAt: string;
   summary: ScanSummary;
   /** Sorted worst first (as in ScanReport). */
@@ -99,17 +134,38 @@ export interface ShardLifecycle {
   repeatedlyDisabled: number;
 }
 
-/** What shard returns (and ResultWriter records): a pointer, never the findings. */
+/** What shard returns when the Region is done (and ResultWriter records): a pointer, never the findings. */
 export interface ShardOutput {
   status: 'SCANNED';
   accountId: string;
   region: string;
+  /** Part 0's file; parts 1…parts-1 are at shardFileKey(…, n). */
   key: string;
+  /** Files written (≥ 1). */
+  parts: number;
+  /** The whole shard's counts (every part). */
   summary: ScanSummary;
 }
 
-/** What the state machine's catcher makes of a shard that failed after its retries. */
-export interface ShardErrorOutput {
+/** What shard returns when its time budget ended before the Region did: the state machine invokes it again with `next`. */
+export interface ShardContinueOutput {
+  status: 'CONTINUE';
+  accountId: string;
+  region: string;
+  /** The part just written. */
+  key: string;
+  /** The counts of the parts written so far. */
+  summary: ScanSummary;
+  /** The same item, with the continuation. */
+  next: ShardItem & { continuation: ShardContinuation };
+}
+
+/**
+ * What the state machine's catcher makes of a shard that failed after its retries: the item it
+ * was invoked with (its `continuation`, when a later part failed: the parts before it are written),
+ * the error, and status ERROR.
+ */
+export interface ShardErrorOutput extends Partial<ShardItem> {
   status: 'ERROR';
   accountId: string;
   region: string;
@@ -141,7 +197,8 @@ export type { RegionError };
 export const runPrefix = (runId: string): string => `runs/${runId}/`;
 export const planKey = (runId: string): string => `${runPrefix(runId)}plan.json`;
 export const shardsKey = (runId: string): string => `${runPrefix(runId)}shards.json`;
-export const shardFileKey = (runId: string, accountId: string, region: string): string => `${runPrefix(runId)}shards/${accountId}/${region}.json`;
+/** Part 0 keeps the key a one-part shard always had; part n ≥ 1 is <region>.part-<n>.json. */
+export const shardFileKey = (runId: string, accountId: string, region: string, part = 0): string => `${runPrefix(runId)}shards/${accountId}/${region}${part === 0 ? '' : `.part-${part}`}.json`;
 export const resultsPrefix = (runId: string): string => `${runPrefix(runId)}results`;
 export const reportPrefix = (runId: string): string => `reports/${runId}/`;
 

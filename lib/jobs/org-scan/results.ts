@@ -8,7 +8,7 @@ import { InvalidEventError } from '../../core/errors';
 import { oneLine, truncate } from '../../core/text';
 import { MODES, type Mode } from '../../core/types';
 import type { ShardError } from '../../aws/scan';
-import { planKey as planKeyOf, runPrefix, shardsKey as shardsKeyOf, type AggregateInput, type RunPlan, type ShardItem, type ShardOutput } from './contract';
+import { planKey as planKeyOf, runPrefix, shardFileKey, shardsKey as shardsKeyOf, type AggregateInput, type RunPlan, type ShardItem, type ShardOutput } from './contract';
 
 type Json = Record<string, unknown>;
 
@@ -133,8 +133,12 @@ export function parseManifest(value: unknown): ResultManifest {
   return { SUCCEEDED: keys('SUCCEEDED'), FAILED: keys('FAILED'), PENDING: keys('PENDING') };
 }
 
-/** One shard's result: its ShardFile to read, or why there is none. */
-export type ShardResult = { kind: 'file'; accountId: string; region: string; key: string } | { kind: 'error'; error: ShardError };
+/**
+ * One shard's result: its ShardFiles to read (part 0 at `key`, parts 1…parts-1 at shardFileKey), or
+ * why there is none. `incomplete`: a later part failed after its retries; the parts before it are
+ * to be read, and the rest of the Region is a shard error.
+ */
+export type ShardResult = { kind: 'file'; accountId: string; region: string; key: string; parts: number; incomplete?: ShardError } | { kind: 'error'; error: ShardError };
 
 export const shardId = (s: { accountId: string; region: string }): string => `${s.accountId}/${s.region}`;
 
@@ -178,20 +182,30 @@ export function recordResult(record: unknown, status: keyof ResultManifest, runI
   if (!isObject(output)) return shardError(accountId, region, 'ResultUnreadable', 'the shard’s recorded output is not a JSON object');
   if (output.status === 'ERROR') {
     const error = isObject(output.error) ? output.error : {};
-    return shardError(accountId, region, isText(error.Error) ? error.Error : 'Error', causeMessage(error.Cause));
+    const failed = shardError(accountId, region, isText(error.Error) ? error.Error : 'Error', causeMessage(error.Cause));
+    const c = output.continuation;
+    // A later part failed: the parts before it were written (their tables are in the report).
+    if (!isObject(c) || !Number.isInteger(c.part) || (c.part as number) < 1 || !isText(c.startAfter) || failed.kind !== 'error') return failed;
+    const parts = c.part as number;
+    const message = truncate(oneLine(`the Region was scanned in ${parts} part(s) through table ${c.startAfter}; the tables after it were not scanned: ${failed.error.message}`), MESSAGE_MAX);
+    return { kind: 'file', accountId, region, key: shardFileKey(runId, accountId, region), parts, incomplete: { ...failed.error, message } };
   }
   const o = output as Partial<ShardOutput>;
   if (o.status !== 'SCANNED' || !isText(o.key)) return shardError(accountId, region, 'ResultUnreadable', 'the shard’s output is neither SCANNED with a key nor ERROR');
+  const parts = o.parts ?? 1;
+  if (!Number.isInteger(parts) || parts < 1) return shardError(accountId, region, 'ResultUnreadable', `the shard’s output has parts ${JSON.stringify(o.parts)?.slice(0, 40)}, not a count ≥ 1`);
   if (o.accountId !== accountId || o.region !== region) return shardError(accountId, region, 'ResultMismatch', `the shard’s output names ${String(o.accountId)}/${String(o.region)}`);
   if (!o.key.startsWith(runPrefix(runId))) return shardError(accountId, region, 'ResultMismatch', `the shard file ${truncate(o.key, 200)} is outside ${runPrefix(runId)}`);
-  return { kind: 'file', accountId, region, key: o.key };
+  return { kind: 'file', accountId, region, key: o.key, parts };
 }
 
-/** Keeps one result per shard: a file beats an error (a redriven shard that then succeeded). */
+const rank = (r: ShardResult): number => (r.kind === 'error' ? 0 : r.incomplete ? 1 : 2);
+
+/** Keeps one result per shard: a complete file beats an incomplete one, which beats an error (a redriven shard that then succeeded). */
 export function mergeResult(into: Map<string, ShardResult>, result: ShardResult): void {
   const id = result.kind === 'file' ? shardId(result) : shardId(result.error);
   const known = into.get(id);
-  if (!known || (known.kind === 'error' && result.kind === 'file')) into.set(id, result);
+  if (!known || rank(result) > rank(known)) into.set(id, result);
 }
 
 /** Every shard of the plan without a result becomes a shard error; returns them. */

@@ -3,12 +3,21 @@ import type { ShardFile } from './contract';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** A ShardFile as the shard wrote it, for that shard; otherwise why not (one line). */
-export function checkShardFile(value: unknown, expected: { accountId: string; region: string; runId: string }): ShardFile | string {
+/**
+ * A ShardFile as the shard wrote it, for that shard (and part: `expected.part`, default 0; a file
+ * without `part` is a whole Region, part 0); otherwise why not (one line).
+ */
+export function checkShardFile(value: unknown, expected: { accountId: string; region: string; runId: string; part?: number }): ShardFile | string {
   if (!isObject(value) || !isObject(value.shard)) return 'not a ShardFile object';
   const { shard } = value;
   if (shard.accountId !== expected.accountId || shard.region !== expected.region || shard.runId !== expected.runId) {
     return `it is the file of ${String(shard.accountId)}/${String(shard.region)} in run ${String(shard.runId)}`;
+  }
+  const part = value.part;
+  if (part === undefined ? (expected.part ?? 0) !== 0 : !isObject(part) || part.index !== (expected.part ?? 0)) return `it is not part ${expected.part ?? 0} of its shard`;
+  if (isObject(part)) {
+    if (typeof part.done !== 'boolean') return 'part.done is not true or false';
+    for (const key of ['startAfter', 'lastTable'] as const) if (part[key] !== undefined && typeof part[key] !== 'string') return `part.${key} is not a table name`;
   }
   if (typeof value.generatedAt !== 'string') return 'generatedAt is missing';
   for (const key of ['findings', 'vanished', 'outcomes', 'unrecorded'] as const) if (!Array.isArray(value[key])) return `${key} is not an array`;
@@ -38,3 +47,4 @@ export function checkShardFile(value: unknown, expected: { accountId: string; re
   }
   return value as unknown as ShardFile;
 }
+

@@ -16,14 +16,21 @@
  * - With PITR_GUARD_SECURITY_HUB=true the findings are imported into Security Hub in the shard's
  *   account (member role) and Region; what was not delivered goes into the ShardFile's `securityHub`
  *   and the aggregate fails the run's report on it (problems).
+ * - Continuation (continuation.ts): the Region's tables are read in ListTables order from the
+ *   item's `continuation.startAfter`, and no table is started once the read budget (half of the
+ *   Lambda time left before the margin; at most ShardDeps.budgetMs) is spent. What was read is
+ *   recorded, acted on and written as one part; the shard then answers CONTINUE with the next
+ *   item (cursor: the part's last table), and the state machine invokes it again, until the
+ *   Region is done (SCANNED with the number of parts). A retry of a part re-writes its file.
  * - The ShardFile is written to S3; the shard returns a pointer (ShardOutput), never the findings.
- * - Never a partial result: a Region whose tables cannot even be listed, or a session that cannot
- *   be had, fails the shard: ShardRetryableError when it may pass (throttling, 5xx, timeouts,
+ * - Never a partial part: a Region whose tables cannot even be listed, or a session that cannot
+ *   be had, fails the part: ShardRetryableError when it may pass (throttling, 5xx, timeouts,
  *   Lambda time running out: the state machine retries it with backoff), ShardFailedError
  *   otherwise (access denied…). After the retries the state machine turns it into a shard error.
  */
 import { Clients } from '../../aws/clients';
-import { PacerPool, type InventoryOptions } from '../../aws/inventory';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PacerPool, listTableNames, type InventoryOptions } from '../../aws/inventory';
 import { memberRoleCredentials } from '../../aws/org/member-credentials';
 import { putRunFile } from '../../aws/report-bucket';
 import { scan, type RegionError } from '../../aws/scan';
@@ -40,11 +47,11 @@ import type { Policy } from '../../core/types';
 import type { Logger } from '../../runtime/logger';
 import type { FindingsLedger } from '../../state/ledger';
 import { recordFindings } from '../scheduled-scan';
-import { shardFileKey, type ShardFile, type ShardItem, type ShardLifecycle, type ShardOutput } from './contract';
+import { shardFileKey, type ShardContinueOutput, type ShardFile, type ShardItem, type ShardLifecycle, type ShardOutput } from './contract';
+import { DEADLINE_MARGIN_MS, afterPart, checkContinuation, readBudgetMs } from './continuation';
 import { RUN_ID } from './plan';
 
-/** Stop this long before Lambda's deadline: the shard fails retryably instead of being killed. */
-export const DEADLINE_MARGIN_MS = 15_000;
+export { DEADLINE_MARGIN_MS } from './continuation';
 
 export interface ShardDeps {
   /** A fresh Clients for this invocation (its own member-role session, named for the run). */
@@ -68,13 +75,17 @@ export interface ShardDeps {
   remediate?: { waitForActiveMs?: number; pollMs?: number; maxPollMs?: number };
   /** PITR_GUARD_SECURITY_HUB=true: import the shard's findings into Security Hub in its account (member role) and Region. */
   securityHub?: boolean;
+  /** The most milliseconds one invocation reads tables (tests use a small one); the Lambda's remaining time bounds it anyway. */
+  budgetMs?: number;
+  /** The budget's clock, ms (tests); default Date.now. */
+  clock?: () => number;
 }
 
 export interface ShardInvocation {
   remainingMs?: () => number;
 }
 
-const ITEM_KEYS = new Set(['runId', 'bucket', 'accountId', 'name', 'region', 'startedAt']);
+const ITEM_KEYS = new Set(['runId', 'bucket', 'accountId', 'name', 'region', 'startedAt', 'continuation']);
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Checks a ShardItem strictly; throws ShardFailedError naming the first problem. */
@@ -95,6 +106,7 @@ export function checkShardItem(input: unknown, bucket: string): ShardItem {
     bad(`startedAt must be an ISO 8601 UTC time, got ${forLog(startedAt, 40, true)}`);
   }
   if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > 128)) bad('name must be a string of 1-128 characters');
+  if (item.continuation !== undefined) checkContinuation(item.continuation);
   return item as unknown as ShardItem;
 }
 
@@ -123,13 +135,15 @@ export function checkInScope(item: ShardItem, scope: Scope, selfId: string): voi
   }
 }
 
-export async function run(input: unknown, deps: ShardDeps, invocation: ShardInvocation = {}): Promise<ShardOutput> {
+export async function run(input: unknown, deps: ShardDeps, invocation: ShardInvocation = {}): Promise<ShardOutput | ShardContinueOutput> {
   const item = checkShardItem(input, deps.bucket);
   checkInScope(item, deps.scope, deps.accountId);
-  const logger = deps.logger.child({ runId: item.runId, accountId: item.accountId, region: item.region });
+  const logger = deps.logger.child({ runId: item.runId, accountId: item.accountId, region: item.region, part: item.continuation?.part ?? 0 });
   const limit = deadline(invocation);
+  const clock = deps.clock ?? Date.now;
+  const readUntil = clock() + readBudgetMs(invocation.remainingMs?.(), deps.budgetMs);
   try {
-    return await Promise.race([scanShard(item, deps, logger), limit.promise]);
+    return await Promise.race([scanShard(item, deps, logger, () => clock() >= readUntil), limit.promise]);
   } catch (error) {
     const named = error instanceof ShardRetryableError || error instanceof ShardFailedError ? error : failure('the shard', { errorName: awsErrorName(error), message: errorMessage(error) }, error);
     logger.error('shard failed', { event: 'shard-error', errorName: named.name, errorMessage: named.message, retryable: named instanceof ShardRetryableError });
@@ -139,7 +153,7 @@ export async function run(input: unknown, deps: ShardDeps, invocation: ShardInvo
   }
 }
 
-async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Promise<ShardOutput> {
+async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger, stop: () => boolean): Promise<ShardOutput | ShardContinueOutput> {
   const { scope, homeRegion } = deps;
   const own = item.accountId === deps.accountId;
   const clients = deps.newClients();
@@ -154,15 +168,22 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
   }
   const pacers = deps.pacers ?? new PacerPool();
   const policy = { ...deps.policy, regions: [item.region] };
-  const report = await scan({ policy, homeRegion, accountId: item.accountId, ...(own ? {} : { clientAccount: item.accountId }) }, { clients, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) });
+  const clientAccount = own ? undefined : item.accountId;
+  const range = { ...(item.continuation ? { startAfter: item.continuation.startAfter } : {}), stop };
+  const report = await scan({ policy, homeRegion, accountId: item.accountId, ...(clientAccount ? { clientAccount } : {}), range }, { clients, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) });
   const listing: RegionError | undefined = report.regionErrors[0];
   // The Region error's message may already start with "<operation> failed: <error name>: ": say it once.
   if (listing) throw failure(`${listing.operation} in ${item.region}`, { ...listing, message: listing.message.replace(`${listing.operation} failed: ${listing.errorName}: `, '') });
+  const scanned = report.range ?? { region: item.region, done: true };
 
   const recorded = deps.ledger ? await recordFindings(report, deps.ledger, item.runId, logger) : undefined;
   const unrecorded = recorded?.unrecorded ?? [];
   // In the shard's own account and Region: Security Hub takes a custom finding only from its account.
-  if (deps.securityHub) await publishReport(report, { clients, logger, clientAccount: () => (own ? undefined : item.accountId) });
+  if (deps.securityHub) {
+    // The last of several parts archives against the Region's whole listing, read again now (an earlier part's tables are not in this report).
+    const listed = scanned.done && scanned.startAfter !== undefined ? await wholeListing(clients, item.region, clientAccount, deps) : undefined;
+    await publishReport(report, { clients, logger, clientAccount: () => clientAccount }, listed);
+  }
   const nonCompliant = report.findings.filter((f) => f.status === 'NON_COMPLIANT');
   // The one act path, as the scheduled scan uses it: the policy's mode, made stricter by a table's mode tag.
   const outcomes = await actOnFindings(nonCompliant, { clients, policy: deps.policy, logger, pacers, ...(deps.inventory ? { inventory: deps.inventory } : {}), ...(deps.now ? { now: deps.now } : {}) }, { waitForActiveMs: 20_000, ...deps.remediate, concurrency: 3 });
@@ -174,8 +195,10 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
     ? { transitions: closed.transitions, openIncidents: closed.open.size, repeatedlyDisabled: report.findings.filter((f) => f.reasons.includes('REPEATEDLY_DISABLED')).length }
     : undefined;
 
+  const part = item.continuation?.part ?? 0;
   const file: ShardFile = {
     shard: { runId: item.runId, accountId: item.accountId, ...(item.name ? { name: item.name } : {}), region: item.region },
+    part: { index: part, ...(scanned.startAfter ? { startAfter: scanned.startAfter } : {}), ...(scanned.lastTable ? { lastTable: scanned.lastTable } : {}), done: scanned.done },
     generatedAt: report.generatedAt,
     summary: report.summary,
     findings: report.findings,
@@ -185,7 +208,7 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
     ...(lifecycle ? { lifecycle } : {}),
     ...(report.securityHub ? { securityHub: report.securityHub } : {}),
   };
-  const key = shardFileKey(item.runId, item.accountId, item.region);
+  const key = shardFileKey(item.runId, item.accountId, item.region, part);
   try {
     await putRunFile({ clients: deps.ownClients, region: homeRegion, bucket: deps.bucket }, key, file);
   } catch (error) {
@@ -194,8 +217,19 @@ async function scanShard(item: ShardItem, deps: ShardDeps, logger: Logger): Prom
   const results: Record<string, number> = {};
   for (const o of outcomes) results[o.result] = (results[o.result] ?? 0) + 1;
   const told = lifecycle ? { transitions: lifecycle.transitions.length, openIncidents: lifecycle.openIncidents } : {};
-  logger.info('shard scanned', { event: 'shard', key, ...report.summary, outcomes: results, unrecorded: unrecorded.length, ...told });
-  return { status: 'SCANNED', accountId: item.accountId, region: item.region, key, summary: report.summary };
+  const answer = afterPart(item, key, scanned, report.summary);
+  const cursor = answer.status === 'CONTINUE' ? { continuesAfter: answer.next.continuation.startAfter } : { parts: answer.parts };
+  logger.info(answer.status === 'CONTINUE' ? 'shard part scanned' : 'shard scanned', { event: 'shard', key, ...report.summary, outcomes: results, unrecorded: unrecorded.length, ...told, ...cursor });
+  return answer;
+}
+
+/** Every table name of the Region (ListTables only), for the archive of the last part. */
+async function wholeListing(clients: Clients, region: string, clientAccount: string | undefined, deps: ShardDeps): Promise<Set<string>> {
+  try {
+    return new Set(await listTableNames(clients.get(DynamoDBClient, region, clientAccount), deps.inventory ?? {}));
+  } catch (error) {
+    throw failure(`ListTables in ${region} (for the Security Hub archive)`, { errorName: awsErrorName(error), message: errorMessage(error) }, error);
+  }
 }
 
 /** No AWS command of its own: inventory, member-credentials, remediate, ledger and report-bucket declare theirs. */

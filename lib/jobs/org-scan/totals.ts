@@ -81,6 +81,7 @@ export class ChangeTotals {
       this.problems.add({ region, tableName: accountId, plain: `Region ${region} of account ${accountId}: ${text}`, slack: `Region \`${region}\` of account \`${accountId}\`: ${text}` });
     }
     if (!file.lifecycle) {
+      if ((file.part?.index ?? 0) > 0) return; // said once per shard, for its part 0
       const text = 'its shard recorded no alert lifecycle (PITR_GUARD_FINDINGS_TABLE not set for orgShard?): its tables are not in this digest';
       this.problems.add({ region, tableName: accountId, plain: `Region ${region} of account ${accountId}: ${text}`, slack: `Region \`${region}\` of account \`${accountId}\`: ${text}` });
       return;
@@ -146,16 +147,19 @@ export class RunTotals {
     this.shardErrors.push(e);
   }
 
-  /** One shard's file (already checked), its findings sorted and spooled. */
+  /** One shard's file, or one part of it (already checked; parts in order), its findings sorted and spooled. */
   async addShard(file: ShardFile, spool: FindingSpool): Promise<void> {
     const { accountId, region } = file.shard;
     const account = this.byAccount.get(accountId) ?? empty();
     this.byAccount.set(accountId, account);
     const regionTotal = this.byRegion.get(region) ?? empty();
     this.byRegion.set(region, regionTotal);
-    const pair: RegionSummary = { accountId, region, summary: empty() };
-    this.byPair.set(shardId(file.shard), pair);
-    this.accountRegions.set(accountId, [...(this.accountRegions.get(accountId) ?? []), region]);
+    let pair = this.byPair.get(shardId(file.shard));
+    if (!pair) {
+      pair = { accountId, region, summary: empty() };
+      this.byPair.set(shardId(file.shard), pair);
+      this.accountRegions.set(accountId, [...(this.accountRegions.get(accountId) ?? []), region]);
+    }
     for (const f of sortFindings(file.findings)) {
       for (const s of [this.summary, account, regionTotal, pair.summary]) countFinding(s, f.status);
       if (f.reasons.includes('RESTORE_WINDOW_NOT_FULL')) this.restoreWindowNotFull++;
