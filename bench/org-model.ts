@@ -25,14 +25,13 @@ export const READS_PER_SECOND = 10;
 export const DISTRIBUTED_MAP_MAX_CONCURRENCY = 10_000;
 /** Lambda's default concurrency per account and Region, shared by every function (aws-facts.md §6.2, 2023 doc). */
 export const LAMBDA_REGIONAL_CONCURRENCY = 1_000;
-/** An EXPRESS child execution ends after 5 minutes (aws-facts-org.md §2.3). */
-export const EXPRESS_CHILD_SECONDS = 300;
-/** Express StartExecution token bucket, 6,000 refilled 6,000/s (aws-facts-org.md §2.3). */
-export const EXPRESS_START_RATE = 6_000;
+/** Standard StartExecution token bucket: 1,300, refilled 300/s in us-east-1 (aws-facts-org.md §2.3); the shard children are STANDARD (continuation). */
+export const STANDARD_START_BUCKET = 1_300;
+export const STANDARD_START_REFILL = 300;
 /** Standard state transitions: bucket 5,000, refill 1,500/s in us-east-1 (aws-facts-org.md §2.3). */
 export const STANDARD_TRANSITION_BUCKET = 5_000;
-/** serverless.yml: orgPlan 300 s / 512 MB, orgShard 270 s / 512 MB, orgAggregate 900 s / 1,024 MB; param maxConcurrency 50. */
-export const LAMBDA_TIMEOUTS = { plan: 300, shard: 270, aggregate: 900 };
+/** serverless.yml: orgPlan 300 s / 512 MB, orgShard 900 s / 512 MB, orgAggregate 900 s / 1,024 MB; param maxConcurrency 50. */
+export const LAMBDA_TIMEOUTS = { plan: 300, shard: 900, aggregate: 900 };
 export const LAMBDA_MEMORY_MB = { plan: 512, shard: 512, aggregate: 1024 };
 export const DEPLOYED_MAX_CONCURRENCY = 50;
 /** `npm run bench:aggregate` at 1,000 accounts × 17 Regions (docs/organization.md#measured, 2026-12-02). */
@@ -128,13 +127,13 @@ export function extrapolate(m: Measured, t: Target): { lines: Line[]; limits: st
   lines.push({ figure: 'model check on this run', seconds: Math.round(localModel * 10) / 10, arithmetic: `ceil(${m.shards}/${m.concurrency}) = ${localWaves} waves × ${f(m.shardMs.p50 / 1000, 2)} s p50 = ${f(localModel)} s; measured fan-out ${f(m.fanOutMs / 1000)} s (ratio ${f(m.fanOutMs / 1000 / localModel, 2)})` });
 
   const p95 = fan('p95');
-  const shardBudget = Math.min(LAMBDA_TIMEOUTS.shard - DEADLINE_MARGIN_MS / 1000, EXPRESS_CHILD_SECONDS);
-  const maxTables = Math.floor((shardBudget - p95.shard.fixed) * READS_PER_SECOND);
+  const shardBudget = LAMBDA_TIMEOUTS.shard - DEADLINE_MARGIN_MS / 1000;
+  const perInvocation = Math.floor((shardBudget - p95.shard.fixed) * READS_PER_SECOND);
   const startsPerSecond = t.maxConcurrency / fan('p50').shard.total;
   const limits = [
     `MaxConcurrency ${t.maxConcurrency}: Distributed Map allows ${f(DISTRIBUTED_MAP_MAX_CONCURRENCY, 0)}; Lambda's default regional concurrency is ${f(LAMBDA_REGIONAL_CONCURRENCY, 0)}, shared with every function in the account and Region (${t.maxConcurrency <= LAMBDA_REGIONAL_CONCURRENCY ? 'fits' : 'EXCEEDS it'})`,
-    `a shard (p95 ${f(p95.shard.total, 1)} s) must end within min(orgShard timeout ${LAMBDA_TIMEOUTS.shard} s − ${DEADLINE_MARGIN_MS / 1000} s margin, EXPRESS child ${EXPRESS_CHILD_SECONDS} s) = ${shardBudget} s: up to ${f(maxTables, 0)} tables per account-Region at 10 reads/s`,
-    `child executions start at about ${f(startsPerSecond, 0)}/s (MaxConcurrency / shard time); the EXPRESS StartExecution bucket is ${f(EXPRESS_START_RATE, 0)}/s (whether Map children draw on it is not documented in the fact sheet); EXPRESS children have no state-transition quota`,
+    `one shard invocation (p95 ${f(p95.shard.total, 1)} s) reads up to ${f(perInvocation, 0)} tables in its orgShard timeout ${LAMBDA_TIMEOUTS.shard} s − ${DEADLINE_MARGIN_MS / 1000} s margin = ${shardBudget} s at 10 reads/s; a bigger account-Region continues in the next invocation of its STANDARD child (no cap)`,
+    `child executions start at about ${f(startsPerSecond, 0)}/s (MaxConcurrency / shard time); the Standard StartExecution bucket is ${f(STANDARD_START_BUCKET, 0)}, refilled ${f(STANDARD_START_REFILL, 0)}/s (whether Map children draw on it is not documented in the fact sheet: ${startsPerSecond > STANDARD_START_REFILL ? 'above the refill, so starts could be paced by it' : 'within it'}); each child makes a few state transitions per part`,
     `the STANDARD parent makes a handful of transitions per run (Plan, ScanShards, Aggregate, plus retries), far below its bucket of ${f(STANDARD_TRANSITION_BUCKET, 0)}`,
     `plan ${f(lines[0]!.seconds)} s of orgPlan's ${LAMBDA_TIMEOUTS.plan} s; aggregate ${f(cited)} s of orgAggregate's ${LAMBDA_TIMEOUTS.aggregate} s (peak RSS ${AGGREGATE_MEASURED.peakRssMb} MB at ${f(AGGREGATE_MEASURED.shards, 0)} shards)`,
   ];

@@ -55,8 +55,8 @@ describe('bench:org extrapolation', () => {
   it('says when MaxConcurrency exceeds Lambda’s default regional concurrency, and how many tables a shard can take', () => {
     expect(extrapolate(measured, { ...target, maxConcurrency: 2000 }).limits[0]).toContain('EXCEEDS');
     expect(extrapolate(measured, target).limits[0]).toContain('(fits)');
-    // min(270 − 15, 300) = 255 s, minus the p95 shard's fixed 1.5 s, at 10 reads/s.
-    expect(extrapolate(measured, target).limits[1]).toContain('up to 2,535 tables');
+    // one invocation: 900 − 15 = 885 s, minus the p95 shard's fixed 1.5 s, at 10 reads/s; more continues in the next.
+    expect(extrapolate(measured, target).limits[1]).toContain('up to 8,835 tables');
   });
 
   it('uses serverless.yml’s timeouts, memory sizes and default maxConcurrency', () => {
