@@ -1,11 +1,11 @@
 /**
- * The policy: read once per cold start (or once per CLI run), validated in full before anything
- * runs. Every invalid value fails with one line naming the variable, the bad value and what is
- * allowed. An empty value counts as unset, so a blank serverless param gives the default.
- *
  * One file on purpose (over 300 lines): it is the one table of every PITR_GUARD_* variable and its
  * parser, which docs/configuration.md and test/unit/docs.test.ts are checked against; the parsers
  * that grow on their own (scope, Regions, ids) already live in scope.ts, regions.ts and ids.ts.
+ *
+ * The policy: read once per cold start (or once per CLI run), validated in full before anything
+ * runs. Every invalid value fails with one line naming the variable, the bad value and what is
+ * allowed. An empty value counts as unset, so a blank serverless param gives the default.
  */
 import { ConfigError } from './errors';
 import { isTableName, TABLE_NAME_RULE, TOPIC_ARN } from './ids';

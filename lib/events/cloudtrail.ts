@@ -1,4 +1,8 @@
 /**
+ * One file on purpose (over 300 lines): it is the one place that decides whether an event is
+ * trusted; the envelope checks, the account agreement (account, recipientAccountId, resources) and
+ * each call's field checks are read and changed together, never one without the others.
+ *
  * CloudTrail events (via EventBridge) → the one table they concern, plus who did what.
  *
  * The event is only a hint: the reactor re-reads the table and evaluates its real state. This
@@ -15,10 +19,6 @@
  *
  * CloudTrail's key casing under requestParameters/responseElements is inferred (lowerCamelCase)
  * for these calls, so parameters are read case-insensitively.
- *
- * One file on purpose (over 300 lines): it is the one place that decides whether an event is
- * trusted; the envelope checks, the account agreement (account, recipientAccountId, resources) and
- * each call's field checks are read and changed together, never one without the others.
  */
 import { isAccountId, isEventId, isRegionCode, isTableName, splitTableRef } from '../core/ids';
 import { forLog } from '../core/text';

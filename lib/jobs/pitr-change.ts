@@ -1,4 +1,9 @@
 /**
+ * Over 300 lines: `run` and the paths it branches to (unreachable account, deleted table), the
+ * de-duplication wiring and the deps factory. The alert plan (pitr-change-alerts.ts), the ledger
+ * write and loop plan (pitr-change-record.ts), the account scope (aws/org/event-accounts.ts), the
+ * incident store (state/incidents.ts) and every rendering already live apart.
+ *
  * The CloudTrail reactor (Lambda handler: functions/pitr-change.ts). EventBridge delivers DynamoDB
  * calls that disable PITR or shorten its period, and the calls that create tables without it. The
  * event is only a hint: the table is read again and goes through the one act path
@@ -21,11 +26,6 @@
  * failure (AccessDenied, ValidationException, a table in a state PITR cannot be enabled in) alerts
  * once and completes. A table that does not exist is GONE: logged, no alert, no retry. A malformed
  * or out-of-scope event is logged once and dropped: retrying garbage cannot help.
- *
- * Over 300 lines: `run` and the paths it branches to (unreachable account, deleted table), the
- * de-duplication wiring and the deps factory. The alert plan (pitr-change-alerts.ts), the ledger
- * write and loop plan (pitr-change-record.ts), the account scope (aws/org/event-accounts.ts), the
- * incident store (state/incidents.ts) and every rendering already live apart.
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -1,4 +1,9 @@
 /**
+ * One file on purpose (over 300 lines): the status write and the lifecycle claim are one
+ * conditional protocol on the same item (the claim is conditioned on what the status write
+ * returned), so their conditions stay side by side; the reactor's writes are in incidents.ts and
+ * the shared item helpers in ledger-item.ts.
+ *
  * The findings ledger: one DynamoDB item per table (partition key `tableArn`), the table's latest
  * status across runs, and `since`, when it entered that status; with `lifecycle` settings also the
  * table's incident (the alert lifecycle, docs/alerts.md): after its status write, each table's
@@ -23,11 +28,6 @@
  * Up to `concurrency` tables are written at once; throttling and 5xx are retried by the SDK and
  * then here with backoff; a table that still cannot be written is returned in `failed` (with
  * the error), never dropped: the caller fails the run after alerting (lib/jobs/scheduled-scan.ts).
- *
- * One file on purpose (over 300 lines): the status write and the lifecycle claim are one
- * conditional protocol on the same item (the claim is conditioned on what the status write
- * returned), so their conditions stay side by side; the reactor's writes are in incidents.ts and
- * the shared item helpers in ledger-item.ts.
  */
 import {
   ConditionalCheckFailedException,

@@ -1,4 +1,9 @@
 /**
+ * One file on purpose (just over 300 lines): every DynamoDB read a scan makes of a Region (ListTables,
+ * DescribeTable, DescribeContinuousBackups, tags) with the pacers they draw from, and at its foot the
+ * `permissions` that the IAM derivation grants for exactly these calls; a split would part the calls
+ * from their declaration. Candidates to move out when it grows: describeFacts / pitrState (pure).
+ *
  * Table inventory for one account and Region: every table (ListTables, all pages), its
  * description (DescribeTable), its PITR state (DescribeContinuousBackups) and its tags
  * (ListTagsOfResource, all pages).
