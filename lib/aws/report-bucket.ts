@@ -27,7 +27,7 @@ export const QUEUE_SIZE = 2;
 /** The object's body as UTF-8 text. */
 export async function getObjectText(s3: S3Client, bucket: string, key: string): Promise<string> {
   try {
-    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const { GetObjectCommand } = await import('./sdk/client-s3');
     const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!out.Body) throw Object.assign(new Error('the object has no body'), { name: 'EmptyBody' });
     return await out.Body.transformToString('utf-8');
@@ -84,7 +84,7 @@ function checkPrefix(key: string, prefix: 'runs/' | 'reports/'): void {
 
 async function put(where: BucketLocation, key: string, body: string, contentType: string): Promise<void> {
   try {
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { PutObjectCommand } = await import('./sdk/client-s3');
     await (await bucketClient(where)).send(new PutObjectCommand({ Bucket: where.bucket, Key: key, Body: body, ContentType: contentType }));
   } catch (error) {
     throw new AwsCallError('PutObject', error, `s3://${where.bucket}/${key}`);
@@ -102,7 +102,7 @@ export async function getRunFile(where: BucketLocation, key: string): Promise<un
   checkPrefix(key, 'runs/');
   let text: string;
   try {
-    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const { GetObjectCommand } = await import('./sdk/client-s3');
     const out = await (await bucketClient(where)).send(new GetObjectCommand({ Bucket: where.bucket, Key: key }));
     text = (await out.Body?.transformToString('utf8')) ?? '';
   } catch (error) {

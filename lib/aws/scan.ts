@@ -179,7 +179,7 @@ export async function scan(request: ScanRequest, deps: ScanDeps): Promise<ScanRe
       try {
         const options = { logger, ...deps.inventory, ...(progress ? { onProgress: progress.update } : {}) };
         // The Tagging API client loads when the Region's tables are listed, not at module init (cold start: npm run bench:cold).
-        const [{ ResourceGroupsTaggingAPIClient }, { bulkTagLookup }] = await Promise.all([import('@aws-sdk/client-resource-groups-tagging-api'), import('./inventory/tags')]);
+        const [{ ResourceGroupsTaggingAPIClient }, { bulkTagLookup }] = await Promise.all([import('./sdk/client-resource-groups-tagging-api'), import('./inventory/tags')]);
         const tagging = deps.clients.get(ResourceGroupsTaggingAPIClient, region, request.clientAccount);
         const bulkTags = (names: readonly string[]) => bulkTagLookup(tagging, { accountId, region }, names, { retry: options.retry ?? {}, sleep: options.sleep ?? sleep, logger, region });
         const ddb = deps.clients.get(DynamoDBClient, region, request.clientAccount);

@@ -144,7 +144,7 @@ export async function publishToSecurityHub(targets: readonly SecurityHubTarget[]
 
 async function syncTarget(target: SecurityHubTarget, run: SecurityHubRun, deps: SecurityHubDeps): Promise<SecurityHubSummary> {
   const { accountId, region } = target;
-  const { SecurityHubClient } = await import('@aws-sdk/client-securityhub');
+  const { SecurityHubClient } = await import('./sdk/client-securityhub');
   const client = deps.clients.get(SecurityHubClient, region, deps.clientAccount?.(accountId));
   const summary: SecurityHubSummary = { imported: 0, unchanged: 0, archived: 0, failed: 0, failures: [] };
   const fail = (operation: SecurityHubFailure['operation'], error: { errorName: string; message: string }, id?: string) => {
@@ -183,7 +183,7 @@ async function syncTarget(target: SecurityHubTarget, run: SecurityHubRun, deps: 
 
 /** pitr-guard's ACTIVE findings in this account and Region, by Id (every page, paced). */
 export async function ownActiveFindings(client: SecurityHubClient, where: { accountId: string; region: string; productArn: string }, deps: Pick<SecurityHubDeps, 'sleep' | 'clock' | 'attempts' | 'baseDelayMs'> = {}): Promise<Map<string, AwsSecurityFinding>> {
-  const { GetFindingsCommand } = await import('@aws-sdk/client-securityhub');
+  const { GetFindingsCommand } = await import('./sdk/client-securityhub');
   const pace = new RateLimiter(GET_FINDINGS_PER_SECOND, deps.clock, deps.sleep ?? realSleep);
   const eq = (Value: string) => [{ Value, Comparison: 'EQUALS' as const }];
   const found = new Map<string, AwsSecurityFinding>();
@@ -231,7 +231,7 @@ export function batches(records: readonly AwsSecurityFinding[]): AwsSecurityFind
  * account and Region. Returns the records that still failed after the retries.
  */
 export async function importFindings(client: SecurityHubClient, records: readonly AwsSecurityFinding[], deps: Pick<SecurityHubDeps, 'sleep' | 'clock' | 'attempts' | 'baseDelayMs'> = {}): Promise<{ failures: { id: string; errorName: string; message: string }[] }> {
-  const { BatchImportFindingsCommand } = await import('@aws-sdk/client-securityhub');
+  const { BatchImportFindingsCommand } = await import('./sdk/client-securityhub');
   const pace = new RateLimiter(IMPORTS_PER_SECOND, deps.clock, deps.sleep ?? realSleep);
   const attempts = deps.attempts ?? 5;
   const wait = deps.sleep ?? realSleep;

@@ -207,7 +207,7 @@ async function readWebhookUrl(clients: Clients, region: string, name: string): P
   let value: string | undefined;
   try {
     // Loaded on first use: only a deployment with Slack configured reads the parameter.
-    const { GetParameterCommand, SSMClient } = await import('@aws-sdk/client-ssm');
+    const { GetParameterCommand, SSMClient } = await import('../aws/sdk/client-ssm');
     const out = await clients.get(SSMClient, region).send(new GetParameterCommand({ Name: name, WithDecryption: true }));
     value = out.Parameter?.Value;
   } catch (error) {

@@ -44,7 +44,7 @@ export class SnsNotifier implements Notifier {
     }
     try {
       // Loaded on the first alert (after the table was fixed), not at module init.
-      const { PublishCommand, SNSClient } = await import('@aws-sdk/client-sns');
+      const { PublishCommand, SNSClient } = await import('../aws/sdk/client-sns');
       await this.clients.get(SNSClient, this.region).send(
         new PublishCommand({
           TopicArn: this.topicArn,

@@ -28,10 +28,15 @@ function action(pkg: string, command: string, where: string): string {
   return `${prefix}:${command}`;
 }
 
-/** The actions a TypeScript module sends: each `new XxxCommand(` resolved through its imports (static, or `const { … } = await import('@aws-sdk/…')`). */
+/**
+ * The actions a TypeScript module sends: each `new XxxCommand(` resolved through its imports (static,
+ * or `const { … } = await import('@aws-sdk/…')`, or the same from lib/aws/sdk/<package>.ts).
+ */
 export function actionsInSource(text: string, where: string): string[] {
   const from = new Map<string, string>();
-  const imports = [...text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([a-z0-9-]+)'/g), ...text.matchAll(/\{([^{}]*)\}\s*=\s*await\s+import\(\s*'@aws-sdk\/([a-z0-9-]+)'\s*\)/g)];
+  // '@aws-sdk/client-x', or lib/aws/sdk/client-x.ts (the named re-exports of it that are loaded on first use)
+  const pkg = String.raw`'(?:@aws-sdk|(?:\.{1,2}\/)+(?:aws\/)?sdk)\/([a-z0-9-]+)'`;
+  const imports = [...text.matchAll(new RegExp(String.raw`import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*${pkg}`, 'g')), ...text.matchAll(new RegExp(String.raw`\{([^{}]*)\}\s*=\s*await\s+import\(\s*${pkg}\s*\)`, 'g'))];
   for (const m of imports) {
     for (const name of m[1]!.split(',')) {
       const clean = name.replace(/\btype\b/, '').trim().split(/\s+as\s+/).pop()!.trim();
@@ -55,7 +60,8 @@ export function actionsInBundle(text: string, where: string): string[] {
   }
   // A client loaded on first use: `const { XxxCommand, … } = await import("@aws-sdk/client-x")`, then `new XxxCommand(`.
   const lazy = new Map<string, string>();
-  for (const m of text.matchAll(/\{([^{}]*)\}\s*=\s*await\s+import\(\s*"@aws-sdk\/(client-[a-z0-9-]+)"\s*\)/g)) {
+  // (or from lib/aws/sdk/client-x.ts, which the bundle keeps external: scripts/iam/derive.ts sdkWrappers)
+  for (const m of text.matchAll(/\{([^{}]*)\}\s*=\s*await\s+import\(\s*"(?:@aws-sdk|\.\/lib\/aws\/sdk)\/(client-[a-z0-9-]+)"\s*\)/g)) {
     for (const name of m[1]!.split(',')) {
       const clean = name.trim().split(/\s*:\s*/).pop()!.trim();
       if (clean.endsWith('Command')) lazy.set(clean, m[2]!);

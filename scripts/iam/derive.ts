@@ -70,6 +70,13 @@ export function reachedModules(root: string, handler: string): string[] {
   return bundleOf(root, handler).modules;
 }
 
+/**
+ * lib/aws/sdk/<package>.ts re-exports (by name) what pitr-guard sends with @aws-sdk/<package>, loaded
+ * on first use. Kept external like the packages, so a bundle's text shows `await import("…/sdk/client-x")`
+ * where the command comes from (actionsInBundle reads it as the package).
+ */
+export const sdkWrappers = (root: string): string => path.join(root, 'lib', 'aws', 'sdk', '*');
+
 /** The handler's bundle (tree-shaken, not minified: function names stay) and the modules in it. */
 export function bundleOf(root: string, handler: string): { modules: string[]; text: string } {
   const entry = handlerFile(root, handler);
@@ -82,6 +89,7 @@ export function bundleOf(root: string, handler: string): { modules: string[]; te
     platform: 'node',
     format: 'cjs',
     packages: 'external',
+    external: [sdkWrappers(root)],
     logLevel: 'silent',
   });
   const modules = Object.keys(result.metafile.inputs)

@@ -57,6 +57,9 @@ describe('every AWS command in lib/ is declared by its module', () => {
     expect(actionsInSource("import { PutEvaluationsCommand } from '@aws-sdk/client-config-service';\nnew PutEvaluationsCommand({})", 'x')).toEqual(['config:PutEvaluations']);
     expect(actionsInBundle('c.send(new import_client_dynamodb3.UpdateContinuousBackupsCommand(x))', 'x')).toEqual(['dynamodb:UpdateContinuousBackups']);
     expect(actionsInSource("import { GetObjectCommand } from '@aws-sdk/client-s3';\nnew GetObjectCommand({})", 'x')).toEqual(['s3:GetObject']);
+    expect(actionsInSource("const { AssumeRoleCommand } = await import('../sdk/client-sts');\nnew AssumeRoleCommand({})", 'x')).toEqual(['sts:AssumeRole']);
+    expect(actionsInSource("const { PublishCommand } = await import('../aws/sdk/client-sns');\nnew PublishCommand({})", 'x')).toEqual(['sns:Publish']);
+    expect(actionsInBundle('const { PublishCommand, SNSClient } = await import("./lib/aws/sdk/client-sns");\nnew PublishCommand(x)', 'x')).toEqual(['sns:Publish']);
     expect(actionsInBundle('new import_client_s3.GetObjectCommand(x); new import_client_s32.GetObjectCommand(y); new import_client_ssm.GetParameterCommand(z)', 'x')).toEqual(['s3:GetObject', 'ssm:GetParameter']);
   });
 });

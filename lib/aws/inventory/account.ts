@@ -9,7 +9,7 @@ import { AwsCallError, CredentialsError, isCredentialError } from '../../core/er
 
 export async function callerAccountId(clients: Clients, region: string): Promise<string> {
   try {
-    const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+    const { GetCallerIdentityCommand, STSClient } = await import('../sdk/client-sts');
     const out = await clients.get(STSClient, region).send(new GetCallerIdentityCommand({}));
     if (!out.Account) throw new Error('GetCallerIdentity returned no Account');
     return out.Account;
@@ -28,7 +28,7 @@ export async function callerAccountId(clients: Clients, region: string): Promise
 export async function enabledRegions(clients: Clients, region: string, clientAccount?: string): Promise<string[]> {
   const names: string[] = [];
   try {
-    const { AccountClient, ListRegionsCommand } = await import('@aws-sdk/client-account');
+    const { AccountClient, ListRegionsCommand } = await import('../sdk/client-account');
     const account = clients.get(AccountClient, region, clientAccount);
     let nextToken: string | undefined;
     do {

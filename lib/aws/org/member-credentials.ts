@@ -45,7 +45,7 @@ export function memberRoleCredentials(clients: Clients, options: MemberRoleOptio
   let inFlight: Promise<AwsCredentialIdentity> | undefined;
   const fetchNew = async (): Promise<AwsCredentialIdentity> => {
     try {
-      const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
+      const { AssumeRoleCommand, STSClient } = await import('../sdk/client-sts');
       const out = await clients.get(STSClient, options.homeRegion).send(
         new AssumeRoleCommand({
           RoleArn: roleArn,

@@ -26,7 +26,7 @@ export async function listOrganizationAccounts(clients: Clients): Promise<OrgLis
   const listing: OrgListing = { active: [], skipped: [] };
   let nextToken: string | undefined;
   try {
-    const { ListAccountsCommand, OrganizationsClient } = await import('@aws-sdk/client-organizations');
+    const { ListAccountsCommand, OrganizationsClient } = await import('../sdk/client-organizations');
     const client = clients.get(OrganizationsClient, ORGANIZATIONS_REGION);
     do {
       const out = await client.send(new ListAccountsCommand({ MaxResults: 20, NextToken: nextToken }));

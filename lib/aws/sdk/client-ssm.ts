@@ -1,0 +1,6 @@
+/**
+ * What pitr-guard uses of @aws-sdk/client-ssm, loaded on first use (`await import()` of this file).
+ * Named re-exports are tree-shaken; an `await import()` of the package itself would bundle every
+ * command and schema it has. scripts/iam/commands.ts reads an import of this file as the package's.
+ */
+export { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
