@@ -7,7 +7,9 @@
  * import(bundle)` (hrtime and CPU time around the import), median of BENCH_RUNS (default 21) rounds.
  * The baseline is a bundle of only `@aws-sdk/client-dynamodb` (its client and the commands
  * pitr-guard sends) built the same way; each function's init is printed as a ratio of it (goal:
- * ≤ 1.3). BENCH_CJS=1 adds the baseline built as one CommonJS file (the build before issue 15's
+ * ≤ 1.3). A second reference row, "(S3 client only)", is a bundle of @aws-sdk/client-s3's client and
+ * the two commands the report bucket code sends: the floor of a function that writes S3 at its
+ * first step (org-aggregate). BENCH_CJS=1 adds the baseline built as one CommonJS file (the build before issue 15's
  * splitting), so that the ES-module baseline itself can be compared with it.
  *
  * For comparison (BENCH_EXTERNAL=1): the same handlers with `@aws-sdk/*` left external, loaded
@@ -93,6 +95,8 @@ async function main() {
   console.log(`module init measured with ${NODE} (${execFileSync(NODE, ['--version']).toString().trim()}), the Lambda runtime's major version when node_modules holds it`);
   const entries = readdirSync(path.join(root, 'functions')).filter((f) => f.endsWith('.ts'));
   writeFileSync(path.join(dir, 'bare.ts'), "export { DynamoDBClient, DescribeContinuousBackupsCommand, DescribeTableCommand, ListTablesCommand, ListTagsOfResourceCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';\n");
+  // A second reference: the S3 client alone, with the commands the report bucket code sends (org-aggregate's floor)
+  writeFileSync(path.join(dir, 'bare-s3.ts'), "export { S3Client, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';\n");
   const nodePaths = [path.join(root, 'node_modules')];
   const variants: { label: string; options: BuildOptions }[] = [{ label: 'bundled (serverless.yml)', options: SERVERLESS_ESBUILD }];
   if (process.env.BENCH_EXTERNAL === '1') variants.push({ label: '@aws-sdk external (loaded from node_modules)', options: { ...SERVERLESS_ESBUILD, external: ['@aws-sdk/*', '@smithy/*'] } });
@@ -109,6 +113,7 @@ async function main() {
     const base = await buildOne(path.join(dir, 'bare.ts'), 'bare');
     const built = new Map<string, Awaited<ReturnType<typeof buildOne>>>();
     for (const entry of entries) built.set(entry.replace(/\.ts$/, ''), await buildOne(path.join(root, 'functions', entry), entry.replace(/\.ts$/, '')));
+    built.set('(S3 client only)', await buildOne(path.join(dir, 'bare-s3.ts'), 'bare-s3'));
     const cjsBase = path.join(out, 'bare-commonjs.cjs');
     if (process.env.BENCH_CJS === '1') await build({ ...COMMONJS, ...(options.external ? { external: options.external } : {}), entryPoints: [path.join(dir, 'bare.ts')], outfile: cjsBase, nodePaths });
     const extra = process.env.BENCH_CJS === '1' ? [cjsBase] : [];
