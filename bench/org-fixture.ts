@@ -9,6 +9,8 @@
 import type { Context } from 'aws-lambda';
 import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Clients } from '../lib/aws/clients';
 import { startMoto, type MotoServer } from '../dev/local/moto';
 import { startFaultProxy, type FaultProxy } from '../dev/local/proxy';
 import { localClients, roundRobinPlan, seedTable, type SeedTable } from '../dev/seed';
@@ -86,4 +88,27 @@ export async function orgFixture(spec: OrgSpec): Promise<OrgFixture> {
       await moto.stop();
     },
   };
+}
+
+/**
+ * The report bucket, created in moto, and the environment the Organization scan's functions read
+ * (report mode, accounts=org, through the fault proxy), for a run of the state machine on `fx`.
+ * Returns the bucket's S3 client (straight to moto).
+ */
+export async function orgScanEnvironment(fx: OrgFixture, bucket: string, regions: readonly string[], maxConcurrency: number): Promise<S3Client> {
+  const s3 = new Clients({ endpoint: fx.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }).get(S3Client, 'us-east-1');
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: fx.proxy.endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    PITR_GUARD_MODE: 'report',
+    PITR_GUARD_LOG_LEVEL: 'error',
+    PITR_GUARD_REGIONS: regions.join(','),
+    PITR_GUARD_ACCOUNTS: 'org',
+    PITR_GUARD_REPORT_BUCKET: bucket,
+    PITR_GUARD_MAX_CONCURRENCY: String(maxConcurrency),
+  });
+  return s3;
 }

@@ -27,14 +27,12 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SfnRunner } from '../dev/local/sfn-runner';
 import { expectedSummary } from '../dev/seed';
-import { Clients } from '../lib/aws/clients';
 import { handler as shardHandler } from '../functions/org-shard';
 import type { AggregateOutput, PlanOutput } from '../lib/jobs/org-scan/contract';
 import { buildFunction, LAMBDA_NODE } from './lambda-bundle';
-import { CENTRAL, lambdaContext, LIMITED, orgFixture, specFromEnv, type OrgFixture } from './org-fixture';
+import { CENTRAL, lambdaContext, LIMITED, orgFixture, orgScanEnvironment, specFromEnv, type OrgFixture } from './org-fixture';
 import { AGGREGATE_MEASURED, ASSUMPTIONS, DEPLOYED_MAX_CONCURRENCY, extrapolate, LAMBDA_MEMORY_MB, LAMBDA_TIMEOUTS, type Measured } from './org-model';
 
 const root = path.resolve(__dirname, '..');
@@ -142,20 +140,7 @@ async function buildRoles(): Promise<{ script: string; plan: string; shard: stri
 async function measure(fx: OrgFixture): Promise<boolean> {
   const { spec } = fx;
   const roles = await buildRoles();
-  const s3 = new Clients({ endpoint: fx.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }).get(S3Client, 'us-east-1');
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: fx.proxy.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    PITR_GUARD_MODE: 'report',
-    PITR_GUARD_LOG_LEVEL: 'error',
-    PITR_GUARD_REGIONS: spec.regions.join(','),
-    PITR_GUARD_ACCOUNTS: 'org',
-    PITR_GUARD_REPORT_BUCKET: BUCKET,
-    PITR_GUARD_MAX_CONCURRENCY: String(CONCURRENCY),
-  });
+  const s3 = await orgScanEnvironment(fx, BUCKET, spec.regions, CONCURRENCY);
   const mem = sampler();
   const windows: Record<string, [number, number]> = {};
   let plan: RoleRun | undefined;

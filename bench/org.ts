@@ -23,7 +23,6 @@
 import { Clients } from '../lib/aws/clients';
 import { scanAccounts } from '../lib/aws/org/scan-accounts';
 import { parseScope } from '../lib/core/config';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SfnRunner } from '../dev/local/sfn-runner';
@@ -31,7 +30,7 @@ import { handler as planHandler } from '../functions/org-plan';
 import { handler as shardHandler } from '../functions/org-shard';
 import { handler as aggregateHandler } from '../functions/org-aggregate';
 import type { AggregateOutput } from '../lib/jobs/org-scan/contract';
-import { CENTRAL, LIMITED, lambdaContext as context, orgFixture, specFromEnv, type OrgFixture } from './org-fixture';
+import { CENTRAL, LIMITED, lambdaContext as context, orgFixture, orgScanEnvironment, specFromEnv, type OrgFixture } from './org-fixture';
 import { main as scaleMain } from './org-scale';
 
 const SCALE = process.env.BENCH_SCALE === '1';
@@ -102,20 +101,7 @@ function timed<T>(step: string, fn: (payload: unknown) => Promise<T>): (payload:
 
 async function stepFunctionsPath(fx: OrgFixture): Promise<OrgFigures> {
   const bucket = 'pitr-guard-bench-reports';
-  const s3 = new Clients({ endpoint: fx.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }).get(S3Client, 'us-east-1');
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: fx.proxy.endpoint,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    PITR_GUARD_MODE: 'report',
-    PITR_GUARD_LOG_LEVEL: 'error',
-    PITR_GUARD_REGIONS: regions.join(','),
-    PITR_GUARD_ACCOUNTS: 'org',
-    PITR_GUARD_REPORT_BUCKET: bucket,
-    PITR_GUARD_MAX_CONCURRENCY: String(fx.accounts.length * regions.length),
-  });
+  const s3 = await orgScanEnvironment(fx, bucket, regions, fx.accounts.length * regions.length);
   const definition = JSON.parse(readFileSync(path.join(__dirname, '..', 'statemachine', 'org-scan.asl.json'), 'utf8')) as unknown;
   const runner = new SfnRunner({
     definition,

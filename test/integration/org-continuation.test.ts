@@ -14,8 +14,8 @@
  * Lambda ran, Step Functions saw Lambda.ServiceException), so the part is retried from the same
  * continuation: it re-writes the same file, and the report still has every table exactly once.
  */
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -28,6 +28,7 @@ import type { ShardFile, ShardItem } from '../../lib/jobs/org-scan/contract';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { loadEvent } from '../helpers/builders';
 import { topicWithInbox, type TopicInbox } from '../helpers/alerting';
+import { createRunStores } from '../helpers/org';
 
 const CENTRAL = '123456789012';
 const BUCKET = 'pitr-guard-reports-cont';
@@ -111,10 +112,7 @@ beforeAll(async () => {
   inbox = await topicWithInbox(moto.endpoint);
   const ddb = direct.get(DynamoDBClient, BIG);
   for (const tableName of NAMES) await seedTable(ddb, { tableName, state: OFF.has(tableName) ? 'off' : 'on' });
-  await direct.get(S3Client, 'us-east-1').send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await direct.get(DynamoDBClient, 'us-east-1').send(
-    new CreateTableCommand({ TableName: LEDGER, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tableArn', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tableArn', KeyType: 'HASH' }] }),
-  );
+  await createRunStores(direct, BUCKET, LEDGER);
 }, 120_000);
 
 afterAll(async () => {

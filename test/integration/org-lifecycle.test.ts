@@ -11,8 +11,8 @@
  *   and the incident still open is resolved by pitr-guard; the next run sends nothing.
  */
 import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient, GetItemCommand, UpdateContinuousBackupsCommand } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -23,6 +23,7 @@ import type { Clients } from '../../lib/aws/clients';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { loadEvent } from '../helpers/builders';
 import { topicWithInbox, type TopicInbox } from '../helpers/alerting';
+import { createRunStores } from '../helpers/org';
 
 const CENTRAL = '123456789012';
 const BUCKET = 'pitr-guard-reports-life';
@@ -65,10 +66,7 @@ beforeAll(async () => {
   for (const [who, tables] of Object.entries(TABLES) as [keyof typeof TABLES, SeedTable[]][]) {
     for (const t of tables) await seedTable(ddb(who === 'central' ? CENTRAL : ids[who], t.region), t);
   }
-  await direct.get(S3Client, 'us-east-1').send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await direct.get(DynamoDBClient, 'us-east-1').send(
-    new CreateTableCommand({ TableName: LEDGER, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tableArn', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tableArn', KeyType: 'HASH' }] }),
-  );
+  await createRunStores(direct, BUCKET, LEDGER);
   await setPitr(CENTRAL, 'us-east-1', LEDGER, true); // as the stack creates it: the ledger itself is in policy
   inbox = await topicWithInbox(moto.endpoint);
 });

@@ -15,8 +15,8 @@
  * members' NON_COMPLIANT tables, read back with each member's own credentials).
  */
 import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { CreateTableCommand, DescribeContinuousBackupsCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DescribeContinuousBackupsCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -30,6 +30,7 @@ import type { ScanSummary } from '../../lib/core/summary';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { loadEvent } from '../helpers/builders';
 import { topicWithInbox, type TopicInbox } from '../helpers/alerting';
+import { createRunStores } from '../helpers/org';
 
 const CENTRAL = '123456789012';
 const BUCKET = 'pitr-guard-reports-e2e';
@@ -142,10 +143,7 @@ beforeAll(async () => {
     direct.setAccountCredentials(ids[name], memberRoleCredentials(direct, { accountId: ids[name], roleName: 'pitr-guard-member', homeRegion: 'us-east-1', runId: 'seed' }));
   }
   for (const [who, tables] of Object.entries(TABLES) as [Who, SeedTable[]][]) for (const t of tables) await seedTable(ddbOf(ids[who], t.region), t);
-  await direct.get(S3Client, 'us-east-1').send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await direct.get(DynamoDBClient, 'us-east-1').send(
-    new CreateTableCommand({ TableName: LEDGER, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tableArn', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tableArn', KeyType: 'HASH' }] }),
-  );
+  await createRunStores(direct, BUCKET, LEDGER);
 }, 120_000);
 
 afterAll(async () => {

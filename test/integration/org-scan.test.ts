@@ -14,8 +14,8 @@
  *   ShardRetryableError → retried by the state machine → scanned.
  */
 import { CreateAccountCommand, CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { CreateTableCommand, DescribeContinuousBackupsCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DescribeContinuousBackupsCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
@@ -27,6 +27,7 @@ import type { Clients } from '../../lib/aws/clients';
 import type { AggregateInput, RunPlan, ShardErrorOutput, ShardFile, ShardItem, ShardOutput } from '../../lib/jobs/org-scan/contract';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { loadEvent } from '../helpers/builders';
+import { createRunStores } from '../helpers/org';
 
 const CENTRAL = '123456789012';
 const BUCKET = 'pitr-guard-reports-test';
@@ -84,10 +85,7 @@ beforeAll(async () => {
     const account = who === 'central' ? CENTRAL : ids[who];
     for (const t of tables) await seedTable(accountClients(account).ddb(t.region), t);
   }
-  await direct.get(S3Client, 'us-east-1').send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await direct.get(DynamoDBClient, 'us-east-1').send(
-    new CreateTableCommand({ TableName: LEDGER, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'tableArn', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'tableArn', KeyType: 'HASH' }] }),
-  );
+  await createRunStores(direct, BUCKET, LEDGER);
 });
 
 afterAll(async () => {

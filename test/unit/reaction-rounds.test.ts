@@ -278,6 +278,16 @@ describe('with the findings ledger: still four round trips', () => {
     answer('DescribeContinuousBackups', disabled);
     answer('ListTagsOfResource', { Tags: [] });
   };
+  /** Invokes with the ledger and answers round 1 (reads, ledger item `ledgerItem`, the claim); resolves once round 2 is sent. */
+  const pastRoundOne = async (ledgerItem: object = {}) => {
+    const out = invoke(withLedger());
+    await flush();
+    readsIn();
+    answer('GetItem(ledger)', ledgerItem);
+    answer('PutItem', {});
+    await flush();
+    return { out }; // (wrapped: an async function returning the invocation's promise would wait for it)
+  };
 
   it('round 1 adds the ledger read; the ledger write goes with the verify in round 3; the alert and COMPLETED in round 4: 10 calls', async () => {
     const out = invoke(withLedger());
@@ -320,12 +330,7 @@ describe('with the findings ledger: still four round trips', () => {
   });
 
   it('the item changed between the prefetch and the write: the write fails its condition, reads again and the alert follows the re-read (the escalation)', async () => {
-    const out = invoke(withLedger());
-    await flush();
-    readsIn();
-    answer('GetItem(ledger)', item(1, 1)); // one disable before: this one would be an ordinary repeat…
-    answer('PutItem', {});
-    await flush();
+    const { out } = await pastRoundOne(item(1, 1)); // one disable before: this one would be an ordinary repeat…
     answer('UpdateContinuousBackups', enabled);
     await flush();
     expect(values(writes()[0])[':expected']).toEqual({ N: '1' });
@@ -349,12 +354,7 @@ describe('with the findings ledger: still four round trips', () => {
   });
 
   it('the verify does not confirm what the update answered: the incident written closed is reopened alongside the alert (UNVERIFIED)', async () => {
-    const out = invoke(withLedger());
-    await flush();
-    readsIn();
-    answer('GetItem(ledger)', {});
-    answer('PutItem', {});
-    await flush();
+    const { out } = await pastRoundOne();
     answer('UpdateContinuousBackups', enabled);
     await flush();
     answer('UpdateItem(ledger)', {});
@@ -376,12 +376,7 @@ describe('with the findings ledger: still four round trips', () => {
   });
 
   it('the update answered without a PITR description: the incident is written open, and closed alongside the alert once the verify confirms', async () => {
-    const out = invoke(withLedger());
-    await flush();
-    readsIn();
-    answer('GetItem(ledger)', {});
-    answer('PutItem', {});
-    await flush();
+    const { out } = await pastRoundOne();
     answer('UpdateContinuousBackups', {});
     await flush();
     expect(values(writes()[0])[':open']).toEqual({ S: 'OPEN' });
