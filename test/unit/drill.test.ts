@@ -296,12 +296,13 @@ describe('the drill record in the ledger (lib/state/drills.ts)', () => {
       {
         TableName: 'ledger',
         Key: { tableArn: { S: SOURCE_ARN } },
-        UpdateExpression: 'SET lastDrill = :drill, drills = list_append(if_not_exists(drills, :empty), :one), history = list_append(if_not_exists(history, :empty), :entry), lastSuccessfulDrill = :drill',
+        UpdateExpression: 'SET lastDrill = :drill, drills = list_append(if_not_exists(drills, :empty), :one), history = list_append(if_not_exists(history, :historyEmpty), :history), lastSuccessfulDrill = :drill',
         ExpressionAttributeValues: {
           ':drill': { S: JSON.stringify(record) },
           ':one': { L: [{ S: JSON.stringify(record) }] },
           ':empty': { L: [] },
-          ':entry': { L: [{ M: { at: { S: record.finishedAt }, event: { S: 'DRILL' }, detail: { S: 'drill d-1 PASSED: restored in 42 s to 2026-12-02T05:55:00.000Z' } } }] },
+          ':historyEmpty': { L: [] },
+          ':history': { L: [{ M: { at: { S: record.finishedAt }, event: { S: 'DRILL' }, detail: { S: 'drill d-1 PASSED: restored in 42 s to 2026-12-02T05:55:00.000Z' } } }] },
         },
         ReturnValues: 'UPDATED_NEW',
       },
@@ -314,6 +315,15 @@ describe('the drill record in the ledger (lib/state/drills.ts)', () => {
     const [append, trim] = ddbMock.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
     expect(append!.UpdateExpression).not.toContain('lastSuccessfulDrill');
     expect(trim).toEqual({ TableName: 'ledger', Key: { tableArn: { S: SOURCE_ARN } }, UpdateExpression: 'REMOVE drills[0], drills[1]', ConditionExpression: 'size(drills) = :length', ExpressionAttributeValues: { ':length': { N: '22' } } });
+  });
+
+  it('past 100 history entries the oldest are removed, conditioned on the length (best effort: a failed trim still records the drill)', async () => {
+    const history = { L: Array.from({ length: 102 }, () => ({ M: {} })) };
+    ddbMock.on(UpdateItemCommand).resolvesOnce({ Attributes: { drills: { L: [{ S: '{}' }] }, history } }).rejects(Object.assign(new Error('condition'), { name: 'ConditionalCheckFailedException' }));
+    await expect(recordDrill(new DynamoDBClient({ region: REGION }), 'ledger', record)).resolves.toBeUndefined();
+    const [, trim] = ddbMock.commandCalls(UpdateItemCommand).map((c) => c.args[0].input);
+    expect(trim).toEqual({ TableName: 'ledger', Key: { tableArn: { S: SOURCE_ARN } }, UpdateExpression: 'REMOVE history[0], history[1]', ConditionExpression: 'size(history) = :historyLength', ExpressionAttributeValues: { ':historyLength': { N: '102' } } });
+    expect(ddbMock.commandCalls(UpdateItemCommand)).toHaveLength(2);
   });
 
   it('reads lastSuccessfulDrill back as a DrillSummary (malformed: absent)', () => {
