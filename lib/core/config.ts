@@ -1,8 +1,5 @@
+// Why this file stays whole (over 300 lines): it is the one table of every PITR_GUARD_* variable beside its parser, checked against docs/configuration.md by test/unit/docs.test.ts; the parsers that grow on their own (scope, Regions, ids) live in scope.ts, regions.ts and ids.ts.
 /**
- * One file on purpose (over 300 lines): it is the one table of every PITR_GUARD_* variable and its
- * parser, which docs/configuration.md and test/unit/docs.test.ts are checked against; the parsers
- * that grow on their own (scope, Regions, ids) already live in scope.ts, regions.ts and ids.ts.
- *
  * The policy: read once per cold start (or once per CLI run), validated in full before anything
  * runs. Every invalid value fails with one line naming the variable, the bad value and what is
  * allowed. An empty value counts as unset, so a blank serverless param gives the default.

@@ -1,7 +1,7 @@
 /**
- * One file on purpose (over 300 lines): it is the one place that decides whether an event is
- * trusted; the envelope checks, the account agreement (account, recipientAccountId, resources) and
- * each call's field checks are read and changed together, never one without the others.
+ * The one place that decides whether an event is trusted: the envelope checks, the account
+ * agreement (account, recipientAccountId, resources) and each call's field checks, read and changed
+ * together. How its fields are read, and the attribution, are in fields.ts.
  *
  * CloudTrail events (via EventBridge) → the one table they concern, plus who did what.
  *
@@ -22,7 +22,10 @@
  */
 import { isAccountId, isEventId, isRegionCode, isTableName, splitTableRef } from '../core/ids';
 import { forLog } from '../core/text';
-import { REACTOR_EVENT_NAMES, type Actor, type DeletedTableFacts, type ReactorEventName, type TableChange } from '../core/types';
+import { REACTOR_EVENT_NAMES, type DeletedTableFacts, type ReactorEventName, type TableChange } from '../core/types';
+import { actorOf, getCI, isObj, pathCI, str, type Obj } from './fields';
+
+export { actorOf, getCI, pathCI } from './fields';
 
 export { REACTOR_EVENT_NAMES } from '../core/types';
 export type { Actor, ChangeKind, DeletedTableFacts, ReactorEventName, TableChange } from '../core/types';
@@ -37,33 +40,6 @@ export const EXPECTED_SOURCE = 'aws.dynamodb';
 export const EXPECTED_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 export const EXPECTED_EVENT_SOURCE = 'dynamodb.amazonaws.com';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** `obj[key]`, matching the key case-insensitively (exact match first). */
-export function getCI(obj: unknown, key: string): unknown {
-  if (!isObj(obj)) return undefined;
-  if (key in obj) return obj[key];
-  const lower = key.toLowerCase();
-  for (const [k, v] of Object.entries(obj)) if (k.toLowerCase() === lower) return v;
-  return undefined;
-}
-
-/** Follows a dotted path case-insensitively. */
-export function pathCI(obj: unknown, path: string): unknown {
-  let cur: unknown = obj;
-  for (const part of path.split('.')) {
-    cur = getCI(cur, part);
-    if (cur === undefined || cur === null) return cur;
-  }
-  return cur;
-}
-
-/**
- * A string field as sent: never trimmed (EventBridge compares exactly, and so does pitr-guard: a
- * value with a stray space or line break is not the value it resembles). Empty counts as absent.
- */
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 /** A field present at all (a non-string or blank value is present, and wrong). */
 const present = (v: unknown): boolean => v !== undefined && v !== null && v !== '';
 /** An event-sourced value quoted for a reason or a log line: JSON-quoted (whitespace visible), capped. */
@@ -284,31 +260,6 @@ function asNumber(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
   return undefined;
-}
-
-export function actorOf(detail: Obj): Actor {
-  const id = getCI(detail, 'userIdentity');
-  const type = str(getCI(id, 'type'));
-  const invokedBy = str(getCI(id, 'invokedBy'));
-  const accountId = str(getCI(id, 'accountId'));
-  const arn =
-    str(getCI(id, 'arn')) ??
-    (invokedBy ? `${invokedBy} (AWS service)` : undefined) ??
-    (accountId ? `account ${accountId}${type ? ` (${type})` : ''}` : undefined) ??
-    (type ? `unknown ${type} principal` : 'unknown principal');
-  const actor: Actor = { arn };
-  if (type) actor.type = type;
-  if (accountId) actor.accountId = accountId;
-  if (invokedBy) actor.invokedBy = invokedBy;
-  const issuer = str(pathCI(id, 'sessionContext.sessionIssuer.arn'));
-  if (issuer) actor.sessionIssuer = issuer;
-  const ip = str(getCI(detail, 'sourceIPAddress'));
-  if (ip) actor.sourceIp = ip;
-  const ua = str(getCI(detail, 'userAgent'));
-  if (ua) actor.userAgent = ua;
-  const time = str(getCI(detail, 'eventTime'));
-  if (time) actor.eventTime = time;
-  return actor;
 }
 
 /** Whether the change concerns this deployment: its own account and a configured Region. */

@@ -1,9 +1,5 @@
+// Why this file stays whole (over 300 lines): `run`, the two paths it branches to (unreachable account, deleted table), its de-duplication wiring and its deps factory are the reactor's one sequence over PitrChangeDeps; what has logic of its own lives apart (pitr-change-alerts.ts, pitr-change-record.ts, pitr-change-read.ts, aws/org/event-accounts.ts, state/incidents.ts).
 /**
- * Over 300 lines: `run` and the paths it branches to (unreachable account, deleted table), the
- * de-duplication wiring and the deps factory. The alert plan (pitr-change-alerts.ts), the ledger
- * write and loop plan (pitr-change-record.ts), the account scope (aws/org/event-accounts.ts), the
- * incident store (state/incidents.ts) and every rendering already live apart.
- *
  * The CloudTrail reactor (Lambda handler: functions/pitr-change.ts). EventBridge delivers DynamoDB
  * calls that disable PITR or shorten its period, and the calls that create tables without it. The
  * event is only a hint: the table is read again and goes through the one act path

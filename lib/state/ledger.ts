@@ -1,9 +1,5 @@
+// Why this file stays whole (over 300 lines): the status write and the lifecycle claim are one conditional protocol on the same item (the claim is conditioned on what the status write returned), so their conditions stay side by side; the reactor's writes are in incidents.ts, the item helpers in ledger-item.ts.
 /**
- * One file on purpose (over 300 lines): the status write and the lifecycle claim are one
- * conditional protocol on the same item (the claim is conditioned on what the status write
- * returned), so their conditions stay side by side; the reactor's writes are in incidents.ts and
- * the shared item helpers in ledger-item.ts.
- *
  * The findings ledger: one DynamoDB item per table (partition key `tableArn`), the table's latest
  * status across runs, and `since`, when it entered that status; with `lifecycle` settings also the
  * table's incident (the alert lifecycle, docs/alerts.md): after its status write, each table's

@@ -1,4 +1,5 @@
 export * from './tables';
+export * from './pacers';
 export * from './account';
 
 /** Each module's own `permissions` count (scripts/iam/derive.ts reads them per file); this barrel calls nothing. */

@@ -13,7 +13,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mapUntil } from '../pace';
-import { DEFAULT_INVENTORY, createPacers, listTablesPage, readTable, type InventoryOptions, type Pacers, type RegionInventory } from './tables';
+import { DEFAULT_INVENTORY, listTablesPage, readTable, type InventoryOptions, type RegionInventory } from './tables';
+import { createPacers, type Pacers } from './pacers';
 import type { TagLookup } from './tags';
 
 export interface TableRange {

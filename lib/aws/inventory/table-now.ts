@@ -17,7 +17,8 @@ import { awsErrorName, errorMessage } from '../../core/errors';
 import { formatTableArn } from '../../core/ids';
 import type { TableFacts } from '../../core/types';
 import { isThrottle, retrying, type RateLimiter } from '../pace';
-import { DEFAULT_INVENTORY, OUT_OF_SCOPE_STATES, describeFacts, pitrState, readTable, type InventoryOptions, type Pacers } from './tables';
+import { DEFAULT_INVENTORY, OUT_OF_SCOPE_STATES, describeFacts, pitrState, readTable, type InventoryOptions } from './tables';
+import type { Pacers } from './pacers';
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 const settle = <T>(p: Promise<T>): Promise<Settled<T>> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));

@@ -1,12 +1,7 @@
 /**
- * One file on purpose (just over 300 lines): every DynamoDB read a scan makes of a Region (ListTables,
- * DescribeTable, DescribeContinuousBackups, tags) with the pacers they draw from, and at its foot the
- * `permissions` that the IAM derivation grants for exactly these calls; a split would part the calls
- * from their declaration. Candidates to move out when it grows: describeFacts / pitrState (pure).
- *
  * Table inventory for one account and Region: every table (ListTables, all pages), its
  * description (DescribeTable), its PITR state (DescribeContinuousBackups) and its tags
- * (ListTagsOfResource, all pages).
+ * (ListTagsOfResource, all pages), drawing from the pacers of pacers.ts.
  *
  * IAM: dynamodb:ListTables (Resource "*"), dynamodb:DescribeTable,
  * dynamodb:DescribeContinuousBackups, dynamodb:ListTagsOfResource (table ARNs).
@@ -16,6 +11,7 @@
  * is dropped, and it is named in `vanished` and in a log line.
  */
 import { DEFAULT_RATE_PER_SECOND } from '../rates';
+import { createPacers, type Pacers } from './pacers';
 import {
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
@@ -27,7 +23,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { AwsCallError, TableVanishedError, awsErrorName, errorMessage } from '../../core/errors';
 import { silentLogger, type Logger } from '../../runtime/logger';
-import { RateLimiter, isThrottle, mapLimit, paced, retrying, sleep, type RetryOptions, type Sleep } from '../pace';
+import { isThrottle, mapLimit, type RateLimiter, paced, retrying, sleep, type RetryOptions, type Sleep } from '../pace';
 import type { PitrState, TableFacts } from '../../core/types';
 import type { TagLookup } from './tags';
 
@@ -98,36 +94,6 @@ export async function listTablesPage(ddb: DynamoDBClient, startAfter: string | u
     return { names: page.TableNames ?? [], ...(page.LastEvaluatedTableName ? { last: page.LastEvaluatedTableName } : {}) };
   } catch (error) {
     throw new AwsCallError('ListTables', error);
-  }
-}
-
-export interface Pacers {
-  describeContinuousBackups: RateLimiter;
-  listTagsOfResource: RateLimiter;
-}
-
-/** At the documented rate; RateLimiter's burst credit (3) stays below AWS's bucket (10), halves on a throttle, recovers. */
-export function createPacers(ratePerSecond: number): Pacers {
-  return {
-    describeContinuousBackups: new RateLimiter(ratePerSecond),
-    listTagsOfResource: new RateLimiter(ratePerSecond),
-  };
-}
-
-/**
- * One set of pacers per (account, Region): DynamoDB's rates are per account and Region, so every
- * step that reads a table there (the scan, then acting on its findings) draws from the same budget.
- */
-export class PacerPool {
-  private readonly pool = new Map<string, Pacers>();
-
-  constructor(readonly ratePerSecond: number = DEFAULT_INVENTORY.ratePerSecond) {}
-
-  for(accountId: string, region: string): Pacers {
-    const key = `${accountId}/${region}`;
-    let pacers = this.pool.get(key);
-    if (!pacers) this.pool.set(key, (pacers = createPacers(this.ratePerSecond)));
-    return pacers;
   }
 }
 
