@@ -9,7 +9,7 @@
 import { build, buildSync, type Metafile } from 'esbuild';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { actionsInSource } from '../../scripts/iam/commands';
+import { SERVICE_PREFIX, actionsInSource } from '../../scripts/iam/commands';
 import { SERVERLESS_ESBUILD } from '../../bench/lambda-bundle';
 
 const root = path.resolve(__dirname, '..', '..');
@@ -65,7 +65,6 @@ function commandsKept(metafile: Metafile): string[] {
 /** Sent on the code's behalf: by lib-storage's Upload, and by the clients themselves (DynamoDB endpoint discovery, S3 Express sessions). */
 const LIB_STORAGE = ['s3:AbortMultipartUpload', 's3:CompleteMultipartUpload', 's3:CreateMultipartUpload', 's3:PutObject', 's3:PutObjectTagging', 's3:UploadPart'];
 const BY_CLIENT = { dynamodb: ['dynamodb:DescribeEndpoints'], s3: ['s3:CreateSession'] };
-const PREFIX: Record<string, string> = { 'resource-groups-tagging-api': 'tag', 'config-service': 'config' };
 
 /** Every command pitr-guard's own code names (lib/), as service:Command. */
 function commandsNamedInLib(dir = path.join(root, 'lib')): string[] {
@@ -83,7 +82,7 @@ describe('each function bundles the code of commands pitr-guard names, not the w
   it.each(handlers)('functions/%s', async (file) => {
     const { plugins: _plugins, ...options } = SERVERLESS_ESBUILD;
     const result = await build({ ...options, entryPoints: [path.join(root, 'functions', file)], outdir: path.join(root, '.bench', 'commands-kept'), write: false, metafile: true, nodePaths: [path.join(root, 'node_modules')] });
-    const kept = commandsKept(result.metafile).map((c) => c.replace(/^([a-z0-9-]+):/, (_, s: string) => `${PREFIX[s] ?? s}:`));
+    const kept = commandsKept(result.metafile).map((c) => c.replace(/^([a-z0-9-]+):/, (_, s: string) => `${SERVICE_PREFIX[`client-${s}`] ?? s}:`));
     const services = new Set(kept.map((c) => c.split(':')[0]));
     const expected = new Set([...named, ...(Object.keys(result.metafile.inputs).some((i) => i.includes('@aws-sdk/lib-storage/')) ? LIB_STORAGE : []), ...Object.entries(BY_CLIENT).flatMap(([s, c]) => (services.has(s) ? c : []))]);
     expect(kept.filter((c) => !expected.has(c))).toEqual([]);
