@@ -13,7 +13,7 @@
  * - `functions/package.json` says `"type": "module"`, so Lambda (and `serverless invoke local`) load
  *   the `.js` bundles as ES modules.
  */
-const { mkdirSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const path = require('node:path');
 
 const chunksPerFunction = {
@@ -33,4 +33,34 @@ const chunksPerFunction = {
   },
 };
 
-module.exports = [chunksPerFunction];
+/**
+ * The AWS SDK's schemas, made tree-shakeable. Each @aws-sdk/client-x describes all its operations
+ * and shapes in one module, `dist-es/schemas/schemas_0.js`, whose trait objects use computed keys
+ * naming module constants: `{ [_h]: ["GET", "/{Key+}?x-id=GetObject", 200] }` with
+ * `const _h = "http"`. esbuild cannot prove a computed key free of side effects, so it keeps every
+ * statement holding one and every shape that statement reaches: a bundle of S3's client with two
+ * commands kept the schemas of all S3's operations (64 KB, parsed and run at module init). This
+ * plugin writes each such key as the string the constant holds (`{ "http": [...] }`, the same
+ * object), so esbuild drops the schemas no bundled command reaches. Only keys naming a
+ * `const _x = "…";` of the same file are rewritten; test/unit/sdk-schemas.test.ts checks that every
+ * installed client's schemas evaluate to the same values either way.
+ */
+const SDK_SCHEMAS = /@aws-sdk[\\/]client-[a-z0-9-]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
+
+/** The source of a schemas module with its computed keys of string constants written as literal keys. */
+function literalKeys(source) {
+  const strings = new Map();
+  for (const m of source.matchAll(/^const (_[A-Za-z0-9_$]+) = ("(?:[^"\\\n]|\\.)*");$/gm)) strings.set(m[1], m[2]);
+  return source.replace(/\[(_[A-Za-z0-9_$]+)\]:/g, (key, name) => (strings.has(name) ? `${strings.get(name)}:` : key));
+}
+
+const treeShakeableSchemas = {
+  name: 'pitr-guard-tree-shakeable-sdk-schemas',
+  setup(build) {
+    build.onLoad({ filter: SDK_SCHEMAS }, (args) => ({ contents: literalKeys(readFileSync(args.path, 'utf8')), loader: 'js' }));
+  },
+};
+
+module.exports = [chunksPerFunction, treeShakeableSchemas];
+module.exports.literalKeys = literalKeys;
+module.exports.SDK_SCHEMAS = SDK_SCHEMAS;
