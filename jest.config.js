@@ -7,10 +7,6 @@ const common = {
   transform: {
     '^.+\\.[tj]s$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json' }],
   },
-  // middy >= 5 ships ES modules only: let ts-jest compile it to CommonJS like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
-  // …and its package exports only an `import` condition, which jest's CommonJS resolver skips.
-  moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
 };
 
 module.exports = {

@@ -3,7 +3,7 @@
  * in a change notification (plain or oversized), or every table of the rule's Region on the
  * periodic trigger, and reports the result with PutEvaluations. Logic: lib/jobs/config-rule.ts.
  */
-import middy from '@middy/core';
+import { lambdaHandler } from '../lib/runtime/handler';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
 import { functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
@@ -32,7 +32,7 @@ export function buildDeps(context: Context): ConfigRuleDeps {
 
 const fallbackLogger = createLogger({ base: { function: 'configRule' } });
 
-export const handler = middy<unknown, ConfigRuleResult, Error, ContextWithDeps<ConfigRuleDeps>>()
+export const handler = lambdaHandler<unknown, ConfigRuleResult, ContextWithDeps<ConfigRuleDeps>>()
   .use(logErrors(() => fallbackLogger))
   .use(injectDeps(buildDeps))
   .handler((event, context) => run(event, depsOf(context)));

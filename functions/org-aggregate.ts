@@ -3,7 +3,7 @@
  * report to S3 (JSON, CSV, HTML, summary) and one digest. Thin handler: the job is
  * lib/jobs/org-scan/aggregate.ts (`aggregate`); its deps are built once per container.
  */
-import middy from '@middy/core';
+import { lambdaHandler } from '../lib/runtime/handler';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
 import { findingsTableFromEnv, functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
@@ -29,7 +29,7 @@ const fallbackLogger = createLogger({ base: { function: 'orgAggregate' } });
 
 /** A fresh handler (its own cached deps: a new "container"); the demo builds one per run. */
 export const makeHandler = () =>
-  middy<unknown, AggregateResult, Error, ContextWithDeps<AggregateDeps>>()
+  lambdaHandler<unknown, AggregateResult, ContextWithDeps<AggregateDeps>>()
     .use(logErrors(() => fallbackLogger))
     .use(injectDeps(buildDeps))
     .handler((event, context) => aggregate(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));

@@ -3,7 +3,7 @@
  * runs/<runId>/shards.json. Trigger: the state machine, with `{ event, executionName }`. Thin
  * handler: the job is lib/jobs/org-scan/plan.ts (`run`).
  */
-import middy from '@middy/core';
+import { lambdaHandler } from '../lib/runtime/handler';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
 import { ConfigError } from '../lib/core/errors';
@@ -27,7 +27,7 @@ const fallbackLogger = createLogger({ base: { function: 'orgPlan' } });
 
 /** A fresh handler (its own cached deps: a new "container"); the demo builds one per run. */
 export const makeHandler = () =>
-  middy<unknown, PlanOutput, Error, ContextWithDeps<PlanDeps>>()
+  lambdaHandler<unknown, PlanOutput, ContextWithDeps<PlanDeps>>()
     .use(logErrors(() => fallbackLogger))
     .use(injectDeps(buildDeps))
     // Fresh clients per run: each member-role session is named for its run (pitr-guard-<runId>).

@@ -3,7 +3,7 @@
  * account and one Region (one part per invocation) → runs/<runId>/shards/<account>/<region>[.part-<n>].json,
  * ledger, remediation. Thin handler: the job is lib/jobs/org-scan/shard.ts (`run`).
  */
-import middy from '@middy/core';
+import { lambdaHandler } from '../lib/runtime/handler';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../lib/aws/clients';
@@ -32,7 +32,7 @@ const fallbackLogger = createLogger({ base: { function: 'orgShard' } });
 
 /** A fresh handler (its own cached deps: a new "container"); the demo builds one per run. */
 export const makeHandler = () =>
-  middy<unknown, ShardOutput | ShardContinueOutput, Error, ContextWithDeps<ShardDeps>>()
+  lambdaHandler<unknown, ShardOutput | ShardContinueOutput, ContextWithDeps<ShardDeps>>()
     .use(logErrors(() => fallbackLogger))
     .use(injectDeps(buildDeps))
     .handler((event, context) => run(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));

@@ -3,7 +3,7 @@
  * drillTables is set): restores each configured table to a temporary copy, checks and deletes it,
  * records the drill in the ledger, alerts and fails when one did not pass. Logic: lib/jobs/drill.ts.
  */
-import middy from '@middy/core';
+import { lambdaHandler } from '../lib/runtime/handler';
 import type { Context } from 'aws-lambda';
 import { Clients } from '../lib/aws/clients';
 import { drillTablesFromEnv, findingsTableFromEnv, functionRegionFromEnv, policyFromEnv } from '../lib/core/config';
@@ -23,7 +23,7 @@ export function buildDeps(context: Context): DrillJobDeps {
 
 const fallbackLogger = createLogger({ base: { function: 'restoreDrill' } });
 
-export const handler = middy<unknown, DrillJobResult, Error, ContextWithDeps<DrillJobDeps>>()
+export const handler = lambdaHandler<unknown, DrillJobResult, ContextWithDeps<DrillJobDeps>>()
   .use(logErrors(() => fallbackLogger))
   .use(injectDeps(buildDeps))
   .handler((_event, context) => runScheduledDrills(depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));

@@ -2,7 +2,7 @@
  * Scheduled scan (EventBridge schedule, param `scanSchedule`): every table in every configured Region.
  * Thin handler: the job is lib/jobs/scheduled-scan.ts (`run`); digest and remediation are its afterScan hook.
  */
-import middy from '@middy/core';
+import { lambdaHandler } from '../lib/runtime/handler';
 import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../lib/aws/clients';
@@ -34,7 +34,7 @@ export function buildDeps(context: Context): ScheduledScanDeps {
 
 const fallbackLogger = createLogger({ base: { function: 'scheduledScan' } });
 
-export const handler = middy<unknown, ScheduledScanResult | RejectedEvent, Error, ContextWithDeps<ScheduledScanDeps>>()
+export const handler = lambdaHandler<unknown, ScheduledScanResult | RejectedEvent, ContextWithDeps<ScheduledScanDeps>>()
   .use(logErrors(() => fallbackLogger))
   .use(injectDeps(buildDeps))
   .handler((event, context) => run(event, depsOf(context), { remainingMs: () => context.getRemainingTimeInMillis() }));

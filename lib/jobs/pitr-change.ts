@@ -23,7 +23,7 @@
  * once and completes. A table that does not exist is GONE: logged, no alert, no retry. A malformed
  * or out-of-scope event is logged once and dropped: retrying garbage cannot help.
  */
-import middy, { type MiddlewareObj } from '@middy/core';
+import { lambdaHandler, type Middleware } from '../runtime/handler';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Clients } from '../aws/clients';
 import { AlertNotDeliveredError, RemediationDeferredError, RemediationRetryError } from '../core/errors';
@@ -288,8 +288,8 @@ export function eventKey(event: unknown, deps?: Pick<PitrChangeDeps, 'accountId'
 export type ReactorContext = ContextWithDeps<PitrChangeDeps> & ContextWithIdempotency;
 
 /** The reactor as Lambda runs it: deps once per cold start, de-duplication around `run`. */
-export function reactorHandler(factory: (context: ReactorContext) => PitrChangeDeps | Promise<PitrChangeDeps>, outer: MiddlewareObj<unknown, PitrChangeResult, Error, ReactorContext>[] = []) {
-  const handler = middy<unknown, PitrChangeResult, Error, ReactorContext>();
+export function reactorHandler(factory: (context: ReactorContext) => PitrChangeDeps | Promise<PitrChangeDeps>, outer: Middleware<unknown, PitrChangeResult, ReactorContext>[] = []) {
+  const handler = lambdaHandler<unknown, PitrChangeResult, ReactorContext>();
   for (const m of outer) handler.use(m);
   return handler
     .use(injectDeps<unknown, PitrChangeResult, PitrChangeDeps>(factory))

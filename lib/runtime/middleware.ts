@@ -1,5 +1,5 @@
 /**
- * Small typed middy middlewares shared by every function.
+ * Small typed middlewares (lib/runtime/handler.ts) shared by every function.
  *
  * - injectDeps: builds the function's dependencies (policy, clients, logger) once per cold start
  *   and hands them to the handler as `context.deps`. A configuration error is logged as one line
@@ -7,7 +7,7 @@
  *   retries are bounded by Lambda and end in the on-failure destination).
  * - logErrors: one structured line for any error that escapes the handler, causes included.
  */
-import type { MiddlewareObj } from '@middy/core';
+import type { Middleware } from './handler';
 import type { Context } from 'aws-lambda';
 import { arnAccount } from '../core/ids';
 import type { Logger } from './logger';
@@ -21,7 +21,7 @@ export function depsOf<D>(context: ContextWithDeps<D>): D {
   return context.deps;
 }
 
-export function injectDeps<E, R, D>(factory: (context: Context) => D | Promise<D>): MiddlewareObj<E, R, Error, ContextWithDeps<D>> {
+export function injectDeps<E, R, D>(factory: (context: Context) => D | Promise<D>): Middleware<E, R, ContextWithDeps<D>> {
   let built: Promise<D> | undefined;
   return {
     before: async (request) => {
@@ -36,7 +36,7 @@ export function injectDeps<E, R, D>(factory: (context: Context) => D | Promise<D
   };
 }
 
-export function logErrors<E, R, C extends Context>(logger: () => Logger): MiddlewareObj<E, R, Error, C> {
+export function logErrors<E, R, C extends Context>(logger: () => Logger): Middleware<E, R, C> {
   return {
     onError: async (request) => {
       const error = request.error;

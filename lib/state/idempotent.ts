@@ -1,5 +1,5 @@
 /**
- * De-duplication as middy middleware, in the manner of Powertools' idempotency utility: claim the
+ * De-duplication as middleware (lib/runtime/handler.ts), in the manner of Powertools' idempotency utility: claim the
  * event before the handler, complete it after, release it on error. The handler itself knows
  * nothing about the store: it gets `context.idempotency` (which attempt this is, what an earlier
  * attempt remembered) and may `remember` something for the next attempt.
@@ -23,7 +23,7 @@
  * instead of two); if it then fails, onError waits for that write and releases the event (RETRY,
  * with the memory) so Lambda's retry can finish the job.
  */
-import type { MiddlewareObj } from '@middy/core';
+import type { Middleware } from '../runtime/handler';
 import type { Context } from 'aws-lambda';
 import { AwsCallError, EventInProgressError, awsErrorName } from '../core/errors';
 import type { Logger } from '../runtime/logger';
@@ -78,7 +78,7 @@ export function leaseFor(context: Pick<Context, 'getRemainingTimeInMillis'> | un
   return Number.isFinite(left) && left > 0 ? Math.max(1_000, Math.round(left)) : fallbackMs;
 }
 
-export function idempotent<E, R, C extends ContextWithIdempotency>(options: IdempotentOptions<E, R, C>): MiddlewareObj<E, R, Error, C> {
+export function idempotent<E, R, C extends ContextWithIdempotency>(options: IdempotentOptions<E, R, C>): Middleware<E, R, C> {
   const state = new WeakMap<object, { eventId: string; claim: Promise<Claimed>; completing?: Promise<void> }>();
 
   /** The claim, settled: never rejects except with EventInProgressError. */

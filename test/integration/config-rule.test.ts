@@ -185,7 +185,7 @@ describe('change-triggered invocations on moto', () => {
     ]);
   });
 
-  it('the Lambda handler itself (middy, deps from the environment) reports through moto', async () => {
+  it('the Lambda handler itself (middleware, deps from the environment) reports through moto', async () => {
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_ENDPOINT_URL: proxy.endpoint, AWS_REGION: REGION, PITR_GUARD_LOG_LEVEL: 'error' });
     try {

@@ -4,7 +4,7 @@
  * subscribed to the topic and names the caller, and the Slack message reaches a local webhook
  * server. Duplicates are dropped by the de-duplication table (and without a usable one the event is
  * still handled); dry run and alert mode leave moto's state unchanged; an exempt table is left off
- * with one informational alert; the handler as Lambda runs it (middy, env, SSM) does the same.
+ * with one informational alert; the handler as Lambda runs it (middleware, env, SSM) does the same.
  */
 import { TagResourceCommand } from '@aws-sdk/client-dynamodb';
 import { Clients } from '../../lib/aws/clients';
@@ -188,7 +188,7 @@ describe('pitrChange on moto', () => {
     expect(await pitrOf(moto.endpoint, 'orders-restored')).toMatchObject({ status: 'ENABLED' });
   });
 
-  it('the Lambda handler (middy, env, SSM read once) does the same', async () => {
+  it('the Lambda handler (middleware, env, SSM read once) does the same', async () => {
     await createTable(moto.endpoint, 'invoices');
     const saved = { ...process.env };
     Object.assign(process.env, {

@@ -601,7 +601,7 @@ describe('rejected events (logged, nothing read or sent)', () => {
   });
 });
 
-describe('handler wiring (middy)', () => {
+describe('handler wiring (lib/runtime/handler.ts)', () => {
   const env = { ...process.env };
   afterEach(() => {
     process.env = { ...env };

@@ -3,7 +3,7 @@
  * release on error (keeping what the handler remembered), lease from the remaining time, a store
  * that cannot be used is a warning and a DeduplicationUnavailable metric, never a dropped event.
  */
-import middy from '@middy/core';
+import { lambdaHandler } from '../../lib/runtime/handler';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EventInProgressError } from '../../lib/core/errors';
@@ -22,7 +22,7 @@ let calls: number;
 function handler(store: IdempotencyStore | undefined, remainingMs = 42_000) {
   const logger = createLogger({ write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
   const metrics = createMetrics({ functionName: 'pitrChange', write: (l) => metricLines.push(JSON.parse(l) as Record<string, unknown>) });
-  const h = middy<Event, { status: string }, Error, ContextWithIdempotency>()
+  const h = lambdaHandler<Event, { status: string }, ContextWithIdempotency>()
     .use(
       idempotent<Event, { status: string }, ContextWithIdempotency>({
         key: (e) => e.id,
@@ -59,7 +59,7 @@ describe('idempotent middleware', () => {
       release: (id, r) => (writes.push(`release ${id}`), store.release(id, r)),
     };
     const logger = createLogger({ write: () => undefined });
-    const h = middy<Event, { status: string }, Error, ContextWithIdempotency>()
+    const h = lambdaHandler<Event, { status: string }, ContextWithIdempotency>()
       .use(idempotent<Event, { status: string }, ContextWithIdempotency>({ key: (e) => e.id, store: () => spy, logger: () => logger, duplicate: () => ({ status: 'dup' }), resultOf: (r) => r.status }))
       .handler(async (event) => ({ status: event.id ? 'acted' : 'rejected' }));
     const context = { ...lambdaContext('f'), getRemainingTimeInMillis: () => 42_000 };
