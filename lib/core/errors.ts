@@ -202,6 +202,17 @@ export class EventInProgressError extends PitrGuardError {
   }
 }
 
+/**
+ * The invocation's time ran out: the handler was abandoned just before Lambda's timeout
+ * (lib/runtime/handler.ts), so that onError logs it. Named TimeoutError, as middy names it.
+ */
+export class InvocationTimeoutError extends PitrGuardError {
+  constructor(readonly remainingMs: number) {
+    super('INVOCATION_TIMEOUT', `the invocation's time ran out (${remainingMs} ms were left when the handler started)`);
+    this.name = 'TimeoutError';
+  }
+}
+
 /** An alert reached some channels but not all: the retry re-sends it to `channels` only. */
 export class AlertNotDeliveredError extends PitrGuardError {
   constructor(

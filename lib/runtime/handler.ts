@@ -15,6 +15,7 @@
  *   before Lambda stops the process.
  */
 import type { Context } from 'aws-lambda';
+import { InvocationTimeoutError } from '../core/errors';
 
 export interface Request<E, R, C> {
   event: E;
@@ -40,12 +41,7 @@ export interface HandlerBuilder<E, R, C> {
 /** Milliseconds before the end of the invocation at which the handler is abandoned. */
 export const TIMEOUT_EARLY_MS = 5;
 
-export class InvocationTimeoutError extends Error {
-  constructor(remainingMs: number) {
-    super(`the invocation's time ran out (${remainingMs} ms were left when the handler started)`);
-    this.name = 'TimeoutError';
-  }
-}
+export { InvocationTimeoutError } from '../core/errors';
 
 export function lambdaHandler<E, R, C extends Partial<Pick<Context, 'getRemainingTimeInMillis'>>>(): HandlerBuilder<E, R, C> {
   const befores: NonNullable<Middleware<E, R, C>['before']>[] = [];

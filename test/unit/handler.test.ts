@@ -103,6 +103,7 @@ describe('lambdaHandler', () => {
     const error = (await h('e', { getRemainingTimeInMillis: () => 40 }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(InvocationTimeoutError);
     expect(error.name).toBe('TimeoutError');
+    expect((error as InvocationTimeoutError).code).toBe('INVOCATION_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(150);
     expect(log).toEqual([`a.onError:the invocation's time ran out (40 ms were left when the handler started)`]);
     // the abandoned handler's later rejection is not an unhandled rejection (jest would fail the run)
