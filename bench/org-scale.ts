@@ -22,16 +22,14 @@
  * (and per distinct account session, Region and table), and the report's summary equal to what was
  * seeded. A failed check sets a non-zero exit code after the figures are printed.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { SfnRunner } from '../dev/local/sfn-runner';
 import { expectedSummary } from '../dev/seed';
 import { handler as shardHandler } from '../functions/org-shard';
 import type { AggregateOutput, PlanOutput } from '../lib/jobs/org-scan/contract';
-import { buildFunction, LAMBDA_NODE } from './lambda-bundle';
+import { buildFunction, buildRoleScript, LAMBDA_NODE, runRole, type RoleMemory, type RoleRun } from './lambda-bundle';
 import { CENTRAL, lambdaContext, LIMITED, orgFixture, orgScanEnvironment, specFromEnv, type OrgFixture } from './org-fixture';
 import { AGGREGATE_MEASURED, ASSUMPTIONS, DEPLOYED_MAX_CONCURRENCY, extrapolate, LAMBDA_MEMORY_MB, LAMBDA_TIMEOUTS, type Measured } from './org-model';
 
@@ -44,46 +42,11 @@ const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const r1 = (n: number) => Math.round(n * 10) / 10;
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' / ');
 
-interface RoleMemory {
-  rssBefore: number;
-  heapBefore: number;
-  peakRss: number;
-  peakHeap: number;
-  maxRss: number;
-}
-interface RoleRun {
-  result?: unknown;
-  error?: { name: string; message: string };
-  handlerMs: number;
-  initMs: number;
-  /** Spawn to exit, as seen from here. */
-  processMs: number;
-  memory: RoleMemory;
-}
-
 /** The deployed orgAggregate's NODE_OPTIONS, read from serverless.yml (the only NODE_OPTIONS there). */
 function aggregateNodeFlags(): string[] {
   const m = /NODE_OPTIONS:\s*(.+)/.exec(readFileSync(path.join(root, 'serverless.yml'), 'utf8'));
   if (!m) throw new Error('serverless.yml: no NODE_OPTIONS for orgAggregate');
   return (m[1] as string).trim().split(/\s+/);
-}
-
-/** One invocation of a function bundle in a fresh process (bench/lambda-role.ts). */
-function runRole(script: string, bundle: string, name: string, timeoutSeconds: number, payload: unknown, flags: string[] = []): Promise<RoleRun> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const args = ['--expose-gc', ...flags, script, bundle, `arn:aws:lambda:us-east-1:${CENTRAL}:function:${name}`, String(timeoutSeconds)];
-    const child = spawn(LAMBDA_NODE, args, { env: { ...process.env, BENCH_PAYLOAD: JSON.stringify(payload) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let [out, err] = ['', ''];
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('BENCH_ROLE '));
-      if (!line) return reject(new Error(`${name}'s process exited ${code} without a result: ${err.slice(-2000)}`));
-      resolve({ ...(JSON.parse(line.slice('BENCH_ROLE '.length)) as Omit<RoleRun, 'processMs'>), processMs: Date.now() - started });
-    });
-  });
 }
 
 /** The runner sees a function error as Lambda reports it: the error named by errorType. */
@@ -131,8 +94,7 @@ interface ShardTiming {
 async function buildRoles(): Promise<{ script: string; plan: string; shard: string; aggregate: string }> {
   const dir = path.join(root, '.bench', 'org-scale');
   mkdirSync(dir, { recursive: true });
-  const script = path.join(dir, 'lambda-role.js');
-  await build({ entryPoints: [path.join(root, 'bench', 'lambda-role.ts')], outfile: script, bundle: true, platform: 'node', target: 'node22', format: 'cjs', logLevel: 'warning' });
+  const script = await buildRoleScript(dir);
   const [plan, shard, aggregate] = await Promise.all(['org-plan', 'org-shard', 'org-aggregate'].map((f) => buildFunction(f, dir)));
   return { script, plan: plan as string, shard: shard as string, aggregate: aggregate as string };
 }
@@ -156,7 +118,7 @@ async function measure(fx: OrgFixture): Promise<boolean> {
       PlanFunctionArn: async (payload) => {
         mem.phase('plan');
         const at = Date.now();
-        plan = await runRole(roles.script, roles.plan, 'orgPlan', LAMBDA_TIMEOUTS.plan, payload);
+        plan = await runRole(roles.script, roles.plan, `arn:aws:lambda:us-east-1:${CENTRAL}:function:orgPlan`, LAMBDA_TIMEOUTS.plan, payload);
         windows.plan = [at, Date.now()];
         const out = outcome(plan) as PlanOutput;
         isolatedAt = new Set(Array.from({ length: Math.min(ISOLATED, out.shardCount) }, (_, i) => Math.floor(((i + 0.5) * out.shardCount) / ISOLATED)));
@@ -166,7 +128,7 @@ async function measure(fx: OrgFixture): Promise<boolean> {
       ShardFunctionArn: async (payload) => {
         const index = started++;
         if (isolatedAt.has(index)) {
-          const run = await runRole(roles.script, roles.shard, 'orgShard', LAMBDA_TIMEOUTS.shard, payload);
+          const run = await runRole(roles.script, roles.shard, `arn:aws:lambda:us-east-1:${CENTRAL}:function:orgShard`, LAMBDA_TIMEOUTS.shard, payload);
           shards.push({ handlerMs: run.handlerMs, isolated: run });
           return outcome(run);
         }
@@ -181,7 +143,7 @@ async function measure(fx: OrgFixture): Promise<boolean> {
         mem.phase('aggregate');
         windows.fanOut = [windows.plan?.[1] ?? Date.now(), Date.now()];
         const at = Date.now();
-        aggregate = await runRole(roles.script, roles.aggregate, 'orgAggregate', LAMBDA_TIMEOUTS.aggregate, payload, aggregateNodeFlags());
+        aggregate = await runRole(roles.script, roles.aggregate, `arn:aws:lambda:us-east-1:${CENTRAL}:function:orgAggregate`, LAMBDA_TIMEOUTS.aggregate, payload, aggregateNodeFlags());
         windows.aggregate = [at, Date.now()];
         return outcome(aggregate);
       },
