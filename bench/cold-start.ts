@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cold`: each Lambda function's bundle, built with the options serverless-esbuild
  * uses (serverless.yml custom.esbuild: bundle, minify, node22, ES modules with splitting and the
- * chunk naming of scripts/esbuild-plugins.js, keepNames, nothing external), what its module init
+ * plugins of scripts/esbuild-plugins.js, keepNames, nothing external), what its module init
  * loads (the entry and the chunks it imports statically; the chunks reached only by `await import()`
  * are loaded on first use), and its module init time: a fresh `node` process times `await
  * import(bundle)` (hrtime and CPU time around the import), median of BENCH_RUNS (default 21) rounds.

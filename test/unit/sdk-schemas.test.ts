@@ -1,5 +1,5 @@
 /**
- * scripts/esbuild-plugins.js `pitr-guard-tree-shakeable-sdk-schemas` (issue 15, cold start): the
+ * scripts/esbuild-plugins.js `pitr-guard-sdk-modules`, its schemas part (issue 15, cold start): the
  * AWS SDK clients' schema modules with their computed keys of string constants written as literal
  * keys. What it must keep: every installed client's schemas evaluate to the same values with and
  * without it. What it must buy: a bundle keeps the schemas of the commands it sends, not all.
@@ -9,9 +9,9 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SERVERLESS_ESBUILD } from '../../bench/lambda-bundle';
 
-const plugins = require('../../scripts/esbuild-plugins.js') as Plugin[] & { literalKeys: (source: string) => string; SDK_SCHEMAS: RegExp };
+const plugins = require('../../scripts/esbuild-plugins.js') as Plugin[] & { literalKeys: (source: string) => string; SDK_SCHEMAS: RegExp; sdkModules: (options: { barrels: boolean }) => Plugin };
 const root = path.resolve(__dirname, '..', '..');
-const schemasPlugin = plugins.find((p) => p.name === 'pitr-guard-tree-shakeable-sdk-schemas') as Plugin;
+const schemasPlugin = plugins.sdkModules({ barrels: false });
 
 /** Every schemas module of the @aws-sdk/client-* packages node_modules holds (the project's and the tests'). */
 function schemaModules(): string[] {

@@ -1,0 +1,121 @@
+/**
+ * scripts/esbuild-plugins.js, what a function loads at module init (issue 15, cold start):
+ * `pitr-guard-sdk-modules` resolves the AWS SDK's imports of barrel modules to the modules that
+ * define the names, so that what only a client loaded on first use needs is not reached from
+ * init; `pitr-guard-init-in-one-chunk` makes what init loads one chunk. The parsing is tested on
+ * sources; the effect on the real builds of the functions (as serverless.yml builds them), with
+ * the barrels part turned off as the control. test/integration/bundles.test.ts runs those builds.
+ */
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { SERVERLESS_ESBUILD } from '../../bench/lambda-bundle';
+
+interface Parsed {
+  imports: { spec: string; names: { imported: string; local: string }[] | undefined }[];
+  reexports: { spec: string; names: { imported: string; local: string }[] | undefined }[];
+  stars: string[];
+  locals: ({ imported: string; local: string } | undefined)[];
+  declared: string[];
+  readable: boolean;
+  ownCode: boolean;
+}
+const plugins = require('../../scripts/esbuild-plugins.js') as Plugin[] & {
+  parseModule: (source: string) => Parsed;
+  rewriteImports: (source: string, target: (spec: string, names: { imported: string; local: string }[]) => Promise<string | undefined>) => Promise<string>;
+  sdkModules: (options: { barrels: boolean }) => Plugin;
+};
+
+const root = path.resolve(__dirname, '..', '..');
+const FUNCTIONS = readdirSync(path.join(root, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+
+/** A mixed barrel, as @smithy/core/dist-es/submodules/serde/index.js is written. */
+const SERDE_LIKE = [
+  'import { getRandomValues } from "node:crypto";',
+  'import { toBase64 } from "./util-base64/toBase64";',
+  'import { bindV4 } from "./uuid/v4";',
+  'export { dateToUtcString, parseRfc3339DateTime as parseDate, } from "./date-utils";',
+  'export * from "./util-stream";',
+  'export { toBase64 };',
+  'export class Uint8ArrayBlobAdapter extends Uint8Array {',
+  '}',
+  'export const v4 = bindV4(getRandomValues);',
+  '',
+].join('\n');
+
+describe('parseModule', () => {
+  it('reads a barrel with code of its own: imports, re-exports, stars, local exports, declarations', () => {
+    expect(plugins.parseModule(SERDE_LIKE)).toEqual({
+      imports: [
+        { spec: 'node:crypto', names: [{ imported: 'getRandomValues', local: 'getRandomValues' }] },
+        { spec: './util-base64/toBase64', names: [{ imported: 'toBase64', local: 'toBase64' }] },
+        { spec: './uuid/v4', names: [{ imported: 'bindV4', local: 'bindV4' }] },
+      ],
+      reexports: [{ spec: './date-utils', names: [{ imported: 'dateToUtcString', local: 'dateToUtcString' }, { imported: 'parseRfc3339DateTime', local: 'parseDate' }] }],
+      stars: ['./util-stream'],
+      locals: [{ imported: 'toBase64', local: 'toBase64' }],
+      declared: ['Uint8ArrayBlobAdapter', 'v4'],
+      readable: true,
+      ownCode: true,
+    });
+  });
+
+  it('a pure barrel has no code of its own', () => {
+    expect(plugins.parseModule('export * from "./a";\nexport { b } from "./b";\n')).toMatchObject({ readable: true, ownCode: false });
+  });
+
+  it('is not readable when an export has another form (export default, export * as, a destructuring)', () => {
+    expect(plugins.parseModule('export default 1;\n').readable).toBe(false);
+    expect(plugins.parseModule('export * as ns from "./a";\n').readable).toBe(false);
+    expect(plugins.parseModule('export const { a, b } = o;\n').readable).toBe(false);
+    expect(plugins.parseModule('import { a as } from "./a";\nexport const x = 1;\n').readable).toBe(false);
+  });
+});
+
+describe('rewriteImports', () => {
+  it('replaces each `import { … } from` the target function answers, keeps every other byte', async () => {
+    const source = 'import { a, b as c } from "barrel";\nimport { d } from "./leaf";\nconst x = 1;\nimport { e } from "barrel";\n';
+    const out = await plugins.rewriteImports(source, async (spec, names) => (spec === 'barrel' ? names.map((n) => `import { ${n.imported} as ${n.local} } from "/defs/${n.imported}.js";`).join('\n') : undefined));
+    expect(out).toBe('import { a as a } from "/defs/a.js";\nimport { b as c } from "/defs/b.js";\nimport { d } from "./leaf";\nconst x = 1;\nimport { e as e } from "/defs/e.js";\n');
+  });
+});
+
+/** The output files a function's entry loads at init (static imports), and the inputs they hold. */
+async function atInit(name: string, pluginList: Plugin[]): Promise<{ files: string[]; inputs: string[] }> {
+  const result = await build({ ...SERVERLESS_ESBUILD, plugins: pluginList, entryPoints: [path.join(root, 'functions', `${name}.ts`)], outdir: path.join(root, '.bench', 'test-barrels', name), nodePaths: [path.join(root, 'node_modules')], metafile: true, write: false });
+  const outputs: Metafile['outputs'] = result.metafile.outputs;
+  const entry = Object.keys(outputs).find((f) => outputs[f]?.entryPoint?.endsWith(`functions/${name}.ts`)) as string;
+  const seen = new Set<string>();
+  const walk = (out: string) => {
+    if (seen.has(out)) return;
+    seen.add(out);
+    for (const i of outputs[out]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) walk(i.path);
+  };
+  walk(entry);
+  return { files: [...seen], inputs: [...seen].flatMap((f) => Object.entries(outputs[f]?.inputs ?? {}).filter(([, v]) => v.bytesInOutput > 0).map(([i]) => i)) };
+}
+
+/** Modules only a client loaded on first use needs: S3's web checksum stream (it touches ReadableStream, which makes Node load its web streams), SNS's query and XML serialisers. */
+const FIRST_USE_ONLY = /util-stream\/checksum\/ChecksumStream\.browser\.js$|submodules\/protocols\/query\/|submodules\/protocols\/xml\//;
+
+describe('what a function loads at module init', () => {
+  it.each(FUNCTIONS)('%s: its entry and one chunk', async (name) => {
+    const { files } = await atInit(name, SERVERLESS_ESBUILD.plugins as Plugin[]);
+    expect(files).toHaveLength(2);
+  });
+
+  it('scheduledScan: none of what only S3 and SNS (loaded on first use) need; without the barrels resolved, it had them', async () => {
+    const withBarrels = await atInit('scheduled-scan', SERVERLESS_ESBUILD.plugins as Plugin[]);
+    expect(withBarrels.inputs.filter((i) => FIRST_USE_ONLY.test(i))).toEqual([]);
+    expect(withBarrels.inputs.some((i) => i.includes('@aws-sdk/client-dynamodb/'))).toBe(true);
+    const control = (SERVERLESS_ESBUILD.plugins as Plugin[]).map((p) => (p.name === 'pitr-guard-sdk-modules' ? plugins.sdkModules({ barrels: false }) : p));
+    const without = await atInit('scheduled-scan', control);
+    expect(without.inputs.filter((i) => FIRST_USE_ONLY.test(i)).length).toBeGreaterThan(0);
+  });
+
+  it('orgAggregate loads S3 at init (its first step reads S3), but not its report renderers, loaded after every shard is read', async () => {
+    const { inputs } = await atInit('org-aggregate', SERVERLESS_ESBUILD.plugins as Plugin[]);
+    expect(inputs.some((i) => i.includes('@aws-sdk/client-s3/'))).toBe(true);
+    expect(inputs.filter((i) => /lib\/report\/(html|csv)\.ts$|node_modules\/csv-stringify\//.test(i))).toEqual([]);
+  });
+});
