@@ -112,10 +112,4 @@ describe('what a function loads at module init', () => {
     const without = await atInit('scheduled-scan', control);
     expect(without.inputs.filter((i) => FIRST_USE_ONLY.test(i)).length).toBeGreaterThan(0);
   });
-
-  it('orgAggregate loads S3 at init (its first step reads S3), but not its report renderers, loaded after every shard is read', async () => {
-    const { inputs } = await atInit('org-aggregate', SERVERLESS_ESBUILD.plugins as Plugin[]);
-    expect(inputs.some((i) => i.includes('@aws-sdk/client-s3/'))).toBe(true);
-    expect(inputs.filter((i) => /lib\/report\/(html|csv)\.ts$|node_modules\/csv-stringify\//.test(i))).toEqual([]);
-  });
 });

@@ -43,6 +43,7 @@ import type { HtmlHead } from '../../report/html';
 import type { Logger } from '../../runtime/logger';
 import { silentMetrics, type Metrics } from '../../runtime/metrics';
 import { reportPrefix, type AggregateOutput, type RunPlan } from './contract';
+import { csvChunks, htmlChunks, jsonChunks, readable } from './report-streams';
 import { missingResults, mergeResult, parseAggregateInput, parseManifest, parsePlan, parseShards, recordResult, type ResultManifest, type ShardResult } from './results';
 import { FindingSpool } from './spool';
 
@@ -146,8 +147,6 @@ export async function aggregate(event: unknown, deps: AggregateDeps, invocation:
     if (totals.links.unresolved > 0) for await (const f of spool.findings()) totals.links.resolve(f);
     if (totals.links.size > 0) logger.info('links across shards', { event: 'links', indexed: totals.links.size, unresolvedSources: totals.links.unresolved });
     const findings = () => linkEach(spool.findings(), totals.links);
-    // The renderers (HTML, CSV) load here, on first use: they are not needed until every shard is read.
-    const { csvChunks, htmlChunks, jsonChunks, readable } = await import('./report-streams');
     // One upload at a time: each holds up to PART_SIZE × QUEUE_SIZE bytes while it runs.
     await uploadObject(s3, bucket, keys.json, readable(jsonChunks(head, findings)), { contentType: 'application/json' });
     await uploadObject(s3, bucket, keys.csv, readable(csvChunks(head, findings)), { contentType: 'text/csv; charset=utf-8' });
