@@ -153,6 +153,31 @@ async function rewriteImports(source, target) {
 }
 
 /**
+ * The SDK's web-stream checksum class, defined on first use. @smithy/core defines at module load
+ * `class ChecksumStream extends ReadableStream` (ChecksumStream.browser.js), which S3's response
+ * checksums reach; on Node it is used only for a body that is a web ReadableStream, which Node's
+ * HTTP handler never returns, but touching the `ReadableStream` global makes Node load its web
+ * streams: about 4 ms of module init for a function that loads S3 at init. Both modules are
+ * rewritten only if both read exactly as expected (else neither is, and
+ * test/unit/sdk-barrels.test.ts fails): the class is made by `defineChecksumStream()`, which
+ * createChecksumStream.browser.js calls where it used the class.
+ */
+const WEB_CHECKSUM = /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]serde[\\/]util-stream[\\/]checksum[\\/](ChecksumStream|createChecksumStream)\.browser\.js$/;
+const WEB_CHECKSUM_CLASS = 'const ReadableStreamRef = typeof ReadableStream === "function" ? ReadableStream : function () { };\nexport class ChecksumStream extends ReadableStreamRef {\n}\n';
+const WEB_CHECKSUM_IMPORT = 'import { ChecksumStream } from "./ChecksumStream.browser";';
+const WEB_CHECKSUM_USE = 'Object.setPrototypeOf(readable, ChecksumStream.prototype);';
+
+/** The two modules' sources, rewritten as above; undefined unless both read as expected. */
+function lazyWebChecksum(classSource, createSource) {
+  const once = (text, part) => text.split(part).length === 2;
+  if (classSource !== WEB_CHECKSUM_CLASS || !once(createSource, WEB_CHECKSUM_IMPORT) || !once(createSource, WEB_CHECKSUM_USE)) return undefined;
+  return {
+    classSource: 'export let ChecksumStream;\nexport const defineChecksumStream = () => (ChecksumStream ??= class ChecksumStream extends (typeof ReadableStream === "function" ? ReadableStream : function () { }) {\n});\n',
+    createSource: createSource.replace(WEB_CHECKSUM_IMPORT, 'import { defineChecksumStream } from "./ChecksumStream.browser";').replace(WEB_CHECKSUM_USE, 'Object.setPrototypeOf(readable, defineChecksumStream().prototype);'),
+  };
+}
+
+/**
  * The plugin that loads the SDK's ES modules (`SDK_ESM`): schemas with literal keys, and, unless
  * `barrels` is false, imports of barrels resolved as described above.
  */
@@ -233,7 +258,13 @@ const sdkModules = ({ barrels = true } = {}) => ({
     build.onResolve({ filter: new RegExp(`^${OWN}:`) }, (args) => ({ path: args.path.slice(OWN.length + 1), namespace: OWN }));
     build.onLoad({ filter: /.*/, namespace: OWN }, async (args) => ({ contents: await rewrite(withoutReexports(readFileSync(args.path, 'utf8')), path.dirname(args.path)), loader: 'js', resolveDir: path.dirname(args.path) }));
     build.onLoad({ filter: SDK_ESM, namespace: 'file' }, async (args) => {
-      const source = readFileSync(args.path, 'utf8');
+      let source = readFileSync(args.path, 'utf8');
+      const web = WEB_CHECKSUM.exec(args.path);
+      if (web && barrels) {
+        const dir = path.dirname(args.path);
+        const lazy = lazyWebChecksum(readFileSync(path.join(dir, 'ChecksumStream.browser.js'), 'utf8'), readFileSync(path.join(dir, 'createChecksumStream.browser.js'), 'utf8'));
+        if (lazy) source = web[1] === 'ChecksumStream' ? lazy.classSource : lazy.createSource;
+      }
       const schemas = SDK_SCHEMAS.test(args.path);
       if (!barrels) return schemas ? { contents: literalKeys(source), loader: 'js' } : undefined;
       const dir = path.dirname(args.path);
@@ -284,5 +315,6 @@ module.exports.sdkModules = sdkModules;
 module.exports.parseModule = parseModule;
 module.exports.rewriteImports = rewriteImports;
 module.exports.SDK_ESM = SDK_ESM;
+module.exports.lazyWebChecksum = lazyWebChecksum;
 module.exports.literalKeys = literalKeys;
 module.exports.SDK_SCHEMAS = SDK_SCHEMAS;

@@ -6,10 +6,13 @@
  * sources; the effect on the real builds of the functions (as serverless.yml builds them), with
  * the barrels part turned off as the control. test/integration/bundles.test.ts runs those builds.
  */
-import { build, type Metafile, type Plugin } from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { build, transformSync, type Metafile, type Plugin } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SERVERLESS_ESBUILD } from '../../bench/lambda-bundle';
+import { pathToFileURL } from 'node:url';
+import { buildFunction, LAMBDA_NODE, SERVERLESS_ESBUILD } from '../../bench/lambda-bundle';
 
 interface Parsed {
   imports: { spec: string; names: { imported: string; local: string }[] | undefined }[];
@@ -24,6 +27,7 @@ const plugins = require('../../scripts/esbuild-plugins.js') as Plugin[] & {
   parseModule: (source: string) => Parsed;
   rewriteImports: (source: string, target: (spec: string, names: { imported: string; local: string }[]) => Promise<string | undefined>) => Promise<string>;
   sdkModules: (options: { barrels: boolean }) => Plugin;
+  lazyWebChecksum: (classSource: string, createSource: string) => { classSource: string; createSource: string } | undefined;
 };
 
 const root = path.resolve(__dirname, '..', '..');
@@ -111,5 +115,48 @@ describe('what a function loads at module init', () => {
     const control = (SERVERLESS_ESBUILD.plugins as Plugin[]).map((p) => (p.name === 'pitr-guard-sdk-modules' ? plugins.sdkModules({ barrels: false }) : p));
     const without = await atInit('scheduled-scan', control);
     expect(without.inputs.filter((i) => FIRST_USE_ONLY.test(i)).length).toBeGreaterThan(0);
+  });
+
+  it('orgAggregate (S3 at init) does not make Node load its web streams at init: the web checksum class is defined on first use', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pitr-guard-init-'));
+    try {
+      const entry = await buildFunction('org-aggregate', dir);
+      const script = `const before = new Set(process.moduleLoadList); await import(${JSON.stringify(pathToFileURL(entry).href)}); console.log(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m))))`;
+      const loaded = JSON.parse(execFileSync(LAMBDA_NODE, ['--input-type=module', '-e', script]).toString()) as string[];
+      expect(loaded.filter((m) => /webstreams/.test(m))).toEqual([]);
+      expect(loaded).toContain('NativeModule zlib'); // it did load the S3 client's own builtins
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('lazyWebChecksum', () => {
+  const dir = path.join(root, 'node_modules/@smithy/core/dist-es/submodules/serde/util-stream/checksum');
+  const installed = { classSource: readFileSync(path.join(dir, 'ChecksumStream.browser.js'), 'utf8'), createSource: readFileSync(path.join(dir, 'createChecksumStream.browser.js'), 'utf8') };
+
+  it('reads the installed @smithy/core as expected (if this fails after an SDK update, the rewrite no longer applies)', () => {
+    const lazy = plugins.lazyWebChecksum(installed.classSource, installed.createSource);
+    expect(lazy?.classSource).not.toContain('extends ReadableStreamRef');
+    expect(lazy?.createSource).toContain('Object.setPrototypeOf(readable, defineChecksumStream().prototype);');
+    expect(lazy?.createSource).not.toMatch(/\bChecksumStream\.prototype/);
+  });
+
+  it('defines the same class on first use, once', () => {
+    const lazy = plugins.lazyWebChecksum(installed.classSource, installed.createSource);
+    const cjs = { exports: {} as { ChecksumStream?: unknown; defineChecksumStream: () => { prototype: unknown; name: string } } };
+    new Function('module', 'exports', transformSync(lazy?.classSource ?? '', { format: 'cjs', keepNames: true }).code)(cjs, cjs.exports);
+    const mod = cjs.exports;
+    expect(mod.ChecksumStream).toBeUndefined();
+    const c = mod.defineChecksumStream();
+    expect(c.name).toBe('ChecksumStream');
+    expect(Object.getPrototypeOf(c.prototype)).toBe(ReadableStream.prototype);
+    expect(mod.defineChecksumStream()).toBe(c);
+    expect(mod.ChecksumStream).toBe(c);
+  });
+
+  it('leaves both modules alone when either reads otherwise', () => {
+    expect(plugins.lazyWebChecksum(installed.classSource + '\n', installed.createSource)).toBeUndefined();
+    expect(plugins.lazyWebChecksum(installed.classSource, installed.createSource.replace('ChecksumStream.prototype', 'X.prototype'))).toBeUndefined();
   });
 });
