@@ -21,7 +21,7 @@ import type { Clients } from '../../lib/aws/clients';
 import { memberRoleCredentials } from '../../lib/aws/org/member-credentials';
 import { createIdempotencyTable, createTable, pitrOf, putWebhookParameter, setPitr, topicWithInbox, type TopicInbox } from '../helpers/alerting';
 import { loadEvent } from '../helpers/builders';
-import { createRunStores } from '../helpers/org';
+import { createRunStores, orgScanEnv } from '../helpers/org';
 
 const ACCOUNT = '123456789012';
 const FUNCTIONS = ['scheduled-scan', 'pitr-change', 'org-plan', 'org-shard', 'org-aggregate'] as const;
@@ -121,7 +121,7 @@ describe('the bundled functions on moto', () => {
     const member = (await org.send(new CreateAccountCommand({ AccountName: 'prod', Email: 'prod@example.com' }))).CreateAccountStatus?.AccountId as string;
     direct.setAccountCredentials(member, memberRoleCredentials(direct, { accountId: member, roleName: 'pitr-guard-member', homeRegion: 'us-east-1', runId: 'seed' }));
     await seedTable(direct.get(DynamoDBClient, 'us-east-1', member), { tableName: 'ledger', state: 'off' });
-    const env = { PITR_GUARD_MODE: 'alert', PITR_GUARD_REGIONS: 'us-east-1', PITR_GUARD_ACCOUNTS: 'org', PITR_GUARD_REPORT_BUCKET: BUCKET, PITR_GUARD_MAX_CONCURRENCY: '2', PITR_GUARD_FINDINGS_TABLE: LEDGER, PITR_GUARD_ALERT_TOPIC_ARN: inbox.topicArn };
+    const env = orgScanEnv({ endpoint: moto.endpoint, mode: 'alert', regions: ['us-east-1'], bucket: BUCKET, ledger: LEDGER, topicArn: inbox.topicArn, maxConcurrency: 2 });
     const handlers: Record<string, LambdaHandler> = {
       PlanFunctionArn: (payload) => invoke('org-plan', 'pitr-guard-ci-orgPlan', payload, env),
       ShardFunctionArn: (payload) => invoke('org-shard', 'pitr-guard-ci-orgShard', payload, env),

@@ -28,7 +28,7 @@ import type { ShardFile, ShardItem } from '../../lib/jobs/org-scan/contract';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { loadEvent } from '../helpers/builders';
 import { topicWithInbox, type TopicInbox } from '../helpers/alerting';
-import { createRunStores } from '../helpers/org';
+import { createRunStores, orgScanEnv } from '../helpers/org';
 
 const CENTRAL = '123456789012';
 const BUCKET = 'pitr-guard-reports-cont';
@@ -61,17 +61,7 @@ const describesSince = (from: number): Map<string, number> => {
 /** One execution with the real handlers; `loseAnswer` makes the first invocation of that part fail after it ran (a lost Lambda response). */
 async function execute(executionName: string, time: string, loseAnswer?: number): Promise<{ result: ExecutionResult; from: number }> {
   const saved = { ...process.env };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: proxy.endpoint,
-    AWS_REGION: 'us-east-1',
-    PITR_GUARD_MODE: 'alert',
-    PITR_GUARD_REGIONS: `${BIG},us-east-1`,
-    PITR_GUARD_ACCOUNTS: CENTRAL,
-    PITR_GUARD_REPORT_BUCKET: BUCKET,
-    PITR_GUARD_MAX_CONCURRENCY: '2',
-    PITR_GUARD_FINDINGS_TABLE: LEDGER,
-    PITR_GUARD_ALERT_TOPIC_ARN: inbox.topicArn,
-  });
+  Object.assign(process.env, orgScanEnv({ endpoint: proxy.endpoint, mode: 'alert', regions: [BIG, 'us-east-1'], accounts: CENTRAL, bucket: BUCKET, ledger: LEDGER, topicArn: inbox.topicArn, maxConcurrency: 2 }));
   const from = proxy.seen.length;
   try {
     const handlers: Record<string, LambdaHandler> = {};

@@ -17,13 +17,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startMoto, type MotoServer } from '../../dev/local/moto';
 import { localClients, seedTable, type SeedTable } from '../../dev/seed';
-import { SfnRunner, type LambdaHandler } from '../../dev/local/sfn-runner';
+import { SfnRunner } from '../../dev/local/sfn-runner';
 import { memberRoleCredentials } from '../../lib/aws/org/member-credentials';
 import type { Clients } from '../../lib/aws/clients';
-import { captureLogs, lambdaContext } from '../helpers/lambda';
+import { captureLogs } from '../helpers/lambda';
 import { loadEvent } from '../helpers/builders';
 import { topicWithInbox, type TopicInbox } from '../helpers/alerting';
-import { createRunStores } from '../helpers/org';
+import { createRunStores, freshOrgHandlers, orgScanEnv } from '../helpers/org';
 
 const CENTRAL = '123456789012';
 const BUCKET = 'pitr-guard-reports-life';
@@ -78,27 +78,9 @@ afterAll(async () => {
 /** One execution of the state machine with fresh handlers (as fresh Lambda containers) in `mode`. */
 async function runOrgScan(mode: 'alert' | 'remediate', name: string): Promise<Record<string, unknown>[]> {
   const saved = { ...process.env };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_REGION: 'us-east-1',
-    PITR_GUARD_MODE: mode,
-    PITR_GUARD_REGIONS: REGIONS.join(','),
-    PITR_GUARD_ACCOUNTS: 'org',
-    PITR_GUARD_REPORT_BUCKET: BUCKET,
-    PITR_GUARD_MAX_CONCURRENCY: '3',
-    PITR_GUARD_FINDINGS_TABLE: LEDGER,
-    PITR_GUARD_ALERT_TOPIC_ARN: inbox.topicArn,
-  });
+  Object.assign(process.env, orgScanEnv({ endpoint: moto.endpoint, mode, regions: REGIONS, bucket: BUCKET, ledger: LEDGER, topicArn: inbox.topicArn }));
   try {
-    const handlers: Record<string, LambdaHandler> = {};
-    jest.isolateModules(() => {
-      const p = require('../../functions/org-plan') as typeof import('../../functions/org-plan');
-      const s = require('../../functions/org-shard') as typeof import('../../functions/org-shard');
-      const a = require('../../functions/org-aggregate') as typeof import('../../functions/org-aggregate');
-      handlers.PlanFunctionArn = (payload) => p.handler(payload, lambdaContext('pitr-guard-ci-orgPlan'));
-      handlers.ShardFunctionArn = (payload) => s.handler(payload, lambdaContext('pitr-guard-ci-orgShard'));
-      handlers.AggregateFunctionArn = (payload) => a.handler(payload, lambdaContext('pitr-guard-ci-orgAggregate'));
-    });
+    const handlers = freshOrgHandlers();
     const runner = new SfnRunner({ definition, s3: direct.get(S3Client, 'us-east-1'), sleep: async () => undefined, handlers });
     const run = await captureLogs(() => runner.start(loadEvent('scheduled.json'), name));
     expect(run.result.status).toBe('SUCCEEDED');

@@ -27,7 +27,7 @@ import type { Clients } from '../../lib/aws/clients';
 import type { AggregateInput, RunPlan, ShardErrorOutput, ShardFile, ShardItem, ShardOutput } from '../../lib/jobs/org-scan/contract';
 import { captureLogs, lambdaContext } from '../helpers/lambda';
 import { loadEvent } from '../helpers/builders';
-import { createRunStores } from '../helpers/org';
+import { createRunStores, orgScanEnv } from '../helpers/org';
 
 const CENTRAL = '123456789012';
 const BUCKET = 'pitr-guard-reports-test';
@@ -110,16 +110,7 @@ describe('the Organization scan state machine, run locally on moto (plan → sha
 
   beforeAll(async () => {
     const saved = { ...process.env };
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: proxy.endpoint,
-      AWS_REGION: 'us-east-1',
-      PITR_GUARD_MODE: 'remediate',
-      PITR_GUARD_REGIONS: REGIONS.join(','),
-      PITR_GUARD_ACCOUNTS: 'org',
-      PITR_GUARD_REPORT_BUCKET: BUCKET,
-      PITR_GUARD_MAX_CONCURRENCY: '2',
-      PITR_GUARD_FINDINGS_TABLE: LEDGER,
-    });
+    Object.assign(process.env, orgScanEnv({ endpoint: proxy.endpoint, mode: 'remediate', regions: REGIONS, bucket: BUCKET, ledger: LEDGER, maxConcurrency: 2 }));
     try {
       let plan: LambdaHandler | undefined;
       let shard: LambdaHandler | undefined;
