@@ -31,6 +31,8 @@ const plugins = require('../../scripts/esbuild-plugins.js') as Plugin[] & {
 };
 
 const root = path.resolve(__dirname, '..', '..');
+// Each case below builds a function as serverless.yml does (one to three seconds, more on a busy CI machine).
+jest.setTimeout(60_000);
 const FUNCTIONS = readdirSync(path.join(root, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
 
 /** A mixed barrel, as @smithy/core/dist-es/submodules/serde/index.js is written. */
