@@ -80,7 +80,7 @@ function literalKeys(source) {
  * imports it. A module whose exports it cannot read all of (a form other than `export { }`,
  * `export * from` and `export const|let|var|class|function`) is left as it is, and so is an import
  * of a name it cannot trace. test/unit/sdk-barrels.test.ts checks the rewrite;
- * test/integration/bundle-run.test.ts runs the built functions against moto.
+ * test/integration/bundles.test.ts runs the built functions against moto.
  */
 const SDK_ESM = /[\\/]node_modules[\\/]@(?:aws-sdk|smithy)[\\/][^\\/]+[\\/]dist-es[\\/].+\.js$/;
 const OWN = 'pitr-guard-barrel-own';
@@ -259,15 +259,14 @@ const sdkModules = ({ barrels = true } = {}) => ({
     build.onLoad({ filter: /.*/, namespace: OWN }, async (args) => ({ contents: await rewrite(withoutReexports(readFileSync(args.path, 'utf8')), path.dirname(args.path)), loader: 'js', resolveDir: path.dirname(args.path) }));
     build.onLoad({ filter: SDK_ESM, namespace: 'file' }, async (args) => {
       let source = readFileSync(args.path, 'utf8');
+      const dir = path.dirname(args.path);
       const web = WEB_CHECKSUM.exec(args.path);
       if (web && barrels) {
-        const dir = path.dirname(args.path);
         const lazy = lazyWebChecksum(readFileSync(path.join(dir, 'ChecksumStream.browser.js'), 'utf8'), readFileSync(path.join(dir, 'createChecksumStream.browser.js'), 'utf8'));
         if (lazy) source = web[1] === 'ChecksumStream' ? lazy.classSource : lazy.createSource;
       }
       const schemas = SDK_SCHEMAS.test(args.path);
       if (!barrels) return schemas ? { contents: literalKeys(source), loader: 'js' } : undefined;
-      const dir = path.dirname(args.path);
       const i = await info(args.path);
       if (i.split && i.readable) {
         const facade = [...source.matchAll(REEXPORT), ...source.matchAll(STAR)].map((m) => m[0]);
@@ -295,7 +294,7 @@ const LAZY = 'pitr-guard-lazy';
 const initInOneChunk = {
   name: 'pitr-guard-init-in-one-chunk',
   setup(build) {
-    const entry = oneEntry(build, LAZY);
+    const entry = oneEntry(build, 'pitr-guard-init-in-one-chunk');
     const esm = (file) => SDK_ESM.test(file) || (/\.ts$/.test(file) && !file.split(path.sep).includes('node_modules'));
     build.onResolve({ filter: /.*/ }, async (args) => {
       if (args.kind !== 'dynamic-import' || args.pluginData === LAZY) return undefined;
@@ -314,7 +313,6 @@ module.exports = [chunksPerFunction, sdkModules(), initInOneChunk];
 module.exports.sdkModules = sdkModules;
 module.exports.parseModule = parseModule;
 module.exports.rewriteImports = rewriteImports;
-module.exports.SDK_ESM = SDK_ESM;
 module.exports.lazyWebChecksum = lazyWebChecksum;
 module.exports.literalKeys = literalKeys;
 module.exports.SDK_SCHEMAS = SDK_SCHEMAS;

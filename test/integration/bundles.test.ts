@@ -94,11 +94,11 @@ describe('the bundled functions on moto', () => {
     expect(digest?.Message).toContain('- payments (us-east-1): ');
     expect(sink.requests.length).toBe(slackBefore + 1);
     const keys = (await direct.get(S3Client, 'us-east-1').send(new ListObjectsV2Command({ Bucket: BUCKET }))).Contents?.map((o) => o.Key) ?? [];
-    const reportKey = keys.find((k) => k?.endsWith('.json'));
-    expect(reportKey).toBeDefined();
+    expect(keys).toEqual([expect.stringMatching(/^reports\/[0-9a-f-]{36}\/report\.json$/)]);
+    const reportKey = keys[0];
     const body = await (await direct.get(S3Client, 'us-east-1').send(new GetObjectCommand({ Bucket: BUCKET, Key: reportKey }))).Body?.transformToString('utf8');
     const report = JSON.parse(body as string) as { findings: { tableName: string }[] };
-    expect(report.findings.map((f) => f.tableName)).toEqual(expect.arrayContaining(['orders', 'payments', 'sessions']));
+    expect(report.findings.map((f) => f.tableName).sort()).toEqual(['orders', 'payments', DEDUP, LEDGER, 'sessions'].sort());
   });
 
   it('pitrChange (remediate, de-duplicated): a disable event turns PITR back on and alerts once; the same event again is a duplicate', async () => {
@@ -107,12 +107,13 @@ describe('the bundled functions on moto', () => {
     const event = loadEvent('cloudtrail-pitr-disabled.json');
     const slackBefore = sink.requests.length;
     expect(await invoke('pitr-change', 'pitr-guard-ci-pitrChange', event, env)).toMatchObject({ status: 'handled', result: 'ENABLED', table: { tableName: 'orders' } });
-    expect(await pitrOf(moto.endpoint, 'orders')).toMatchObject({ status: 'ENABLED' });
+    expect(await pitrOf(moto.endpoint, 'orders')).toEqual({ status: 'ENABLED', days: 21 });
     const messages = await inbox.receive(2);
-    expect(messages.at(-1)?.Subject).toMatch(/^\[pitr-guard\] .*orders/);
+    expect(messages.at(-1)?.Subject).toBe('[pitr-guard] PITR disabled on orders (123456789012 us-east-1): re-enabled');
     expect(sink.requests.length).toBe(slackBefore + 1);
     expect(await invoke('pitr-change', 'pitr-guard-ci-pitrChange', event, env)).toMatchObject({ status: 'duplicate' });
     expect(sink.requests.length).toBe(slackBefore + 1);
+    expect(await inbox.receive(2, 1500)).toHaveLength(2); // no second SNS alert
   });
 
   it('the Organization scan (plan → shard → aggregate, one member through AssumeRole): the report in S3 holds both accounts', async () => {
@@ -137,7 +138,10 @@ describe('the bundled functions on moto', () => {
     const report = JSON.parse(body as string) as { accounts: { accountId: string; status: string }[]; findings: { accountId: string; tableName: string; status: string }[] };
     expect(report.accounts.map((a) => [a.accountId, a.status]).sort()).toEqual([[ACCOUNT, 'SCANNED'], [member, 'SCANNED']].sort());
     expect(report.findings.find((f) => f.accountId === member && f.tableName === 'ledger')).toMatchObject({ status: 'NON_COMPLIANT' });
-    const digest = (await inbox.receive(3)).at(-1);
-    expect(digest?.Subject).toMatch(/^\[pitr-guard\] /);
+    // one change digest (the findings ledger is configured): the five tables out of policy at the Organization's default 35 days
+    const messages = await inbox.receive(3);
+    expect(messages).toHaveLength(3);
+    expect(messages[2]?.Subject).toBe(`[pitr-guard] ${ACCOUNT}: 5 new; 5 still open`);
+    expect(messages[2]?.Message).toContain(`- ledger (us-east-1, ${member}): PITR not enabled; alert only, not changed`);
   });
 });
