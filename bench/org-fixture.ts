@@ -90,6 +90,33 @@ export async function orgFixture(spec: OrgSpec): Promise<OrgFixture> {
   };
 }
 
+export interface OrgScanEnv {
+  endpoint: string;
+  mode: 'report' | 'alert' | 'remediate';
+  regions: readonly string[];
+  /** PITR_GUARD_ACCOUNTS (default `org`). */
+  accounts?: string;
+  bucket: string;
+  ledger?: string;
+  topicArn?: string;
+  maxConcurrency?: number;
+}
+
+/** The environment of orgPlan, orgShard and orgAggregate for a run against `endpoint` (moto or the fault proxy). */
+export function orgScanEnv(o: OrgScanEnv): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: o.endpoint,
+    AWS_REGION: 'us-east-1',
+    PITR_GUARD_MODE: o.mode,
+    PITR_GUARD_REGIONS: o.regions.join(','),
+    PITR_GUARD_ACCOUNTS: o.accounts ?? 'org',
+    PITR_GUARD_REPORT_BUCKET: o.bucket,
+    PITR_GUARD_MAX_CONCURRENCY: String(o.maxConcurrency ?? 3),
+    ...(o.ledger ? { PITR_GUARD_FINDINGS_TABLE: o.ledger } : {}),
+    ...(o.topicArn ? { PITR_GUARD_ALERT_TOPIC_ARN: o.topicArn } : {}),
+  };
+}
+
 /**
  * The report bucket, created in moto, and the environment the Organization scan's functions read
  * (report mode, accounts=org, through the fault proxy), for a run of the state machine on `fx`.
@@ -99,16 +126,10 @@ export async function orgScanEnvironment(fx: OrgFixture, bucket: string, regions
   const s3 = new Clients({ endpoint: fx.moto.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } }).get(S3Client, 'us-east-1');
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL: fx.proxy.endpoint,
-    AWS_REGION: 'us-east-1',
+    ...orgScanEnv({ endpoint: fx.proxy.endpoint, mode: 'report', regions, bucket, maxConcurrency }),
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
-    PITR_GUARD_MODE: 'report',
     PITR_GUARD_LOG_LEVEL: 'error',
-    PITR_GUARD_REGIONS: regions.join(','),
-    PITR_GUARD_ACCOUNTS: 'org',
-    PITR_GUARD_REPORT_BUCKET: bucket,
-    PITR_GUARD_MAX_CONCURRENCY: String(maxConcurrency),
   });
   return s3;
 }

@@ -1,8 +1,9 @@
 /**
  * What the Organization-scan integration tests share: the report bucket and the findings ledger
  * in the central account before a run (the ledger's key as serverless.yml declares it), the
- * environment the stack gives the scan's three functions, and those functions' real handlers as
- * fresh modules (a fresh "container"), keyed by the state machine definition's placeholders.
+ * environment the stack gives the scan's three functions (bench/org-fixture.ts's, which bench:org
+ * uses too), and those functions' real handlers as fresh modules (a fresh "container"), keyed by
+ * the state machine definition's placeholders.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -17,32 +18,7 @@ export async function createRunStores(direct: Clients, bucket: string, ledger: s
   );
 }
 
-export interface OrgScanEnv {
-  endpoint: string;
-  mode: 'report' | 'alert' | 'remediate';
-  regions: readonly string[];
-  /** PITR_GUARD_ACCOUNTS (default `org`). */
-  accounts?: string;
-  bucket: string;
-  ledger?: string;
-  topicArn?: string;
-  maxConcurrency?: number;
-}
-
-/** The environment of orgPlan, orgShard and orgAggregate for a run against `endpoint` (moto or the fault proxy). */
-export function orgScanEnv(o: OrgScanEnv): Record<string, string> {
-  return {
-    AWS_ENDPOINT_URL: o.endpoint,
-    AWS_REGION: 'us-east-1',
-    PITR_GUARD_MODE: o.mode,
-    PITR_GUARD_REGIONS: o.regions.join(','),
-    PITR_GUARD_ACCOUNTS: o.accounts ?? 'org',
-    PITR_GUARD_REPORT_BUCKET: o.bucket,
-    PITR_GUARD_MAX_CONCURRENCY: String(o.maxConcurrency ?? 3),
-    ...(o.ledger ? { PITR_GUARD_FINDINGS_TABLE: o.ledger } : {}),
-    ...(o.topicArn ? { PITR_GUARD_ALERT_TOPIC_ARN: o.topicArn } : {}),
-  };
-}
+export { orgScanEnv, type OrgScanEnv } from '../../bench/org-fixture';
 
 /** The three real handlers, required afresh (call it with the run's environment set: each reads it once). */
 export function freshOrgHandlers(): Record<'PlanFunctionArn' | 'ShardFunctionArn' | 'AggregateFunctionArn', LambdaHandler> {
